@@ -1,0 +1,54 @@
+"""Exception classes intq raises on bad input. Imports: stdlib only.
+
+Every error intq raises because of what a user gave it derives from :class:`IntqError`,
+so ``except intq.errors.IntqError`` catches all of them and nothing else.
+"""
+from __future__ import annotations
+
+
+class IntqError(Exception):
+    """Base of every error intq raises on bad input."""
+
+
+class QuantizationError(IntqError, ValueError):
+    """Quantization parameters that cannot be used (NaN range, min > max, bad bit width...)."""
+
+
+class IRError(IntqError):
+    """An integer graph that is inconsistent; the message names the node and tensor."""
+
+    def __init__(self, message: str, node: str | None = None, tensor: str | None = None):
+        where = []
+        if node is not None:
+            where.append(f"node {node!r}")
+        if tensor is not None:
+            where.append(f"tensor {tensor!r}")
+        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+        self.node = node
+        self.tensor = tensor
+
+
+class UnsupportedOpError(IntqError):
+    """An operator intq cannot run, convert or write; names the op and where it is."""
+
+    def __init__(self, op: str, where: str | None = None, detail: str = ""):
+        msg = f"unsupported op {op!r}"
+        if where is not None:
+            msg += f" at {where}"
+        if detail:
+            msg += f": {detail}"
+        super().__init__(msg)
+        self.op = op
+        self.where = where
+
+
+class ModelFileError(IntqError):
+    """A model file that is missing, truncated, corrupt or not a model intq can read."""
+
+    def __init__(self, path: str, message: str):
+        super().__init__(f"{path}: {message}")
+        self.path = path
+
+
+class InputError(IntqError, ValueError):
+    """Inputs given to an interpreter with the wrong count, dtype or shape, or NaN/inf floats."""

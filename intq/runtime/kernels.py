@@ -1,0 +1,57 @@
+"""Kernel sets: immutable maps from op name to (prepare, run). Imports: intq.ir, runtime kernels.
+
+A kernel is two functions, as TFLite splits Prepare and Eval:
+
+* ``prepare(graph, node) -> params``: all float maths, once (multipliers and shifts from
+  ``quantize_multiplier``, negated offsets, activation clamp range, padding, lookup tables, packed
+  weights). Raises ``IRError``/``UnsupportedOpError`` naming the node for anything it cannot run.
+* ``run(params, inputs, ctx) -> list[np.ndarray]``: integer-only. ``inputs`` are the arrays of the
+  node's inputs in order (``None`` for an absent optional input; constants included); ``ctx`` is an
+  :class:`ExecContext`. Returns one array per node output, in the output tensors' dtypes.
+
+``REFERENCE`` is the spec (runtime/reference, NumPy written to be read); ``FAST`` (runtime/fast) has
+the same ops and must match it byte for byte. An op missing from a set raises UnsupportedOpError.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
+
+
+@dataclass(frozen=True)
+class Kernel:
+    prepare: Callable[..., Any]
+    run: Callable[..., list]
+
+
+@dataclass(frozen=True)
+class ExecContext:
+    """What a kernel may know about the run: the thread budget."""
+    num_threads: int = 1
+
+
+def _reference() -> Mapping[str, Kernel]:
+    from intq.runtime.reference import KERNELS
+    return KERNELS
+
+
+def _fast() -> Mapping[str, Kernel]:
+    try:
+        from intq.runtime.fast import KERNELS
+    except ImportError:          # fast kernels not built: the reference set serves
+        return _reference()
+    merged = dict(_reference())
+    merged.update(KERNELS)
+    return MappingProxyType(merged)
+
+
+def kernel_set(kernels: str | Mapping[str, Kernel]) -> Mapping[str, Kernel]:
+    """Resolve "reference" | "fast" | a custom mapping to a kernel set."""
+    if isinstance(kernels, Mapping):
+        return kernels
+    if kernels == "reference":
+        return _reference()
+    if kernels == "fast":
+        return _fast()
+    raise ValueError(f"kernels must be 'reference', 'fast' or a mapping, got {kernels!r}")

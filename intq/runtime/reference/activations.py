@@ -1,0 +1,2 @@
+"""Reference kernel(s): activations (placeholder, to be written)."""
+KERNELS = {}

@@ -1,0 +1,2 @@
+"""Reference kernel(s): add (placeholder, to be written)."""
+KERNELS = {}

@@ -1,0 +1,2 @@
+"""Reference kernel(s): arg_max (placeholder, to be written)."""
+KERNELS = {}

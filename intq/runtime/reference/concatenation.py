@@ -1,0 +1,2 @@
+"""Reference kernel(s): concatenation (placeholder, to be written)."""
+KERNELS = {}

@@ -1,0 +1,2 @@
+"""Reference kernel(s): conv (placeholder, to be written)."""
+KERNELS = {}

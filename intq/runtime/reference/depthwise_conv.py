@@ -1,0 +1,2 @@
+"""Reference kernel(s): depthwise_conv (placeholder, to be written)."""
+KERNELS = {}

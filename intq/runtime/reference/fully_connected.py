@@ -1,0 +1,2 @@
+"""Reference kernel(s): fully_connected (placeholder, to be written)."""
+KERNELS = {}

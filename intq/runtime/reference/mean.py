@@ -1,0 +1,2 @@
+"""Reference kernel(s): mean (placeholder, to be written)."""
+KERNELS = {}

@@ -1,0 +1,2 @@
+"""Reference kernel(s): mul (placeholder, to be written)."""
+KERNELS = {}

@@ -1,0 +1,2 @@
+"""Reference kernel(s): pad (placeholder, to be written)."""
+KERNELS = {}

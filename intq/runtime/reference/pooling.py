@@ -1,0 +1,2 @@
+"""Reference kernel(s): pooling (placeholder, to be written)."""
+KERNELS = {}

@@ -1,0 +1,2 @@
+"""Reference kernel(s): quantize (placeholder, to be written)."""
+KERNELS = {}

@@ -1,0 +1,2 @@
+"""Reference kernel(s): reshape (placeholder, to be written)."""
+KERNELS = {}

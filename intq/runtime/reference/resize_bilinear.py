@@ -1,0 +1,2 @@
+"""Reference kernel(s): resize_bilinear (placeholder, to be written)."""
+KERNELS = {}

@@ -1,0 +1,2 @@
+"""Reference kernel(s): softmax (placeholder, to be written)."""
+KERNELS = {}

@@ -1,0 +1,2 @@
+"""Reference kernel(s): split (placeholder, to be written)."""
+KERNELS = {}

@@ -1,0 +1,2 @@
+"""Reference kernel(s): transpose (placeholder, to be written)."""
+KERNELS = {}
