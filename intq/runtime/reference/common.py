@@ -1,0 +1,144 @@
+"""Helpers shared by the reference kernels (H1 and H2 may import them). Imports: numpy, intq.errors, intq.ir, intq.scheme.
+
+What is here, all done at prepare time unless noted:
+
+* :func:`node_where` -- the ``"name (#index)"`` label errors use.
+* :func:`dtype_range` -- (qmin, qmax) of uint8 / int8 / int16 / int32.
+* :func:`activation_range` -- TFLite's ``CalculateActivationRangeQuantized`` (fused RELU/RELU6/RELU_N1_TO_1 clamp).
+* :func:`compute_padding` -- TFLite's SAME/VALID geometry (``padding.h``): output size and leading pad.
+* :func:`clamp_cast` -- run time: clamp an int array to [lo, hi] and cast it to the output dtype.
+* :func:`require`, :func:`per_tensor` -- checks raising ``IRError`` that names the node and tensor.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from intq.errors import IRError
+from intq.ir.graph import Graph
+from intq.ir.ops import Node
+from intq.scheme.fixedpoint import quantize_multiplier
+from intq.scheme.qparams import round_half_away
+
+_RANGES = {"uint8": (0, 255), "int8": (-128, 127), "int16": (-32768, 32767),
+           "int32": (-(1 << 31), (1 << 31) - 1)}
+
+
+def node_where(graph: Graph, node: Node) -> str:
+    """The node's label for error messages: ``"name (#i)"`` with i its position in ``graph.nodes``."""
+    for i, n in enumerate(graph.nodes):
+        if n is node:
+            return f"{node.name} (#{i})"
+    return node.name
+
+
+def require(ok: bool, message: str, graph: Graph, node: Node, tensor: str | None = None) -> None:
+    """Raise ``IRError(message)`` naming ``node`` (and ``tensor``) unless ``ok``."""
+    if not ok:
+        raise IRError(message, node=node_where(graph, node), tensor=tensor)
+
+
+def dtype_range(dtype: str) -> tuple[int, int]:
+    """(qmin, qmax) of an integer dtype name ('uint8', 'int8', 'int16', 'int32')."""
+    return _RANGES[str(dtype)]
+
+
+def per_tensor(graph: Graph, node: Node, name: str) -> tuple[float, int]:
+    """(scale, zero_point) of a per-tensor quantized tensor; IRError if it has none or is per-channel."""
+    t = graph.tensor(name)
+    require(t.quant is not None, f"{node.op} needs a quantized tensor", graph, node, name)
+    require(not t.quant.per_channel, f"{node.op} needs per-tensor quantization here", graph, node, name)
+    return t.quant.single_scale, t.quant.single_zero_point
+
+
+def _quantize_real(f: float, scale: float, zero_point: int) -> int:
+    """zero_point + (int32)TfLiteRound(f / scale), in float32 (kernel_util.cc ``Quantize``)."""
+    q = round_half_away(np.float32(f) / np.float32(scale))
+    if not (-(2.0 ** 31) <= float(q) <= 2.0 ** 31 - 1):
+        raise ValueError(f"activation bound {f} / scale {scale} overflows int32")
+    return int(zero_point) + int(q)
+
+
+def activation_range(activation: str, scale: float, zero_point: int, dtype: str) -> tuple[int, int]:
+    """Fused activation clamp [act_min, act_max] in output codes: ``CalculateActivationRangeQuantized``.
+
+    Starts from the dtype's range; RELU raises the floor to Quantize(0); RELU6 also caps at Quantize(6);
+    RELU_N1_TO_1 clamps to [Quantize(-1), Quantize(1)]. Quantize(f) = zp + round_half_away(f / scale) in
+    float32 (notes A.6). NONE gives the full dtype range.
+    """
+    qmin, qmax = dtype_range(dtype)
+    if activation == "NONE":
+        return qmin, qmax
+    if activation == "RELU":
+        return max(qmin, _quantize_real(0.0, scale, zero_point)), qmax
+    if activation == "RELU6":
+        return (max(qmin, _quantize_real(0.0, scale, zero_point)),
+                min(qmax, _quantize_real(6.0, scale, zero_point)))
+    if activation == "RELU_N1_TO_1":
+        return (max(qmin, _quantize_real(-1.0, scale, zero_point)),
+                min(qmax, _quantize_real(1.0, scale, zero_point)))
+    raise ValueError(f"unknown fused activation {activation!r}")
+
+
+def compute_padding(padding: str, in_size: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
+    """(out_size, pad_before) for one spatial dim: TFLite ``ComputeOutSize`` + ``ComputePaddingWithOffset``.
+
+    SAME: out = ceil(in / stride); VALID: out = (in + stride - eff_k) // stride with eff_k = (k-1)*d + 1.
+    total = max(0, (out-1)*stride + eff_k - in); pad_before = total // 2 (an odd pixel goes after).
+    """
+    eff_k = (kernel - 1) * dilation + 1
+    if padding == "SAME":
+        out = (in_size + stride - 1) // stride
+    elif padding == "VALID":
+        out = (in_size + stride - eff_k) // stride
+    else:
+        raise ValueError(f"padding must be SAME or VALID, got {padding!r}")
+    total = max(0, (out - 1) * stride + eff_k - in_size)
+    return out, total // 2
+
+
+def clamp_cast(acc: np.ndarray, lo: int, hi: int, dtype: str) -> np.ndarray:
+    """Run time: ``min(max(acc, lo), hi)`` cast to ``dtype`` (TFLite's ActivationFunctionWithMinMax + cast)."""
+    return np.clip(acc, lo, hi).astype(dtype)
+
+
+def conv_output_multipliers(graph: Graph, node: Node, weight_axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-output-channel (M0, shift) int64 arrays for CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED.
+
+    uint8 input (TFLite's legacy per-tensor path, ``GetQuantizedConvolutionMultipler``): the product
+    s_in*s_w is taken in **float32**, then ``(double)(float)(s_in*s_w) / (double)s_out`` (notes A.5).
+    int8 input (``PopulateConvolutionQuantizationParams``): ``(double)s_in * (double)s_w[c] / (double)s_out``
+    per channel, a single weight scale broadcast over the channels. ``shift`` is a left shift (eq. 5-6).
+    """
+    x, w, out = (graph.tensor(n) for n in (node.inputs[0], node.inputs[1], node.outputs[0]))
+    s_in, _ = per_tensor(graph, node, x.name)
+    s_out, _ = per_tensor(graph, node, out.name)
+    require(w.quant is not None, f"{node.op} weights need quantization parameters", graph, node, w.name)
+    channels = w.shape[weight_axis]
+    scales = w.quant.scale
+    if w.quant.per_channel:
+        require(x.dtype != "uint8", "per-channel weights need int8 activations (TFLite)", graph, node, w.name)
+        require(w.quant.axis % len(w.shape) == weight_axis % len(w.shape) and scales.size == channels,
+                f"per-channel weight scales must lie along axis {weight_axis}", graph, node, w.name)
+    if x.dtype == "uint8":
+        real = [float(np.float64(np.float32(s_in) * np.float32(scales[0])) / np.float64(s_out))] * channels
+    else:
+        per = scales if scales.size == channels else np.full(channels, scales[0], np.float32)
+        real = [float(np.float64(s_in) * np.float64(s) / np.float64(s_out)) for s in per]
+    pairs = [quantize_multiplier(r) for r in real]
+    return (np.array([p[0] for p in pairs], np.int64), np.array([p[1] for p in pairs], np.int64))
+
+
+def padded_windows(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int],
+                   out_hw: tuple[int, int], pad: tuple[int, int], fill=0) -> list[np.ndarray]:
+    """Run time: the kh*kw shifted views ``x[:, oy*sh - ph + ky*dh, ox*sw - pw + kx*dw, :]``, row-major in (ky, kx).
+
+    ``x``: [N, H, W, C]. Positions outside the image read ``fill`` (0 after subtracting the input zero
+    point, which is what TFLite's "skip padded taps" amounts to). Each view is [N, out_h, out_w, C].
+    """
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow), (ph, pw) = kernel, stride, dilation, out_hw, pad
+    n, h, w, c = x.shape
+    need_h, need_w = (oh - 1) * sh + (kh - 1) * dh + 1, (ow - 1) * sw + (kw - 1) * dw + 1
+    xp = np.full((n, max(need_h, ph + h), max(need_w, pw + w), c), fill, dtype=x.dtype)
+    xp[:, ph:ph + h, pw:pw + w, :] = x
+    return [xp[:, ky * dh: ky * dh + (oh - 1) * sh + 1: sh, kx * dw: kx * dw + (ow - 1) * sw + 1: sw, :]
+            for ky in range(kh) for kx in range(kw)]
