@@ -101,13 +101,16 @@ def clamp_cast(acc: np.ndarray, lo: int, hi: int, dtype: str) -> np.ndarray:
     return np.clip(acc, lo, hi).astype(dtype)
 
 
-def conv_output_multipliers(graph: Graph, node: Node, weight_axis: int) -> tuple[np.ndarray, np.ndarray]:
+def conv_output_multipliers(graph: Graph, node: Node, weight_axis: int,
+                            float32_product: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per-output-channel (M0, shift) int64 arrays for CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED.
 
     uint8 input (TFLite's legacy per-tensor path, ``GetQuantizedConvolutionMultipler``): the product
     s_in*s_w is taken in **float32**, then ``(double)(float)(s_in*s_w) / (double)s_out`` (notes A.5).
     int8 input (``PopulateConvolutionQuantizationParams``): ``(double)s_in * (double)s_w[c] / (double)s_out``
     per channel, a single weight scale broadcast over the channels. ``shift`` is a left shift (eq. 5-6).
+    ``float32_product`` overrides the choice (FULLY_CONNECTED uses the float32 product for every
+    per-tensor weight, int8 included).
     """
     x, w, out = (graph.tensor(n) for n in (node.inputs[0], node.inputs[1], node.outputs[0]))
     s_in, _ = per_tensor(graph, node, x.name)
@@ -119,7 +122,9 @@ def conv_output_multipliers(graph: Graph, node: Node, weight_axis: int) -> tuple
         require(x.dtype != "uint8", "per-channel weights need int8 activations (TFLite)", graph, node, w.name)
         require(w.quant.axis % len(w.shape) == weight_axis % len(w.shape) and scales.size == channels,
                 f"per-channel weight scales must lie along axis {weight_axis}", graph, node, w.name)
-    if x.dtype == "uint8":
+    if float32_product is None:
+        float32_product = x.dtype == "uint8"
+    if float32_product:
         real = [float(np.float64(np.float32(s_in) * np.float32(scales[0])) / np.float64(s_out))] * channels
     else:
         per = scales if scales.size == channels else np.full(channels, scales[0], np.float32)
@@ -142,3 +147,27 @@ def padded_windows(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, in
     xp[:, ph:ph + h, pw:pw + w, :] = x
     return [xp[:, ky * dh: ky * dh + (oh - 1) * sh + 1: sh, kx * dw: kx * dw + (ow - 1) * sw + 1: sw, :]
             for ky in range(kh) for kx in range(kw)]
+
+
+def check_broadcast(graph: Graph, node: Node) -> None:
+    """Two inputs whose shapes broadcast (NumPy rules = TFLite's BroadcastBinaryFunction6DSlow) to the output."""
+    a, b, out = graph.tensor(node.inputs[0]), graph.tensor(node.inputs[1]), graph.tensor(node.outputs[0])
+    try:
+        shape = np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        shape = None
+    require(shape is not None, f"{node.op} input shapes {list(a.shape)} and {list(b.shape)} do not broadcast",
+            graph, node, b.name)
+    require(len(shape) <= 6, f"{node.op} broadcasts up to 6 dims, got {len(shape)}", graph, node, out.name)
+    require(tuple(shape[1:]) == tuple(out.shape[1:]) and len(shape) == len(out.shape),
+            f"{node.op} output {list(out.shape)} should be {list(shape)}", graph, node, out.name)
+
+
+def check_binary_dtypes(graph: Graph, node: Node) -> str:
+    """ADD/MUL: two inputs and one output, all uint8 or all int8; returns the dtype."""
+    require(len(node.inputs) == 2 and len(node.outputs) == 1 and None not in node.inputs,
+            f"{node.op} takes two inputs and one output", graph, node)
+    dtypes = [graph.tensor(n).dtype for n in (*node.inputs, node.outputs[0])]
+    require(dtypes[0] in ("uint8", "int8") and len(set(dtypes)) == 1,
+            f"{node.op} supports uint8 or int8 inputs and output of one dtype, got {dtypes}", graph, node)
+    return dtypes[0]
