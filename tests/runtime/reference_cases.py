@@ -1,0 +1,60 @@
+"""Test helpers for the reference-kernel tests: one-op graphs and their float models. Imports: numpy, intq."""
+from __future__ import annotations
+
+import numpy as np
+
+from intq.ir.graph import Graph
+from intq.ir.tensor import Quantization
+from intq.runtime.interpreter import Interpreter
+
+RANGES = {"uint8": (0, 255), "int8": (-128, 127)}
+
+
+def q(scale, zero_point=0, axis=0) -> Quantization:
+    """Per-tensor quantization from a scalar scale, per-channel from a list (zero points broadcast)."""
+    scale = np.atleast_1d(np.asarray(scale, np.float32))
+    zp = np.broadcast_to(np.asarray(zero_point, np.int64), scale.shape)
+    return Quantization(scale, zp, axis)
+
+
+def one_op(op: str, inputs, constants, output, options=None) -> Graph:
+    """A graph with one node. inputs/constants: [(name, shape|array, dtype, quant)], output: (shape, dtype, quant).
+
+    Node inputs are the input names then constant names, in the order given; a constant named None is
+    an absent optional input.
+    """
+    g = Graph()
+    names = []
+    for name, shape, dtype, quant in inputs:
+        g.add_tensor(name, shape, dtype, quant)
+        names.append(name)
+    for name, data, quant in constants:
+        if name is None:
+            names.append(None)
+            continue
+        g.add_constant(name, np.asarray(data), quant)
+        names.append(name)
+    g.add_tensor("y", output[0], output[1], output[2])
+    g.add_node(op, names, ["y"], options, name=f"{op.lower()}_under_test")
+    g.inputs, g.outputs = [n for n, *_ in inputs], ["y"]
+    return g
+
+
+def run(graph: Graph, *xs) -> np.ndarray:
+    """Run the one-op graph with the reference kernels and return its output."""
+    (y,) = Interpreter(graph, kernels="reference").run(*xs)
+    return y
+
+
+def dequant(x, scale, zero_point) -> np.ndarray:
+    """Real values in float64: scale * (q - zp) (per-channel scale broadcast on the last axis)."""
+    return np.asarray(scale, np.float64) * (np.asarray(x, np.float64) - np.asarray(zero_point, np.float64))
+
+
+def within_one_lsb(y, real_out, scale, zero_point, dtype) -> None:
+    """Assert y equals the float model's real output requantized, within 1 LSB (where it does not clamp)."""
+    lo, hi = RANGES[dtype]
+    ideal = np.asarray(real_out, np.float64) / scale + zero_point
+    clipped = np.clip(ideal, lo, hi)
+    diff = np.abs(y.astype(np.float64) - clipped)
+    assert diff.max(initial=0) <= 1.0 + 1e-6, f"max |y - float model| = {diff.max()} LSB"
