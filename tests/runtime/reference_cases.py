@@ -58,3 +58,43 @@ def within_one_lsb(y, real_out, scale, zero_point, dtype) -> None:
     clipped = np.clip(ideal, lo, hi)
     diff = np.abs(y.astype(np.float64) - clipped)
     assert diff.max(initial=0) <= 1.0 + 1e-6, f"max |y - float model| = {diff.max()} LSB"
+
+
+def tflite_layer_options(model_path) -> list[tuple[str, object]]:
+    """(op name, intq options) per operator of a .tflite file, read with the ``tflite`` schema package.
+
+    Test-only and minimal (CONV_2D, DEPTHWISE_CONV_2D, pools; other ops get None): lets the kernel tests
+    replay the shared golden tensors layer by layer without depending on intq's own importer.
+    """
+    import tflite
+
+    from intq.ir.ops import Conv2DOptions, DepthwiseConv2DOptions, Pool2DOptions
+    act = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6"}
+    pad = {0: "SAME", 1: "VALID"}
+    names = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
+    model = tflite.Model.GetRootAsModel(open(model_path, "rb").read(), 0)
+    sg = model.Subgraphs(0)
+    result = []
+    for i in range(sg.OperatorsLength()):
+        op = sg.Operators(i)
+        code = model.OperatorCodes(op.OpcodeIndex())
+        name = names[max(code.BuiltinCode(), code.DeprecatedBuiltinCode())]
+        table = op.BuiltinOptions()
+        opts = None
+        if name == "CONV_2D":
+            o = tflite.Conv2DOptions()
+            o.Init(table.Bytes, table.Pos)
+            opts = Conv2DOptions(pad[o.Padding()], o.StrideH(), o.StrideW(), o.DilationHFactor(),
+                                 o.DilationWFactor(), act[o.FusedActivationFunction()])
+        elif name == "DEPTHWISE_CONV_2D":
+            o = tflite.DepthwiseConv2DOptions()
+            o.Init(table.Bytes, table.Pos)
+            opts = DepthwiseConv2DOptions(pad[o.Padding()], o.StrideH(), o.StrideW(), o.DilationHFactor(),
+                                          o.DilationWFactor(), o.DepthMultiplier(), act[o.FusedActivationFunction()])
+        elif name in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+            o = tflite.Pool2DOptions()
+            o.Init(table.Bytes, table.Pos)
+            opts = Pool2DOptions(pad[o.Padding()], o.StrideH(), o.StrideW(), o.FilterHeight(), o.FilterWidth(),
+                                 act[o.FusedActivationFunction()])
+        result.append((name, opts))
+    return result
