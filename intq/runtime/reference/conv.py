@@ -8,7 +8,9 @@ TFLite ``reference_ops::Conv`` (uint8) and ``reference_integer_ops::ConvPerChann
 with iy = oy*sh - pad_h + ky*dh (taps outside the image skipped). int8 weights are symmetric: TFLite's
 int8 kernel has no weight offset, so a non-zero int8 weight zero point is refused. Vectorised as gathering
 the kh*kw shifted views (im2col) and one int32 matmul per group; int32 sums wrap exactly as TFLite's
-accumulator does, so the order of summation does not matter.
+accumulator does, so the order of summation does not matter (checked against LiteRT with a
+40000-deep accumulation that wraps). An absent bias means zeros; note LiteRT's CONV_2D Prepare refuses a
+missing bias, so an exporter must write a zero int32 bias there.
 """
 from __future__ import annotations
 

@@ -3,8 +3,9 @@
 The graph's boundary ops, the only kernels that touch floats at run time (notes A.17):
 
 * float32 -> q (``reference_ops::AffineQuantize``): ``q = clamp(round_half_away(x / scale) + zp)`` with the
-  division in float32 and ties away from zero (TfLiteRound). Values beyond int32 saturate (TFLite's cast
-  is undefined there).
+  division in float32 and ties away from zero (TfLiteRound). Quotients beyond int32 saturate, as the
+  cast does on ARM; TFLite's ``static_cast<int32_t>`` is undefined there and x86 LiteRT returns INT32_MIN,
+  so e.g. x = 1e10 at scale 1 gives 255 here but 0 from LiteRT 2.3.0 on x86-64.
 * q -> q' requantize (``reference_ops::Requantize``; quantize.cc): ``(M, sh) = QuantizeMultiplier((double)s_in /
   (double)s_out)``, ``q' = clamp(MBQM(q - z_in, M, sh) + z_out)``. The uint8<->int8 ``^ 0x80`` fast path
   gives the same bytes, since MBQM with M = 2^30, sh = 1 is exact.
