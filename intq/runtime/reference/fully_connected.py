@@ -20,7 +20,7 @@ a float emulation matched it on all of 491,520 random elements. intq then differ
 MBQM's double rounding (SRDHM, then a rounding right shift) lands on a tie the exact product does not
 reach; measured 4.7e-4 (uint8) and 2.7e-4 (int8) against a predicted 4.6e-4 and 2.7e-4. No |acc| bound
 makes the two provably equal. Single-rounding MBQM (``rounding="single"``) with the double-product
-multiplier agreed with the float path on 1.6M sampled accumulators; the kernel contract has no rounding
+multiplier agreed with the float path on 32M sampled accumulators; the kernel contract has no rounding
 switch, so it is not used here.
 """
 from __future__ import annotations
