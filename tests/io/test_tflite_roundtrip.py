@@ -1,0 +1,140 @@
+"""tests for intq.io.tflite_import / tflite_export: load -> save -> load, LiteRT on re-saved bytes, atomic save."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import intq
+from intq.io import atomic_write, graph_to_tflite_bytes, load_tflite, load_tflite_bytes, save_tflite
+from intq.io import tflite_schema
+from intq.ir import OP_OPTIONS, Graph, Quantization
+from oracles import run_litert
+
+MODELS = ("mobilenet_v1_0.25_128_quant", "mobilenet_v2_1.0_224_quant")
+IMAGES = ("cat", "grace_hopper", "bird", "sunflower")
+
+
+def assert_graphs_equal(a: Graph, b: Graph) -> None:
+    """Same tensors (name, shape, dtype, quantization, constant bytes), nodes, inputs and outputs."""
+    assert list(a.tensors) == list(b.tensors)
+    for name, ta in a.tensors.items():
+        tb = b.tensors[name]
+        assert (ta.shape, ta.dtype, ta.quant) == (tb.shape, tb.dtype, tb.quant), name
+        assert (ta.data is None) == (tb.data is None), name
+        if ta.data is not None:
+            assert ta.data.dtype == tb.data.dtype and np.array_equal(ta.data, tb.data), name
+    assert [(n.op, n.inputs, n.outputs, n.options) for n in a.nodes] == \
+           [(n.op, n.inputs, n.outputs, n.options) for n in b.nodes]
+    assert (a.inputs, a.outputs) == (b.inputs, b.outputs)
+
+
+@pytest.fixture(scope="module", params=MODELS)
+def model(request, shared_data):
+    path = shared_data / "tflite-quant-models" / f"{request.param}.tflite"
+    return request.param, path, path.read_bytes()
+
+
+def test_schema_tables_cover_every_ir_op():
+    assert set(tflite_schema.OPTION_TABLES) == set(OP_OPTIONS) == set(tflite_schema.OP_VERSIONS)
+    for op in OP_OPTIONS:
+        assert op in tflite_schema.BUILTIN_NAME2CODE
+
+
+def test_shared_model_loads_with_expected_structure(model):
+    name, path, _ = model
+    g = load_tflite(path)
+    intq.ir.verify(g)
+    x = g.tensor(g.inputs[0])
+    assert x.dtype == "uint8" and x.shape == ((1, 128, 128, 3) if "v1" in name else (1, 224, 224, 3))
+    assert g.tensor(g.outputs[0]).shape == (1, 1001)
+    assert {"CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "RESHAPE", "SOFTMAX"} <= set(g.op_counts())
+    conv = next(n for n in g.nodes if n.op == "CONV_2D")
+    w, b = g.tensor(conv.inputs[1]), g.tensor(conv.inputs[2])
+    assert w.dtype == "uint8" and w.data is not None and w.data.shape == w.shape and b.dtype == "int32"
+    assert conv.options.stride_h == 2 and conv.options.padding == "SAME"
+
+
+def test_load_save_load_is_identity_and_bytes_are_stable(model):
+    _, _, data = model
+    g1 = load_tflite_bytes(data)
+    b1 = graph_to_tflite_bytes(g1)
+    g2 = load_tflite_bytes(b1)
+    assert_graphs_equal(g1, g2)
+    assert graph_to_tflite_bytes(g2) == b1
+
+
+def test_resaved_model_runs_in_litert_like_the_original(model, shared_data):
+    name, _, data = model
+    resaved = graph_to_tflite_bytes(load_tflite_bytes(data))
+    golden = np.load(shared_data / "tflite-reference-outputs" / f"{name}.npz")
+    for img in IMAGES if "v1" in name else IMAGES[:2]:
+        x = golden[f"input_{img}"]
+        (out,) = run_litert(resaved, [x])
+        (orig,) = run_litert(data, [x])
+        assert np.array_equal(out, orig) and np.array_equal(out, golden[f"ref_{img}"]), img
+
+
+def _tiny_graph(dtype: str = "uint8") -> Graph:
+    g = Graph(name="tiny")
+    lo, hi = (0, 255) if dtype == "uint8" else (-128, 127)
+    zp = 128 if dtype == "uint8" else 0
+    g.add_tensor("x", (1, 4, 4, 3), dtype, Quantization.per_tensor(0.05, zp))
+    w = np.random.default_rng(0).integers(lo, hi + 1, (2, 3, 3, 3)).astype(dtype)
+    wq = Quantization.per_tensor(0.02, zp) if dtype == "uint8" else \
+        Quantization(np.array([0.02, 0.03], np.float32), np.zeros(2, np.int64), 0)
+    g.add_constant("w", w, wq)
+    g.add_constant("b", np.array([5, -7], np.int32), Quantization(0.05 * wq.scale, np.zeros(wq.scale.size), 0))
+    g.add_tensor("y", (1, 2, 2, 2), dtype, Quantization.per_tensor(0.1, lo + 10))
+    g.add_node("CONV_2D", ["x", "w", "b"], ["y"], OP_OPTIONS["CONV_2D"](padding="VALID", stride_h=2, stride_w=2,
+                                                                       activation="RELU6"))
+    g.add_tensor("z", (1, 8), dtype, Quantization.per_tensor(0.1, lo + 10))
+    g.add_constant("shape", np.array([1, 8], np.int32))
+    g.add_node("RESHAPE", ["y", "shape"], ["z"], OP_OPTIONS["RESHAPE"](new_shape=(1, 8)))
+    g.inputs, g.outputs = ["x"], ["z"]
+    return g
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+def test_tiny_graph_roundtrip_keeps_per_channel_quantization(dtype):
+    g = _tiny_graph(dtype)
+    g2 = load_tflite_bytes(graph_to_tflite_bytes(g))
+    assert_graphs_equal(g, g2)
+    assert g2.tensor("w").quant.per_channel == (dtype == "int8")
+    assert g2.name == "tiny"
+
+
+def test_optional_absent_input_roundtrips_as_none():
+    g = _tiny_graph()
+    g.nodes[0].inputs = ("x", "w", None)
+    del g.tensors["b"]
+    g2 = load_tflite_bytes(graph_to_tflite_bytes(g))
+    assert g2.nodes[0].inputs == ("x", "w", None)
+
+
+def test_save_tflite_writes_atomically_and_replaces(tmp_path):
+    g = _tiny_graph()
+    path = tmp_path / "m.tflite"
+    path.write_bytes(b"old contents")
+    intq.save_tflite(g, path)
+    assert path.read_bytes() == graph_to_tflite_bytes(g)
+    assert os.listdir(tmp_path) == ["m.tflite"]          # no temporary file left behind
+    assert_graphs_equal(intq.load_tflite(path), g)
+    save_tflite(g, str(path))                            # str paths too
+    assert_graphs_equal(load_tflite(str(path)), g)
+
+
+def test_atomic_write_leaves_target_untouched_on_failure(tmp_path):
+    path = tmp_path / "keep.bin"
+    path.write_bytes(b"original")
+    with pytest.raises(TypeError):
+        atomic_write(path, object())                      # not bytes: the write fails
+    assert path.read_bytes() == b"original"
+    assert os.listdir(tmp_path) == ["keep.bin"]
+
+
+def test_atomic_write_new_file_is_readable(tmp_path):
+    path = tmp_path / "new.bin"
+    atomic_write(path, b"\x00\x01")
+    assert path.read_bytes() == b"\x00\x01" and (path.stat().st_mode & 0o777) == 0o644
