@@ -1,0 +1,62 @@
+"""Integer constants of fused layers: uint8 narrow-range weights and int32 biases. Imports: numpy, torch, intq.
+
+The weights are folded and quantized with the very torch code the fake-quant forward runs
+(``folded_weight_and_bias`` + ``weight_qparams``) and then ``intq.scheme.quantize``, so the exported codes
+are the training-time fake-quant codes. Biases: int32 = round_half_away(b / (S_in * S_w)), zero point 0
+(paper §2.4, eq. 10 scale).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from intq.ir.tensor import Quantization
+from intq.scheme.qparams import QParams, quantize, round_half_away
+
+
+@torch.no_grad()
+def quantized_weight(layer) -> tuple[np.ndarray, QParams]:
+    """(uint8 codes in torch layout, weight qparams) of a QConv2d / QLinear in eval."""
+    w, _ = layer.folded_weight_and_bias()
+    qp = layer.weight_qparams()
+    return quantize(w.detach().cpu().numpy().astype(np.float32), qp, np.uint8), qp
+
+
+@torch.no_grad()
+def quantized_bias(layer, s_in: float, s_w: float) -> tuple[np.ndarray, Quantization]:
+    """(int32 bias, its quantization with scale S_in*S_w) of a QConv2d / QLinear in eval."""
+    _, b = layer.folded_weight_and_bias()
+    scale = np.float32(np.float64(s_in) * np.float64(s_w))
+    q = round_half_away(b.detach().cpu().numpy().astype(np.float64) / np.float64(scale))
+    q = np.clip(q, np.iinfo(np.int32).min, np.iinfo(np.int32).max).astype(np.int32)
+    return q, Quantization.per_tensor(float(scale), 0)
+
+
+def ohwi(w_oihw: np.ndarray) -> np.ndarray:
+    """torch OIHW conv filter -> TFLite OHWI."""
+    return np.ascontiguousarray(w_oihw.transpose(0, 2, 3, 1))
+
+
+def depthwise(w_oihw: np.ndarray) -> np.ndarray:
+    """torch depthwise filter [C*M, 1, kh, kw] -> TFLite [1, kh, kw, C*M]."""
+    return np.ascontiguousarray(w_oihw.transpose(1, 2, 3, 0))
+
+
+def conv_padding(in_hw: tuple[int, int], k: tuple[int, int], s: tuple[int, int], d: tuple[int, int],
+                 p: tuple[int, int]) -> tuple[str, tuple[int, int] | None]:
+    """'VALID', 'SAME' or ('VALID', explicit symmetric pad) for torch's symmetric zero padding ``p``.
+
+    TFLite SAME pads total = max((out - 1) * s + (k - 1) * d + 1 - in, 0), before = total // 2 with
+    out = ceil(in / s); it equals torch's padding only when both give the same before-pad and size.
+    """
+    if p == (0, 0):
+        return "VALID", None
+    same = True
+    for i in range(2):
+        eff = (k[i] - 1) * d[i] + 1
+        out_t = (in_hw[i] + 2 * p[i] - eff) // s[i] + 1
+        out_s = -(-in_hw[i] // s[i])
+        total = max((out_s - 1) * s[i] + eff - in_hw[i], 0)
+        if out_t != out_s or total // 2 != p[i]:
+            same = False
+    return ("SAME", None) if same else ("VALID", p)

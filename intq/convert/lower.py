@@ -1,0 +1,228 @@
+"""Lower a prepared (trained or calibrated) GraphModule to an intq.Graph, uint8 inside. Imports: torch, intq.
+
+float32 NCHW input -> QUANTIZE -> TRANSPOSE [0,2,3,1] -> NHWC uint8 ops -> (TRANSPOSE back) -> DEQUANTIZE.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.fx as fx
+from torch.fx.passes.shape_prop import ShapeProp
+
+from intq.convert import fold
+from intq.convert.patterns import is_global_mean, output_quant, pool_args
+from intq.errors import UnsupportedOpError
+from intq.ir import Graph, verify
+from intq.ir.ops import options_for
+from intq.ir.tensor import Quantization
+from intq.qat.fused import QConv2d, QLinear
+from intq.qat.rewrite import describe, node_kind, op_name
+from intq.scheme.qparams import QParams
+
+TO_NHWC, TO_NCHW = (0, 2, 3, 1), (0, 3, 1, 2)
+
+
+def _quant(qp: QParams) -> Quantization:
+    return Quantization.per_tensor(qp.scale, qp.zero_point)
+
+
+class _Lowering:
+    def __init__(self, gm: fx.GraphModule):
+        self.gm, self.g = gm, Graph(name=type(gm).__name__)
+        self.env: dict[fx.Node, str] = {}   # fx value -> graph tensor name (NHWC when rank 4)
+
+    # --- helpers --------------------------------------------------------------------------------
+    def shape(self, node: fx.Node) -> tuple[int, ...]:
+        meta = node.meta.get("tensor_meta")
+        if meta is None or not hasattr(meta, "shape"):
+            raise UnsupportedOpError(op_name(self.gm, node), describe(node), "output is not a single tensor")
+        s = tuple(int(d) for d in meta.shape)
+        return (s[0], s[2], s[3], s[1]) if len(s) == 4 else s
+
+    def act(self, node: fx.Node, shape, q: Quantization, base: str | None = None) -> str:
+        return self.g.add_tensor(self.g.unique_name(base or node.name), shape, "uint8", q)
+
+    def const(self, base: str, data: np.ndarray, q: Quantization | None = None) -> str:
+        return self.g.add_constant(self.g.unique_name(base), data, q)
+
+    def transpose(self, x: str, perm, base: str) -> str:
+        t = self.g.tensor(x)
+        out = self.g.add_tensor(self.g.unique_name(base), tuple(t.shape[i] for i in perm), t.dtype, t.quant)
+        self.g.add_node("TRANSPOSE", (x, self.const(base + "_perm", np.array(perm, np.int32))), (out,))
+        return out
+
+    def src(self, node: fx.Node, i: int = 0) -> str:
+        return self.env[node.args[i]]
+
+    # --- ops -----------------------------------------------------------------------------------
+    def placeholder(self, node: fx.Node, shape) -> None:
+        qp = output_quant(self.gm, node).qparams()
+        x = self.g.add_tensor(self.g.unique_name(node.name), shape, "float32")
+        self.g.inputs.append(x)
+        q = self.g.add_tensor(self.g.unique_name(node.name + "_q"), shape, "uint8", _quant(qp))
+        self.g.add_node("QUANTIZE", (x,), (q,))
+        self.env[node] = self.transpose(q, TO_NHWC, node.name + "_nhwc") if len(shape) == 4 else q
+
+    def layer(self, node: fx.Node) -> None:
+        m = self.gm.get_submodule(node.target)
+        if not isinstance(m, (QConv2d, QLinear)):
+            raise UnsupportedOpError(type(m).__name__, describe(node), "layer was not fused by prepare_qat")
+        x = self.src(node)
+        xt = self.g.tensor(x)
+        out_q = _quant(output_quant(self.gm, node).qparams())
+        w_u8, qp_w = fold.quantized_weight(m)
+        b_i32, b_q = fold.quantized_bias(m, xt.scale, qp_w.scale)
+        wq = _quant(qp_w)
+        b = self.const(node.name + "_bias", b_i32, b_q)
+        out = self.act(node, self.shape(node), out_q)
+        if isinstance(m, QLinear):
+            if len(xt.shape) != 2:
+                raise UnsupportedOpError("Linear", describe(node), "input must be [N, features]")
+            w = self.const(node.name + "_weights", w_u8, wq)
+            self.g.add_node("FULLY_CONNECTED", (x, w, b), (out,), options_for("FULLY_CONNECTED", activation=m.activation),
+                            node.name)
+            self.env[node] = out
+            return
+        c = m.conv
+        pad, explicit = fold.conv_padding(xt.shape[1:3], c.kernel_size, c.stride, c.dilation, tuple(c.padding))
+        if explicit is not None:
+            paddings = np.array([[0, 0], [explicit[0]] * 2, [explicit[1]] * 2, [0, 0]], np.int32)
+            shp = (xt.shape[0], xt.shape[1] + 2 * explicit[0], xt.shape[2] + 2 * explicit[1], xt.shape[3])
+            padded = self.act(node, shp, xt.quant, node.name + "_pad")
+            self.g.add_node("PAD", (x, self.const(node.name + "_paddings", paddings)), (padded,))
+            x = padded
+        geo = dict(padding=pad, stride_h=c.stride[0], stride_w=c.stride[1], dilation_h=c.dilation[0],
+                   dilation_w=c.dilation[1], activation=m.activation)
+        if c.groups == 1:
+            w = self.const(node.name + "_filter", fold.ohwi(w_u8), wq)
+            self.g.add_node("CONV_2D", (x, w, b), (out,), options_for("CONV_2D", **geo), node.name)
+        elif c.groups == c.in_channels:
+            w = self.const(node.name + "_filter", fold.depthwise(w_u8), wq)
+            self.g.add_node("DEPTHWISE_CONV_2D", (x, w, b), (out,), options_for(
+                "DEPTHWISE_CONV_2D", depth_multiplier=c.out_channels // c.in_channels, **geo), node.name)
+        else:
+            raise UnsupportedOpError("Conv2d", describe(node), f"grouped conv (groups={c.groups}) has no TFLite op")
+        self.env[node] = out
+
+    def add(self, node: fx.Node) -> None:
+        users = list(node.users)
+        activation = "NONE"
+        if len(users) == 1 and node_kind(self.gm, users[0]) == "act":
+            from intq.qat.rewrite import activation_name
+            activation = activation_name(self.gm, users[0])
+        a, b = self.src(node, 0), self.src(node, 1)
+        if self.g.tensor(a).shape != self.g.tensor(b).shape:
+            raise UnsupportedOpError("add", describe(node), "broadcasting add is not supported")
+        out = self.act(node, self.shape(node), _quant(output_quant(self.gm, node).qparams()))
+        self.g.add_node("ADD", (a, b), (out,), options_for("ADD", activation=activation), node.name)
+        self.env[node] = out
+        if activation != "NONE":
+            self.env[users[0]] = out
+
+    def cat(self, node: fx.Node) -> None:
+        ins = [self.env[a] for a in node.args[0]]
+        dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0)
+        shape = self.shape(node)
+        rank = len(shape)
+        dim %= rank
+        axis = {0: 0, 1: 3, 2: 1, 3: 2}[dim] if rank == 4 else dim
+        out = self.act(node, shape, _quant(output_quant(self.gm, node).qparams()))
+        self.g.add_node("CONCATENATION", ins, (out,), options_for("CONCATENATION", axis=axis), node.name)
+        self.env[node] = out
+
+    def passthrough(self, node: fx.Node) -> None:
+        x = self.src(node)
+        xt = self.g.tensor(x)
+        kind_mod = self.gm.get_submodule(node.target) if node.op == "call_module" else None
+        is_pool = isinstance(kind_mod, torch.nn.MaxPool2d) or node.target is torch.nn.functional.max_pool2d
+        out_shape = self.shape(node)
+        if is_pool:
+            (kh, kw), (sh, sw) = pool_args(self.gm, node)
+            out = self.act(node, out_shape, xt.quant)
+            self.g.add_node("MAX_POOL_2D", (x,), (out,), options_for(
+                "MAX_POOL_2D", padding="VALID", stride_h=sh, stride_w=sw, filter_h=kh, filter_w=kw), node.name)
+        elif tuple(out_shape) == tuple(xt.shape):
+            out = x   # dropout, identity, contiguous, a no-op view
+        elif len(out_shape) == 2 and len(xt.shape) == 4:
+            if xt.shape[1] * xt.shape[2] != 1:
+                x = self.transpose(x, TO_NCHW, node.name + "_nchw")   # torch flattens C, H, W in that order
+            out = self.act(node, out_shape, xt.quant)
+            self.g.add_node("RESHAPE", (x, self.const(node.name + "_shape", np.array([-1, out_shape[1]], np.int32))),
+                            (out,), options_for("RESHAPE", new_shape=(-1, out_shape[1])), node.name)
+        elif len(out_shape) == len(xt.shape) == 2:
+            out = x
+        else:
+            raise UnsupportedOpError(op_name(self.gm, node), describe(node),
+                                     f"reshape {list(xt.shape)} -> {list(out_shape)} is not supported")
+        self.env[node] = out
+
+    def requant(self, node: fx.Node) -> None:
+        x = self.src(node)
+        xt = self.g.tensor(x)
+        out = self.act(node, self.shape(node), xt.quant)
+        if is_global_mean(self.gm, node):
+            keep = len(self.shape(node)) == 4
+            axes = self.const(node.name + "_axes", np.array([1, 2], np.int32))
+            self.g.add_node("MEAN", (x, axes), (out,), options_for("MEAN", keep_dims=keep), node.name)
+        elif node.op == "call_module" and isinstance(self.gm.get_submodule(node.target), torch.nn.AvgPool2d) \
+                or node.target is torch.nn.functional.avg_pool2d:
+            (kh, kw), (sh, sw) = pool_args(self.gm, node)
+            self.g.add_node("AVERAGE_POOL_2D", (x,), (out,), options_for(
+                "AVERAGE_POOL_2D", padding="VALID", stride_h=sh, stride_w=sw, filter_h=kh, filter_w=kw), node.name)
+        else:
+            raise UnsupportedOpError(op_name(self.gm, node), describe(node), "only global average pooling / "
+                                     "AvgPool2d without padding map to integer ops")
+        self.env[node] = out
+
+    def quant(self, node: fx.Node) -> None:
+        x = self.src(node)
+        qp = _quant(self.gm.get_submodule(node.target).qparams())
+        xt = self.g.tensor(x)
+        if xt.quant == qp:
+            self.env[node] = x
+            return
+        out = self.act(node, xt.shape, qp)   # a range the producer did not take: requantize (QUANTIZE u8->u8)
+        self.g.add_node("QUANTIZE", (x,), (out,), name=node.name)
+        self.env[node] = out
+
+    def output(self, node: fx.Node) -> None:
+        args = node.args[0]
+        results = args if isinstance(args, (tuple, list)) else (args,)
+        for i, r in enumerate(results):
+            x = self.env[r]
+            if len(self.g.tensor(x).shape) == 4:
+                x = self.transpose(x, TO_NCHW, f"output_{i}_nchw")
+            t = self.g.tensor(x)
+            y = self.g.add_tensor(self.g.unique_name(f"output_{i}"), t.shape, "float32")
+            self.g.add_node("DEQUANTIZE", (x,), (y,))
+            self.g.outputs.append(y)
+
+
+def lower(gm: fx.GraphModule) -> Graph:
+    """The integer graph of a prepared module (put in eval mode); verified before it is returned."""
+    shapes = getattr(gm, "intq_input_shapes", None)
+    if shapes is None:
+        raise UnsupportedOpError(type(gm).__name__, "intq.convert", "model was not made by intq.prepare_qat/calibrate")
+    gm.eval()
+    with torch.no_grad():
+        ShapeProp(gm).propagate(*[torch.zeros(s) for s in shapes])
+    lw = _Lowering(gm)
+    inputs = iter(shapes)
+    for node in gm.graph.nodes:
+        kind = node_kind(gm, node)
+        if kind == "input":
+            s = next(inputs)
+            lw.placeholder(node, tuple(s))   # the model's own layout (NCHW)
+        elif kind in ("layer", "add", "cat", "requant", "quant", "output"):
+            getattr(lw, {"layer": "layer", "add": "add", "cat": "cat", "requant": "requant", "quant": "quant",
+                         "output": "output"}[kind])(node)
+        elif kind == "pass":
+            lw.passthrough(node)
+        elif kind == "act":
+            if node not in lw.env:
+                raise UnsupportedOpError(op_name(gm, node), describe(node), "activation not fused into a layer or add")
+        elif kind in ("attr", "meta"):
+            continue
+        else:
+            raise UnsupportedOpError(op_name(gm, node), describe(node), "no integer op for it")
+    return verify(lw.g)

@@ -1,0 +1,133 @@
+"""Fused trainable layers: Conv2d(+BatchNorm2d)(+ReLU/ReLU6) and Linear(+ReLU/ReLU6). Imports: torch, intq.qat.
+
+Weights are fake-quantized (last-value min/max, narrow range) after BN folding, as in the paper's
+Appendix C / tf.contrib.quantize ``FoldBatchNorms`` (notes B.2):
+
+* folded weight ``w_fold = w * gamma / sqrt(running_var + eps)`` (quantized weights always use the moving sigma);
+* before BN freeze (training): ``y = conv(x, fq(w_fold))``; the BN layer then runs on ``y / sf`` with batch
+  statistics, i.e. ``out = y * sigma_mv / sigma_B + beta - gamma * mu_B / sigma_B`` -- TF's correction form
+  (``correction_recip * conv + offset``). As in torch.ao ``ConvBn2d._forward_approximate`` the batch statistics
+  come from the quantized-weight conv (TF measures them on a second, float conv); gamma == 0 is unsupported;
+* after freeze (``step > freeze_bn_delay`` or ``freeze_bn``) and in eval: ``out = conv(x, fq(w_fold)) + b_fold``
+  with ``b_fold = beta + (b - running_mean) * sf`` and the running statistics no longer updated -- exactly the
+  integer inference graph.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from intq.qat.fake_quant import fake_quant
+from intq.qat.observers import MODE_DELAY, MODE_OFF, MODE_ON, weight_qparams
+from intq.scheme.qparams import QParams
+
+ACTIVATIONS = ("NONE", "RELU", "RELU6")
+
+
+def _activate(y: torch.Tensor, activation: str) -> torch.Tensor:
+    if activation == "RELU":
+        return F.relu(y)
+    if activation == "RELU6":
+        return F.hardtanh(y, 0.0, 6.0)
+    return y
+
+
+class _QuantLayer(torch.nn.Module):
+    """Shared buffers and step logic of the fused layers."""
+
+    def _init_quant(self, activation: str, weight_bits: int, narrow: bool, quant_delay: int,
+                    freeze_bn_delay: int | None):
+        self.activation = activation
+        self.weight_bits = int(weight_bits)
+        self.weight_narrow_range = bool(narrow)
+        self.quant_delay = int(quant_delay)
+        self.freeze_bn_delay = freeze_bn_delay
+        self.register_buffer("step", torch.zeros((), dtype=torch.int64))
+        self.register_buffer("bn_frozen", torch.zeros((), dtype=torch.uint8))
+        self.register_buffer("fake_quant_mode", torch.zeros((), dtype=torch.uint8))
+
+    def quant_active(self) -> bool:
+        mode = int(self.fake_quant_mode)
+        if mode == MODE_OFF:
+            return False
+        if mode == MODE_ON or not self.training:
+            return True
+        return int(self.step) > self.quant_delay
+
+    def _tick(self) -> None:
+        if self.training:
+            self.step += 1
+            if self.freeze_bn_delay is not None and int(self.step) > self.freeze_bn_delay:
+                self.bn_frozen.fill_(1)
+
+    def weight_qparams(self) -> QParams:
+        w, _ = self.folded_weight_and_bias()
+        return weight_qparams(w, self.weight_bits, self.weight_narrow_range)
+
+    def quantized_weight(self, w: torch.Tensor) -> torch.Tensor:
+        if not self.quant_active():
+            return w
+        return fake_quant(w, weight_qparams(w, self.weight_bits, self.weight_narrow_range))
+
+
+class QConv2d(_QuantLayer):
+    """Conv2d (groups allowed) with optional BatchNorm2d folded in, activation fused, weights fake-quantized."""
+
+    def __init__(self, conv: torch.nn.Conv2d, bn: torch.nn.BatchNorm2d | None, activation: str, *,
+                 weight_bits: int = 8, narrow_range: bool = True, quant_delay: int = 0,
+                 freeze_bn_delay: int | None = None):
+        super().__init__()
+        self.conv = conv
+        self.bn = bn
+        self._init_quant(activation, weight_bits, narrow_range, quant_delay, freeze_bn_delay)
+
+    def _scale_factor(self) -> torch.Tensor:
+        bn = self.bn
+        return bn.weight / torch.sqrt(bn.running_var + bn.eps)
+
+    def folded_weight_and_bias(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(w_fold OIHW, b_fold) with the moving BN statistics (what inference uses)."""
+        conv = self.conv
+        b = conv.bias if conv.bias is not None else torch.zeros(conv.out_channels, device=conv.weight.device)
+        if self.bn is None:
+            return conv.weight, b
+        sf = self._scale_factor()
+        w = conv.weight * sf.reshape(-1, 1, 1, 1)
+        return w, self.bn.bias + (b - self.bn.running_mean) * sf
+
+    def _conv(self, x, w, b):
+        c = self.conv
+        return F.conv2d(x, w, b, c.stride, c.padding, c.dilation, c.groups)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._tick()
+        bn = self.bn
+        if bn is None or not self.training or bool(self.bn_frozen):
+            w, b = self.folded_weight_and_bias()
+            return _activate(self._conv(x, self.quantized_weight(w), b), self.activation)
+        sf = self._scale_factor()
+        w_fold = self.conv.weight * sf.reshape(-1, 1, 1, 1)
+        y = self._conv(x, self.quantized_weight(w_fold), None) / sf.reshape(1, -1, 1, 1)
+        if self.conv.bias is not None:
+            y = y + self.conv.bias.reshape(1, -1, 1, 1)
+        return _activate(bn(y), self.activation)
+
+
+class QLinear(_QuantLayer):
+    """Linear with activation fused and weights fake-quantized (no BN)."""
+
+    def __init__(self, linear: torch.nn.Linear, activation: str, *, weight_bits: int = 8, narrow_range: bool = True,
+                 quant_delay: int = 0, freeze_bn_delay: int | None = None):
+        super().__init__()
+        self.linear = linear
+        self._init_quant(activation, weight_bits, narrow_range, quant_delay, freeze_bn_delay)
+
+    def folded_weight_and_bias(self) -> tuple[torch.Tensor, torch.Tensor]:
+        lin = self.linear
+        b = lin.bias if lin.bias is not None else torch.zeros(lin.out_features, device=lin.weight.device)
+        return lin.weight, b
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._tick()
+        w, b = self.folded_weight_and_bias()
+        return _activate(F.linear(x, self.quantized_weight(w), b), self.activation)

@@ -1,0 +1,238 @@
+"""torch.fx node classification and the two rewrites of prepare_qat (fuse layers, place quantizers).
+
+Imports: torch, intq.errors, intq.qat. Quantizers go exactly where the integer graph holds uint8 tensors
+(paper §3, Fig. 1.1b): model inputs, after each fused layer's activation, after ADD (+ReLU), after
+CONCATENATION. Max pooling / flatten / reshape / view / dropout / identity pass their input's range through;
+average pooling and MEAN re-quantize onto their input's range (shared quantizer, no observation), as the
+uint8 kernels require equal input/output parameters. Concat producers with no other user reuse the
+concat's quantizer, so CONCATENATION is a plain copy.
+"""
+from __future__ import annotations
+
+import operator
+
+import torch
+import torch.fx as fx
+import torch.nn.functional as F
+
+from intq.errors import UnsupportedOpError
+from intq.qat.config import QatConfig
+from intq.qat.fused import QConv2d, QLinear
+from intq.qat.observers import ActQuant
+
+PASS_MODULES = (torch.nn.MaxPool2d, torch.nn.Flatten, torch.nn.Dropout, torch.nn.Identity)
+PASS_FUNCTIONS = (torch.flatten, F.max_pool2d, F.dropout, torch.reshape)
+PASS_METHODS = ("view", "reshape", "flatten", "contiguous")
+REQUANT_MODULES = (torch.nn.AvgPool2d, torch.nn.AdaptiveAvgPool2d)
+REQUANT_FUNCTIONS = (F.avg_pool2d, F.adaptive_avg_pool2d, torch.mean)
+ADD_FUNCTIONS = (operator.add, torch.add)
+NON_TENSOR_METHODS = ("size", "dim")
+
+
+def node_kind(gm: fx.GraphModule, node: fx.Node) -> str:
+    """One of: input, output, attr, layer, quant, act, pass, requant, add, cat, meta, or 'unsupported'."""
+    op, t = node.op, node.target
+    if op == "placeholder":
+        return "input"
+    if op == "output":
+        return "output"
+    if op == "get_attr":
+        return "attr"
+    if op == "call_module":
+        m = gm.get_submodule(t)
+        if isinstance(m, (QConv2d, QLinear, torch.nn.Conv2d, torch.nn.Linear)):
+            return "layer"
+        if isinstance(m, ActQuant):
+            return "quant"
+        if isinstance(m, (torch.nn.ReLU, torch.nn.ReLU6)) or (
+                isinstance(m, torch.nn.Hardtanh) and m.min_val == 0.0 and m.max_val == 6.0):
+            return "act"
+        if isinstance(m, PASS_MODULES):
+            return "pass"
+        if isinstance(m, REQUANT_MODULES):
+            return "requant"
+        if isinstance(m, torch.nn.BatchNorm2d):
+            return "bn"
+        return "unsupported"
+    if op == "call_function":
+        if t in (F.relu, torch.relu, F.relu6) or (t is F.hardtanh and _hardtanh06(node)):
+            return "act"
+        if t in PASS_FUNCTIONS:
+            return "pass"
+        if t in REQUANT_FUNCTIONS:
+            return "requant"
+        if t in ADD_FUNCTIONS and all(isinstance(a, fx.Node) for a in node.args[:2]):
+            return "add"
+        if t is torch.cat:
+            return "cat"
+        if t is getattr and True:
+            return "meta"
+        return "unsupported"
+    if op == "call_method":
+        if t in PASS_METHODS:
+            return "pass"
+        if t in NON_TENSOR_METHODS:
+            return "meta"
+        if t == "mean":
+            return "requant"
+        if t == "relu":
+            return "act"
+        if t == "add" and isinstance(node.args[1], fx.Node):
+            return "add"
+        return "unsupported"
+    return "unsupported"
+
+
+def _hardtanh06(node: fx.Node) -> bool:
+    args = list(node.args[1:]) + [node.kwargs.get("min_val", -1.0), node.kwargs.get("max_val", 1.0)]
+    lo = args[0] if len(node.args) > 1 else node.kwargs.get("min_val", -1.0)
+    hi = node.args[2] if len(node.args) > 2 else node.kwargs.get("max_val", 1.0)
+    return lo == 0.0 and hi == 6.0
+
+
+def activation_name(gm: fx.GraphModule, node: fx.Node) -> str:
+    """'RELU' or 'RELU6' for an 'act' node."""
+    if node.op == "call_module":
+        m = gm.get_submodule(node.target)
+        return "RELU" if isinstance(m, torch.nn.ReLU) else "RELU6"
+    return "RELU" if node.target in (F.relu, torch.relu, "relu") else "RELU6"
+
+
+def describe(node: fx.Node) -> str:
+    """'fx node <name> (<op> <target>)' for error messages."""
+    t = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", str(node.target))
+    return f"fx node {node.name!r} ({node.op} {t})"
+
+
+def op_name(gm: fx.GraphModule, node: fx.Node) -> str:
+    if node.op == "call_module":
+        return type(gm.get_submodule(node.target)).__name__
+    t = node.target
+    return t if isinstance(t, str) else getattr(t, "__name__", str(t))
+
+
+def _set_module(gm: fx.GraphModule, path: str, module: torch.nn.Module) -> None:
+    parent, _, name = path.rpartition(".")
+    setattr(gm.get_submodule(parent) if parent else gm, name, module)
+
+
+def _single_user(node: fx.Node) -> fx.Node | None:
+    users = list(node.users)
+    return users[0] if len(users) == 1 else None
+
+
+def fuse_layers(gm: fx.GraphModule, cfg: QatConfig) -> None:
+    """Replace Conv2d(+BN)(+act) and Linear(+act) chains by QConv2d / QLinear in place."""
+    kw = dict(weight_bits=cfg.weight_bits, narrow_range=cfg.weight_narrow_range, quant_delay=cfg.quant_delay,
+              freeze_bn_delay=cfg.freeze_bn_delay)
+    for node in list(gm.graph.nodes):
+        if node.op != "call_module" or node_kind(gm, node) != "layer":
+            continue
+        m = gm.get_submodule(node.target)
+        if isinstance(m, (QConv2d, QLinear)):
+            continue
+        end, bn, act = node, None, "NONE"
+        nxt = _single_user(end)
+        if isinstance(m, torch.nn.Conv2d) and nxt is not None and node_kind(gm, nxt) == "bn":
+            bn = gm.get_submodule(nxt.target)
+            if cfg.bn_momentum is not None:
+                bn.momentum = cfg.bn_momentum
+            end, nxt = nxt, _single_user(nxt)
+        if nxt is not None and node_kind(gm, nxt) == "act":
+            act = activation_name(gm, nxt)
+            end = nxt
+        if isinstance(m, torch.nn.Conv2d):
+            if m.padding_mode != "zeros" or isinstance(m.padding, str):
+                raise UnsupportedOpError("Conv2d", describe(node), "only numeric zero padding is supported")
+            fused = QConv2d(m, bn, act, **kw)
+        else:
+            fused = QLinear(m, act, **kw)
+        _set_module(gm, node.target, fused)
+        if end is not node:
+            end.replace_all_uses_with(node)
+            cur = end
+            while cur is not node:
+                prev = cur.args[0]
+                gm.graph.erase_node(cur)
+                cur = prev
+    for node in gm.graph.nodes:
+        if node_kind(gm, node) == "bn":
+            raise UnsupportedOpError("BatchNorm2d", describe(node), "BatchNorm must directly follow a Conv2d")
+
+
+def _insert_quant(gm: fx.GraphModule, after: fx.Node, target: str, observe: bool = True) -> fx.Node:
+    with gm.graph.inserting_after(after):
+        q = gm.graph.call_module(target, (after,), {} if observe else {"observe": False})
+    for user in list(after.users):
+        if user is not q:
+            user.replace_input_with(after, q)
+    return q
+
+
+def place_quantizers(gm: fx.GraphModule, cfg: QatConfig) -> None:
+    """Insert ActQuant modules where the integer graph has uint8 tensors; raise on unmappable ops."""
+    owner: dict[fx.Node, str] = {}
+    counter = [0]
+
+    def new_quant() -> str:
+        name = f"act_quant_{counter[0]}"
+        counter[0] += 1
+        gm.add_submodule(name, ActQuant(cfg.activation_bits, cfg.ema_decay, cfg.quant_delay))
+        return name
+
+    def src(node: fx.Node) -> str:
+        a = node.args[0]
+        if not isinstance(a, fx.Node) or a not in owner:
+            raise UnsupportedOpError(op_name(gm, node), describe(node), "input is not a quantized tensor")
+        return owner[a]
+
+    for node in list(gm.graph.nodes):
+        if node in owner:
+            continue
+        kind = node_kind(gm, node)
+        if kind in ("input", "layer", "add", "cat"):
+            end = node
+            if kind == "add":
+                nxt = _single_user(node)
+                if nxt is not None and node_kind(gm, nxt) == "act":
+                    end = nxt
+                for a in node.args[:2]:
+                    if a not in owner:
+                        raise UnsupportedOpError(op_name(gm, node), describe(node), "input is not a quantized tensor")
+            elif kind in ("layer",):
+                src(node)
+            name = new_quant()
+            q = _insert_quant(gm, end, name)
+            owner[node] = owner[end] = owner[q] = name
+            if kind == "cat":
+                _share_cat_range(gm, node, name, owner)
+        elif kind in ("pass",):
+            owner[node] = src(node)
+        elif kind == "requant":
+            name = src(node)
+            q = _insert_quant(gm, node, name, observe=False)
+            owner[node] = owner[q] = name
+        elif kind in ("output", "attr", "meta"):
+            continue
+        else:
+            raise UnsupportedOpError(op_name(gm, node), describe(node), "no integer op for it")
+
+
+def _share_cat_range(gm: fx.GraphModule, cat: fx.Node, name: str, owner: dict) -> None:
+    """Producers whose only user is this concat quantize straight onto the concat's range."""
+    for a in cat.args[0]:
+        if not (isinstance(a, fx.Node) and a.op == "call_module" and node_kind(gm, a) == "quant"):
+            continue
+        prod = a.args[0]
+        if len(a.users) != 1 or a.kwargs.get("observe", True) is False or prod.op == "placeholder":
+            continue
+        root = prod
+        while node_kind(gm, root) == "act":
+            root = root.args[0]
+        if node_kind(gm, root) not in ("layer", "add"):
+            continue
+        a.target = name
+        a.kwargs = {"observe": False}
+        for n, o in list(owner.items()):
+            if n in (a, prod, root):
+                owner[n] = name
