@@ -18,9 +18,17 @@ def round_half_away(x):
 
     NumPy's ``np.round`` rounds ties to even and is *not* what TFLite does: 2.5 -> 3, -2.5 -> -3 here.
     Works on scalars and arrays and keeps the float dtype.
+    Computed as trunc(x) plus one step away from zero when |x - trunc(x)| >= 0.5; both steps are exact,
+    unlike ``floor(|x| + 0.5)``, which rounds 0.49999997f up (the sum rounds to 1.0f) and moves odd
+    integers >= 2^23 in float32.
     """
     x = np.asarray(x)
-    return np.sign(x) * np.floor(np.abs(x) + x.dtype.type(0.5)) if x.dtype.kind == "f" else x
+    if x.dtype.kind != "f":
+        return x
+    whole = np.trunc(x)
+    with np.errstate(invalid="ignore"):                  # inf - inf: the step is then irrelevant
+        step = (np.abs(x - whole) >= x.dtype.type(0.5)).astype(x.dtype)
+    return whole + np.copysign(step, x)
 
 
 def quant_range(num_bits: int = 8, narrow_range: bool = False, signed: bool = False) -> tuple[int, int]:
