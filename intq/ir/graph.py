@@ -31,7 +31,7 @@ class Graph:
         if name in self.tensors:
             raise IRError("tensor defined twice", tensor=name)
         if data is not None:
-            data = np.ascontiguousarray(np.asarray(data, dtype=dtype).reshape(tuple(shape)))
+            data = np.array(np.asarray(data, dtype=dtype).reshape(tuple(shape)), order="C")  # keeps 0-d
         self.tensors[name] = Tensor(name, tuple(shape), dtype, quant, data)
         return name
 
