@@ -1,0 +1,42 @@
+"""Loads the compiled kernel library (csrc/intq_fast.c) with ctypes. Imports: ctypes, importlib, numpy.
+
+Raises ImportError when the library was not built, so intq.runtime.kernels falls back to the reference set.
+``ISA_LEVEL``: 0 portable C, 1 AVX2, 2 AVX512-VNNI, as detected by ``__builtin_cpu_supports`` at load.
+"""
+from __future__ import annotations
+
+import ctypes
+import importlib.machinery
+from pathlib import Path
+
+import numpy as np
+
+ISA_NAMES = ("portable", "avx2", "avx512-vnni")
+
+
+def _load() -> ctypes.CDLL:
+    here = Path(__file__).resolve().parent
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        path = here / f"_intq_fast{suffix}"
+        if path.exists():
+            try:
+                return ctypes.CDLL(str(path))
+            except OSError as e:                       # broken build: behave as "not built"
+                raise ImportError(f"intq fast kernels: cannot load {path}: {e}") from e
+    raise ImportError("intq fast kernels are not built (pip install . with a C compiler)")
+
+
+LIB = _load()
+_P, _I = ctypes.c_void_p, ctypes.c_int
+LIB.intq_isa_level.restype = _I
+LIB.intq_isa_level.argtypes = []
+LIB.intq_conv.restype = _I
+LIB.intq_conv.argtypes = [_P, _P, _P, _P, _P, _P, _P, _I, _I]
+LIB.intq_depthwise.restype = _I
+LIB.intq_depthwise.argtypes = [_P, _P, _P, _P, _P, _P, _P, _I, _I]
+ISA_LEVEL: int = int(LIB.intq_isa_level())
+
+
+def ptr(a: np.ndarray) -> int:
+    """Address of a C-contiguous array's data (the caller keeps the array alive during the call)."""
+    return a.ctypes.data

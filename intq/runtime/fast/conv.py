@@ -1,0 +1,80 @@
+"""Fast CONV_2D: prepare packs weights for the C GEMM; run calls csrc/intq_fast.c. Imports: numpy, intq.runtime.
+
+Prepare reuses the reference prepare (multipliers, shifts, clamp, geometry: the float maths is defined once)
+and adds: weights as int8 (uint8 weights as w-128 with zero point z_w-128, so u8 x s8 vpdpbusd computes
+the same sum), packed [C_out/32][K/4][32][4] with K padded to 4 and C_out to 32, and the per-channel
+constant of the paper's eq. 7-8 expansion, ``bias - z_a*sum_k w + K*z_a*z_w`` (int32, wrapping).
+Grouped convolutions (groups > 1) use the reference run.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from intq.ir.graph import Graph
+from intq.ir.ops import Node
+from intq.runtime.fast._lib import ISA_LEVEL, LIB, ptr
+from intq.runtime.kernels import ExecContext, Kernel
+from intq.runtime.reference import conv as ref
+
+NR = 32
+
+
+def _wrap32(v: np.ndarray) -> np.ndarray:
+    return (((v.astype(np.int64) + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)).astype(np.int32)
+
+
+def pack_gemm(wmat: np.ndarray, w_dtype: str, z_w: int, z_in: int, in_dtype: str, bias: np.ndarray) -> dict:
+    """Pack weights [C_out, K] (uint8|int8) for intq_conv; returns packed B, colterm, z_a, z_b, K, Kp, Np."""
+    cout, k = wmat.shape
+    if w_dtype == "uint8":
+        b, z_b = (wmat.astype(np.int16) - 128).astype(np.int8), int(z_w) - 128
+    else:
+        b, z_b = wmat.astype(np.int8), int(z_w)
+    z_a = int(z_in) + (128 if in_dtype == "int8" else 0)
+    kp, np_ = -(-k // 4) * 4, -(-cout // NR) * NR
+    full = np.zeros((np_, kp), np.int8)
+    full[:cout, :k] = b
+    packed = np.ascontiguousarray(full.reshape(np_ // NR, NR, kp // 4, 4).transpose(0, 2, 1, 3))
+    colsum = b.astype(np.int64).sum(axis=1)
+    colterm = _wrap32(bias.astype(np.int64) - z_a * colsum + k * z_a * z_b)
+    return dict(B=packed, colterm=colterm, z_a=z_a, z_b=z_b, k=k, kp=kp, np=np_)
+
+
+def prepare(graph: Graph, node: Node) -> dict:
+    """Reference prepare + packing (TFLite conv Prepare); groups > 1 keep the reference params only."""
+    p = ref.prepare(graph, node)
+    if p["groups"] != 1:
+        return dict(ref=p)
+    x, w = graph.tensor(node.inputs[0]), graph.tensor(node.inputs[1])
+    _, h, wd, c = x.shape
+    cout, kh, kw, _ = w.shape
+    z_w = int(w.quant.zero_point[0]) if w.dtype == "uint8" else 0
+    g = pack_gemm(w.data.reshape(cout, -1), w.dtype, z_w, p["z_in"], x.dtype, p["bias"])
+    geom = [0, h, wd, c, kh, kw, *p["stride"], *p["dilation"], p["pad"][0], p["pad"][1], *p["out_hw"],
+            g["k"], g["kp"], cout, g["np"], int(x.dtype == "int8"), int(p["dtype"] == "int8"),
+            g["z_a"], g["z_b"], p["z_out"], p["lo"], p["hi"]]
+    return dict(ref=None, geom=np.array(geom, np.int32), B=g["B"], colterm=g["colterm"],
+                m0=p["m0"].astype(np.int32), shift=p["shift"].astype(np.int32), dtype=p["dtype"],
+                cout=cout, out_hw=p["out_hw"])
+
+
+def run_level(p: dict, x: np.ndarray, num_threads: int, level: int) -> np.ndarray:
+    """CONV_2D through the C kernel at ISA ``level`` (<= ISA_LEVEL): x uint8|int8[N,H,W,C] -> [N,oh,ow,C_out]."""
+    x = np.ascontiguousarray(x)
+    geom = p["geom"].copy()
+    geom[0] = x.shape[0]
+    out = np.empty((x.shape[0], *p["out_hw"], p["cout"]), p["dtype"])
+    if LIB.intq_conv(ptr(geom), ptr(x), ptr(p["B"]), ptr(p["colterm"]), ptr(p["m0"]), ptr(p["shift"]),
+                     ptr(out), int(num_threads), int(min(level, ISA_LEVEL))):
+        raise MemoryError("intq_conv: scratch allocation failed")
+    return out
+
+
+def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
+    """Integer-only CONV_2D, byte-identical to the reference kernel."""
+    if p["ref"] is not None:
+        return ref.run(p["ref"], inputs, ctx)
+    return [run_level(p, inputs[0], ctx.num_threads, ISA_LEVEL)]
+
+
+KERNELS = {"CONV_2D": Kernel(prepare, run)}

@@ -1,0 +1,46 @@
+"""Fast DEPTHWISE_CONV_2D: int16 taps and a C loop over channels (memory bound). Imports: numpy, intq.runtime.
+
+Prepare reuses the reference prepare; the taps (w - z_w) fit int16. The C kernel skips padded taps and
+requantizes per channel with TFLite's MultiplyByQuantizedMultiplier (double rounding).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from intq.ir.graph import Graph
+from intq.ir.ops import Node
+from intq.runtime.fast._lib import ISA_LEVEL, LIB, ptr
+from intq.runtime.kernels import ExecContext, Kernel
+from intq.runtime.reference import depthwise_conv as ref
+
+
+def prepare(graph: Graph, node: Node) -> dict:
+    """Reference prepare + int16 taps [kh*kw, C*M] and an int32 geometry vector for the C call."""
+    p = ref.prepare(graph, node)
+    x = graph.tensor(node.inputs[0])
+    _, h, w, c = x.shape
+    cout = p["taps"].shape[1]
+    geom = [0, h, w, c, *p["kernel"], *p["stride"], *p["dilation"], *p["pad"], *p["out_hw"], cout, p["mult"],
+            int(x.dtype == "int8"), p["z_in"], p["z_out"], p["lo"], p["hi"]]
+    return dict(geom=np.array(geom, np.int32), w16=np.ascontiguousarray(p["taps"].astype(np.int16)),
+                bias=p["bias"].astype(np.int32), m0=p["m0"].astype(np.int32), shift=p["shift"].astype(np.int32),
+                dtype=p["dtype"], cout=cout, out_hw=p["out_hw"])
+
+
+def run_level(p: dict, x: np.ndarray, num_threads: int, level: int) -> np.ndarray:
+    """DEPTHWISE_CONV_2D through the C kernel at ISA ``level``: x uint8|int8[N,H,W,C] -> [N,oh,ow,C*M]."""
+    x = np.ascontiguousarray(x)
+    geom = p["geom"].copy()
+    geom[0] = x.shape[0]
+    out = np.empty((x.shape[0], *p["out_hw"], p["cout"]), p["dtype"])
+    LIB.intq_depthwise(ptr(geom), ptr(x), ptr(p["w16"]), ptr(p["bias"]), ptr(p["m0"]), ptr(p["shift"]),
+                       ptr(out), int(num_threads), int(min(level, ISA_LEVEL)))
+    return out
+
+
+def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
+    """Integer-only DEPTHWISE_CONV_2D, byte-identical to the reference kernel."""
+    return [run_level(p, inputs[0], ctx.num_threads, ISA_LEVEL)]
+
+
+KERNELS = {"DEPTHWISE_CONV_2D": Kernel(prepare, run)}

@@ -1,0 +1,18 @@
+"""Build of intq's optional compiled kernels (csrc/ -> intq/runtime/fast/_intq_fast*.so, loaded with ctypes).
+
+The library is a plain C shared object (no Python C API). It is optional: without a compiler the build
+skips it and intq.runtime.kernels falls back to the reference kernels. ISA-specific code is selected at run
+time (__builtin_cpu_supports + per-function target attributes), so no -march flag is used here.
+"""
+import sys
+
+from setuptools import Extension, setup
+
+_unix = sys.platform != "win32"
+setup(ext_modules=[Extension(
+    "intq.runtime.fast._intq_fast",
+    sources=["csrc/intq_fast.c"],
+    extra_compile_args=["-O3", "-fopenmp", "-std=gnu11"] if _unix else ["/O2", "/openmp"],
+    extra_link_args=["-fopenmp"] if _unix else [],
+    optional=True,
+)])

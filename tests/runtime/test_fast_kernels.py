@@ -1,0 +1,130 @@
+"""Fast (compiled) CONV_2D / DEPTHWISE_CONV_2D equal the reference kernels byte for byte, every ISA level."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from intq.ir.ops import OP_OPTIONS
+from intq.runtime.kernels import ExecContext, kernel_set
+from intq.runtime.reference import conv as ref_conv
+from intq.runtime.reference import depthwise_conv as ref_dw
+from reference_cases import one_op, q
+
+fast = pytest.importorskip("intq.runtime.fast", reason="fast kernels not built")
+from intq.runtime.fast import conv as fast_conv  # noqa: E402
+from intq.runtime.fast import depthwise_conv as fast_dw  # noqa: E402
+
+LEVELS = list(range(fast.ISA_LEVEL + 1))
+RANGES = {"uint8": (0, 255), "int8": (-128, 127)}
+
+
+def _graph(draw, op: str, dtype: str, big: bool):
+    r = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    n = draw(st.integers(1, 3))
+    h, w = draw(st.integers(1, 12)), draw(st.integers(1, 12))
+    c = draw(st.sampled_from([1, 3, 8, 17, 40] + ([96] if big else [])))
+    kh, kw = draw(st.integers(1, min(3, h) if op else 3)), draw(st.integers(1, 3))
+    sh, sw, dh, dw = (draw(st.integers(1, 2)) for _ in range(4))
+    padding = draw(st.sampled_from(["SAME", "VALID"]))
+    if padding == "VALID" and ((kh - 1) * dh + 1 > h or (kw - 1) * dw + 1 > w):
+        padding = "SAME"
+    lo, hi = RANGES[dtype]
+    s_x = draw(st.sampled_from([0.02, 0.5, 1.0]))
+    z_x = draw(st.integers(lo, hi))
+    x = r.integers(lo, hi + 1, (n, h, w, c)).astype(dtype)
+    if op == "CONV_2D":
+        cout, mult = draw(st.integers(1, 70)), 1
+        wshape, axis = (cout, kh, kw, c), 0
+    else:
+        mult = draw(st.integers(1, 3))
+        cout, wshape, axis = c * mult, (1, kh, kw, c * mult), 3
+    wd = r.integers(lo if dtype == "int8" else 0, 256 if dtype == "uint8" else 128, wshape).astype(dtype)
+    if dtype == "uint8":
+        s_w = np.float32(draw(st.sampled_from([0.01, 0.003])))
+        wq, scales = q(s_w, draw(st.integers(0, 255))), np.full(cout, s_w)
+    else:
+        scales = r.uniform(0.001, 0.02, cout).astype(np.float32)
+        wq = q(scales, 0, axis)
+    bq = q((np.float32(s_x) * scales).astype(np.float32), 0, 0) if dtype == "int8" else q(np.float32(s_x) * scales[0])
+    bound = 2**31 if draw(st.booleans()) else 5000          # full int32 range makes the epilogue sums wrap
+    bias = r.integers(-bound, bound, cout).astype(np.int32)
+    depth = kh * kw * (c if op == "CONV_2D" else 1)
+    s_y = float(s_x * scales.mean() * np.sqrt(depth) * draw(st.sampled_from([0.5, 4.0, 64.0])))
+    oh = -(-h // sh) if padding == "SAME" else (h - (kh - 1) * dh - 1) // sh + 1
+    ow = -(-w // sw) if padding == "SAME" else (w - (kw - 1) * dw - 1) // sw + 1
+    opts = dict(padding=padding, stride_h=sh, stride_w=sw, dilation_h=dh, dilation_w=dw,
+                activation=draw(st.sampled_from(["NONE", "RELU", "RELU6"])))
+    if op == "DEPTHWISE_CONV_2D":
+        opts["depth_multiplier"] = mult
+    g = one_op(op, [("x", x.shape, dtype, q(s_x, z_x))], [("w", wd, wq), ("b", bias, bq)],
+               ((n, oh, ow, cout), dtype, q(s_y, draw(st.integers(lo, hi)))), OP_OPTIONS[op](**opts))
+    return g, x
+
+
+@st.composite
+def cases(draw, op: str, big: bool = False):
+    return _graph(draw, op, draw(st.sampled_from(["uint8", "int8"])), big)
+
+
+def _check(g, x, prep, run_level, ref_kernel):
+    node = g.nodes[0]
+    want = ref_kernel.run(ref_kernel.prepare(g, node), [x, g.tensor("w").data, g.tensor("b").data],
+                          ExecContext())[0]
+    p = prep(g, node)
+    for level in LEVELS:
+        for threads in (1, 2):
+            got = run_level(p, x, threads, level)
+            assert got.dtype == want.dtype and got.shape == want.shape
+            assert np.array_equal(got, want), f"level {level} threads {threads}"
+
+
+@settings(max_examples=60, deadline=None)
+@given(cases("CONV_2D", big=True))
+def test_conv_matches_reference(case):
+    g, x = case
+    _check(g, x, fast_conv.prepare, fast_conv.run_level, ref_conv)
+
+
+@settings(max_examples=60, deadline=None)
+@given(cases("DEPTHWISE_CONV_2D"))
+def test_depthwise_matches_reference(case):
+    g, x = case
+    _check(g, x, fast_dw.prepare, fast_dw.run_level, ref_dw)
+
+
+def test_conv_extreme_accumulator_wraps_like_reference():
+    """A 1x1 conv deep enough that int32 sums wrap, with extreme codes and zero points (uint8)."""
+    r = np.random.default_rng(0)
+    k = 40000
+    x = np.full((1, 1, 2, k), 255, np.uint8)
+    x[0, 0, 1] = r.integers(0, 256, k)
+    w = np.zeros((3, 1, 1, k), np.uint8)
+    w[1] = 255
+    w[2] = r.integers(0, 256, (1, 1, k))
+    opts = OP_OPTIONS["CONV_2D"](padding="VALID")
+    g = one_op("CONV_2D", [("x", x.shape, "uint8", q(0.5, 0))], [("w", w, q(0.5, 255)),
+               ("b", np.array([7, -(2**31), 2**31 - 1], np.int32), q(0.25))], ((1, 1, 2, 3), "uint8", q(1e3, 128)),
+               opts)
+    _check(g, x, fast_conv.prepare, fast_conv.run_level, ref_conv)
+
+
+def test_fast_set_contains_compiled_ops_and_falls_back_for_others():
+    ks = kernel_set("fast")
+    assert ks["CONV_2D"] is fast.KERNELS["CONV_2D"]
+    assert ks["DEPTHWISE_CONV_2D"] is fast.KERNELS["DEPTHWISE_CONV_2D"]
+    assert ks["ADD"] is kernel_set("reference")["ADD"]
+
+
+def test_grouped_conv_uses_reference_path():
+    r = np.random.default_rng(1)
+    x = r.integers(-128, 128, (1, 4, 4, 4)).astype(np.int8)
+    w = r.integers(-127, 128, (4, 3, 3, 2)).astype(np.int8)
+    g = one_op("CONV_2D", [("x", x.shape, "int8", q(0.1, 3))], [("w", w, q([0.01] * 4, 0)),
+               ("b", np.zeros(4, np.int32), q([0.001] * 4))], ((1, 4, 4, 4), "int8", q(0.3, -2)),
+               OP_OPTIONS["CONV_2D"](padding="SAME"))
+    node = g.nodes[0]
+    want = ref_conv.run(ref_conv.prepare(g, node), [x, w, None], ExecContext())[0]
+    got = fast_conv.run(fast_conv.prepare(g, node), [x, w, None], ExecContext(num_threads=2))[0]
+    assert np.array_equal(got, want)
