@@ -71,3 +71,12 @@ def test_errors():
         Interpreter(_graph((1, 4), 0.1, out_quant=q(1 / 128, 0)))
     with pytest.raises(IRError, match="zero point -128"):
         Interpreter(_graph((1, 4), 0.1, "int8", out_quant=q(1 / 256, 0)))
+
+
+def test_too_flat_rows_give_zero_instead_of_aborting():
+    # 1000 equal logits: sum of exps = 1000 >= 512 -> k = 32 > 31, where LiteRT's TFLITE_CHECK aborts.
+    # Each p = 1/1000 = 0.256 LSB of 1/256 -> rounds to 0 (code 0 / -128).
+    assert np.all(run(_graph((1, 1000), 0.1), np.full((1, 1000), 9, np.uint8)) == 0)
+    assert np.all(run(_graph((1, 1000), 0.1, "int8"), np.full((1, 1000), 9, np.int8)) == -128)
+    # 300 equal logits (sum 300 < 512, k = 31) still run the normal path: 256 / 300 = 0.853 -> 1
+    assert np.all(run(_graph((1, 300), 0.1), np.full((1, 300), 9, np.uint8)) == 1)

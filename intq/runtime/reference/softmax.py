@@ -15,6 +15,10 @@ Per row (int32 / gemmlowp fixed point; Q5.26 scaled differences, Q12.19 accumula
     (inv, nbu) = GetReciprocal(sum, 12);  k = nbu + 31 - 8
     out = clamp(RDBPOT(SRDHM(inv, e), k) + dtype_min, dtype range) if keep else dtype_min
 
+LiteRT ``TFLITE_CHECK``s 0 <= k <= 31 and aborts the process when a row's sum of exps reaches 512 (k = 32,
+e.g. 1000 near-equal logits). There every probability is <= 1/512, i.e. <= 1/2 output LSB, and intq writes
+the rounded value 0 (code dtype_min) instead of aborting; the value an RDBPOT by k >= 32 would give.
+
 The output is probabilities with scale 1/256 and zero point 0 (uint8) or -128 (int8); the kernel writes
 those codes whatever the output tensor says, so prepare requires them (TFLite checks int8 only).
 """
@@ -84,11 +88,12 @@ def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     terms = np.where(keep, np.asarray(rounding_divide_by_pot(exps, ACCUMULATION_INTEGER_BITS), np.int64), 0)
     sum_of_exps = wrap32(terms.sum(axis=1))                                    # Q12.19, int32 wrapping adds
     inv, bits_over_unit = get_reciprocal(sum_of_exps, ACCUMULATION_INTEGER_BITS)
-    exponent = np.asarray(bits_over_unit, np.int64) + 31 - 8                   # 8 output bits
-    if np.any((exponent < 0) | (exponent > 31)):
-        raise ArithmeticError("SOFTMAX: reciprocal exponent outside [0, 31] (TFLITE_CHECK)")
-    prob = rounding_divide_by_pot(saturating_rounding_doubling_high_mul(inv[:, None], exps), exponent[:, None])
-    out = np.where(keep, np.clip(np.asarray(prob, np.int64) + lo, lo, hi), lo)
+    exponent = np.asarray(bits_over_unit, np.int64) + 31 - 8                   # 8 output bits, >= 23
+    too_flat = exponent > 31                      # sum >= 512: LiteRT aborts; every p <= 1/512 rounds to 0
+    prob = rounding_divide_by_pot(saturating_rounding_doubling_high_mul(inv[:, None], exps),
+                                  np.minimum(exponent, 31)[:, None])
+    prob = np.where(too_flat[:, None], 0, np.asarray(prob, np.int64))
+    out = np.where(keep, np.clip(prob + lo, lo, hi), lo)
     return [out.astype(p["dtype"]).reshape(x.shape)]
 
 
