@@ -1,4 +1,4 @@
-"""Layer 5, model files: .tflite import/export and atomic writes. Imports: intq.ir, intq.scheme, numpy, tflite, flatbuffers.
+"""Layer 5, model files: .tflite import/export, atomic writes. Imports: intq.ir, numpy, tflite, flatbuffers.
 
 ``load_tflite(path)`` / ``load_tflite_bytes(data)`` read a uint8/int8 TFLite model into an
 :class:`intq.ir.Graph`; ``save_tflite(graph, path)`` / ``graph_to_tflite_bytes(graph)`` write one that

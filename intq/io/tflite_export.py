@@ -1,4 +1,4 @@
-"""Write an intq Graph as .tflite flatbuffer bytes that LiteRT loads. Imports: intq.ir, intq.io, numpy, flatbuffers, tflite.
+"""Write an intq Graph as .tflite bytes that LiteRT loads. Imports: intq.ir, intq.io, numpy, flatbuffers, tflite.
 
 Layout (TFLite ``schema.fbs``, version 3, file identifier "TFL3"): one subgraph, no signatures.
 Buffer 0 is the empty sentinel and is shared by every non-constant tensor; each constant gets its

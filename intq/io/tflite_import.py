@@ -145,7 +145,7 @@ class _Reader:
             raise self.fail(f"tensor {name!r}: quantized_dimension {axis} outside shape {list(shape)}")
         if scale.size > 1 and zero_point.size == 1:
             zero_point = np.full(scale.size, zero_point[0], np.int64)
-        return Quantization(scale, zero_point, axis if scale.size > 1 else 0)
+        return Quantization(scale, zero_point, axis)
 
     def op_name(self, opcode_index: int, k: int) -> str:
         m = self.model

@@ -160,7 +160,8 @@ def _float_requant_fc(graph: Graph, x: np.ndarray) -> np.ndarray:
     w, b, xq, yq = t["w"], t["b"], t["x"].quant, t["y"].quant
     acc = (x.astype(np.int64) - xq.single_zero_point) @ (w.data.astype(np.int64) - w.quant.zero_point[0]).T
     acc = acc + b.data
-    m = np.float64(xq.scale[0]) * np.broadcast_to(w.quant.scale, (w.shape[0],)).astype(np.float64) / np.float64(yq.scale[0])
+    s_w = np.broadcast_to(w.quant.scale, (w.shape[0],)).astype(np.float64)
+    m = np.float64(xq.scale[0]) * s_w / np.float64(yq.scale[0])
     lo, hi = RANGES[t["y"].dtype]
     return np.clip(round_half_away(acc * m) + yq.single_zero_point, lo, hi).astype(t["y"].dtype)
 

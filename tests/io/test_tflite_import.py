@@ -1,4 +1,4 @@
-"""tests for intq.io.tflite_import errors: missing, empty, garbage, truncated, corrupted files and unknown ops."""
+"""tests for intq.io.tflite_import: missing, empty, garbage, truncated, corrupted files, unknown ops and options."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from intq.errors import IntqError, ModelFileError, UnsupportedOpError
 from intq.io import graph_to_tflite_bytes, load_tflite, load_tflite_bytes, tflite_export, tflite_schema
-from intq.ir import Graph, Quantization
+from intq.ir import OP_OPTIONS, Graph, Quantization
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +115,32 @@ def test_export_refuses_invalid_graph():
     g.outputs = ["nowhere"]
     with pytest.raises(IntqError):
         graph_to_tflite_bytes(g)
+
+
+def test_unsupported_fused_activation_is_named(monkeypatch):
+    g = _relu_graph()
+    g.add_tensor("z", (1, 2, 2, 1), "uint8", Quantization.per_tensor(0.1, 3))
+    g.add_node("ADD", ["y", "x"], ["z"], OP_OPTIONS["ADD"](activation="RELU"))
+    g.outputs = ["z"]
+    monkeypatch.setattr(tflite_schema, "ACTIVATION_TO_TFLITE", {**tflite_schema.ACTIVATION_TO_TFLITE, "RELU": 4})
+    data = tflite_export._serialize(g, lambda node: node.op)                # fused TANH
+    monkeypatch.undo()
+    with pytest.raises(UnsupportedOpError, match="ADD.*operator #1.*FusedActivationFunction"):
+        load_tflite_bytes(data)
+
+
+def test_missing_required_options_is_a_model_file_error(monkeypatch):
+    g = _relu_graph()
+    g.nodes[0].op = "SOFTMAX"
+    g.nodes[0].options = OP_OPTIONS["SOFTMAX"]()
+    monkeypatch.setattr(tflite_schema, "OPTION_TABLES", {**tflite_schema.OPTION_TABLES, "SOFTMAX": (None, ())})
+    data = tflite_export._serialize(g, lambda node: node.op)
+    monkeypatch.undo()
+    with pytest.raises(ModelFileError, match="SOFTMAX.*SoftmaxOptions"):
+        load_tflite_bytes(data)
+
+
+def test_shared_models_load(shared_data):
+    for name in ("mobilenet_v1_0.25_128_quant", "mobilenet_v2_1.0_224_quant"):
+        g = load_tflite(shared_data / "tflite-quant-models" / f"{name}.tflite")
+        assert g.tensor(g.inputs[0]).dtype == "uint8" and len(g.nodes) > 30
