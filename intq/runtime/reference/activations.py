@@ -1,4 +1,4 @@
-"""Reference LOGISTIC, TANH (LUT and paper fixed point), RELU, RELU6; uint8 and int8. Imports: numpy, ctypes, intq.ir, intq.scheme.
+"""Reference LOGISTIC, TANH (LUT; paper fixed point), RELU, RELU6. Imports: numpy, ctypes, intq.ir, intq.scheme.
 
 LOGISTIC / TANH, default = what LiteRT runs (activations.cc Sigmoid/TanhPrepare, ``LUTPopulate``; notes
 A.16): a 256-entry table built **at prepare time** in float32, then indexed by the input code, so

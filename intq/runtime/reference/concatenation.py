@@ -1,4 +1,4 @@
-"""Reference CONCATENATION along any axis, uint8 and int8 (other dtypes: a plain copy). Imports: numpy, intq.ir, intq.scheme.
+"""Reference CONCATENATION on any axis, uint8 and int8 (others: a copy). Imports: numpy, intq.ir, intq.scheme.
 
 Integer-only default: an input whose (scale, zero point) equals the output's is copied byte for byte
 (TFLite's ``memcpy``; what the paper's shared concat range and the int8 spec give).

@@ -68,7 +68,8 @@ def _prepare(graph: Graph, node: Node, integer: bool) -> dict:
     require(len(node.inputs) == 2 and len(node.outputs) == 1, "RESIZE_BILINEAR takes (input, size) and one output",
             graph, node)
     x, out = graph.tensor(node.inputs[0]), graph.tensor(node.outputs[0])
-    require(x.dtype in ("uint8", "int8"), f"RESIZE_BILINEAR supports uint8 and int8, got {x.dtype}", graph, node, x.name)
+    require(x.dtype in ("uint8", "int8"), f"RESIZE_BILINEAR supports uint8 and int8, got {x.dtype}",
+            graph, node, x.name)
     require(len(x.shape) == 4, f"RESIZE_BILINEAR needs a 4-D NHWC input, got {list(x.shape)}", graph, node, x.name)
     size = constant_ints(graph, node, node.inputs[1], "size").reshape(-1)
     require(size.size == 2 and bool(np.all(size > 0)), f"RESIZE_BILINEAR size must be 2 positive ints, got "
