@@ -116,6 +116,13 @@ def _set_module(gm: fx.GraphModule, path: str, module: torch.nn.Module) -> None:
     setattr(gm.get_submodule(parent) if parent else gm, name, module)
 
 
+def _del_module(gm: fx.GraphModule, path: str) -> None:
+    if any(n.op == "call_module" and n.target == path for n in gm.graph.nodes):
+        return  # the same module is called elsewhere (e.g. one ReLU reused)
+    parent, _, name = path.rpartition(".")
+    delattr(gm.get_submodule(parent) if parent else gm, name)
+
+
 def _single_user(node: fx.Node) -> fx.Node | None:
     users = list(node.users)
     return users[0] if len(users) == 1 else None
@@ -125,8 +132,9 @@ def fuse_layers(gm: fx.GraphModule, cfg: QatConfig) -> None:
     """Replace Conv2d(+BN)(+act) and Linear(+act) chains by QConv2d / QLinear in place."""
     kw = dict(weight_bits=cfg.weight_bits, narrow_range=cfg.weight_narrow_range, quant_delay=cfg.quant_delay,
               freeze_bn_delay=cfg.freeze_bn_delay)
+    erased: set[fx.Node] = set()
     for node in list(gm.graph.nodes):
-        if node.op != "call_module" or node_kind(gm, node) != "layer":
+        if node in erased or node.op != "call_module" or node_kind(gm, node) != "layer":
             continue
         m = gm.get_submodule(node.target)
         if isinstance(m, (QConv2d, QLinear)):
@@ -154,6 +162,9 @@ def fuse_layers(gm: fx.GraphModule, cfg: QatConfig) -> None:
             while cur is not node:
                 prev = cur.args[0]
                 gm.graph.erase_node(cur)
+                erased.add(cur)
+                if cur.op == "call_module":
+                    _del_module(gm, cur.target)
                 cur = prev
     for node in gm.graph.nodes:
         if node_kind(gm, node) == "bn":

@@ -1,0 +1,131 @@
+"""convert: prepared/calibrated models -> verified integer Graph; intq Interpreter vs fake-quant model vs LiteRT."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+
+import intq
+from intq.errors import UnsupportedOpError
+from intq.ir import verify
+from intq.qat import QatConfig, calibrate, prepare_qat
+from qat.models import ConvBnRelu, FlattenMLP, ResidualConcat, train_a_little
+
+
+def _trained_residual(seed=0):
+    torch.manual_seed(seed)
+    gm = prepare_qat(ResidualConcat(), torch.randn(2, 3, 16, 16), QatConfig())
+    train_a_little(gm, (8, 3, 16, 16), steps=15, seed=seed)
+    return gm.eval()
+
+
+def _out_scale(graph):
+    deq = [n for n in graph.nodes if n.op == "DEQUANTIZE"][-1]
+    return graph.tensor(deq.inputs[0]).scale
+
+
+def test_residual_concat_graph_structure():
+    g = intq.convert(_trained_residual())
+    verify(g)
+    ops = g.op_counts()
+    assert ops["QUANTIZE"] == 1 and ops["DEQUANTIZE"] == 1 and ops["TRANSPOSE"] == 1
+    assert ops["CONV_2D"] == 3 and ops["DEPTHWISE_CONV_2D"] == 1 and ops["FULLY_CONNECTED"] == 1
+    assert ops["ADD"] == 1 and ops["CONCATENATION"] == 1 and ops["MEAN"] == 1 and ops["MAX_POOL_2D"] == 1
+    assert ops["PAD"] == 1   # the stride-2 conv with torch padding 1 on an even input is not TFLite SAME
+    assert g.tensor(g.inputs[0]).dtype == "float32" and g.tensor(g.inputs[0]).shape == (2, 3, 16, 16)
+    for n in g.nodes:
+        if n.op in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+            w, b = g.tensor(n.inputs[1]), g.tensor(n.inputs[2])
+            assert w.dtype == "uint8" and w.data.min() >= 1          # narrow range [1, 255]
+            assert b.dtype == "int32" and b.zero_point == 0
+        if n.op == "CONCATENATION":
+            assert n.options.axis == 3
+            assert len({g.tensor(t).quant for t in n.inputs + n.outputs}) == 1   # concat is a copy
+    acts = {n.name: n.options.activation for n in g.nodes if hasattr(n.options, "activation")}
+    assert acts["c1"] == "RELU6" and acts["add"] == "RELU" and acts["pa"] == "RELU" and acts["pb"] == "NONE"
+
+
+def test_interpreter_matches_fake_quant_model():
+    gm = _trained_residual(1)
+    g = intq.convert(gm)
+    x = torch.randn(32, 3, 16, 16)
+    with torch.no_grad():
+        ref = gm(x).numpy()
+    (y,) = intq.Interpreter(g, kernels="reference").run(x.numpy())
+    lsb = np.abs(y - ref).max() / _out_scale(g)
+    assert lsb <= 3.01, lsb
+    assert (y.argmax(1) == ref.argmax(1)).mean() >= 0.9
+
+
+def test_model_input_quantization_is_exact():
+    """The fake-quantized input equals DEQUANTIZE(QUANTIZE(x)) of the graph bit for bit."""
+    gm = _trained_residual(2)
+    g = intq.convert(gm)
+    x = torch.randn(3, 3, 16, 16)
+    env = intq.Interpreter(g, kernels="reference").run(x.numpy(), intermediates=True)
+    q_in = g.nodes[0].outputs[0]
+    t = g.tensor(q_in)
+    real = (env[q_in].astype(np.float32) - t.zero_point) * np.float32(t.scale)
+    assert np.array_equal(real, gm.act_quant_0(x).detach().numpy())
+
+
+def test_litert_reference_equals_intq(tmp_path):
+    oracles = pytest.importorskip("oracles")
+    g = intq.convert(_trained_residual(3))
+    x = torch.randn(4, 3, 16, 16).numpy()
+    (y,) = intq.Interpreter(g, kernels="reference").run(x)
+    path = tmp_path / "m.tflite"
+    intq.save_tflite(g, path)
+    (z,) = oracles.run_litert(path.read_bytes(), [x])
+    assert np.array_equal(y, z)
+
+
+@pytest.mark.parametrize("method", ["ema", "minmax"])
+def test_calibrated_flatten_mlp(method, tmp_path):
+    """PTQ of a float model with a non-1x1 flatten: graph transposes back to NCHW before RESHAPE."""
+    torch.manual_seed(4)
+    m = FlattenMLP().eval()
+    batches = [torch.randn(8, 2, 8, 8) for _ in range(4)]
+    gm = calibrate(m, batches, method=method)
+    g = intq.convert(gm)
+    assert g.op_counts()["TRANSPOSE"] == 2 and g.op_counts()["AVERAGE_POOL_2D"] == 1
+    x = batches[0]
+    with torch.no_grad():
+        ref = gm(x).numpy()
+        flo = m(x).numpy()
+    (y,) = intq.Interpreter(g, kernels="reference").run(x.numpy())
+    assert np.abs(y - ref).max() / _out_scale(g) <= 3.01
+    assert np.abs(y - flo).max() < 0.1 * np.abs(flo).max() + 0.05
+    oracles = pytest.importorskip("oracles")
+    path = tmp_path / "m.tflite"
+    intq.save_tflite(g, path)
+    (z,) = oracles.run_litert(path.read_bytes(), [x.numpy()])
+    assert np.array_equal(y, z)
+
+
+def test_batch_size_may_change():
+    gm = prepare_qat(ConvBnRelu(), torch.randn(1, 3, 8, 8))
+    train_a_little(gm, (4, 3, 8, 8), steps=3)
+    g = intq.convert(gm)
+    (y,) = intq.Interpreter(g, kernels="reference").run(np.random.default_rng(0).normal(size=(5, 3, 8, 8)).astype(np.float32))
+    assert y.shape == (5, 8, 8, 8) and y.dtype == np.float32
+
+
+def test_grouped_conv_is_unsupported():
+    class G(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(4, 4, 3, groups=2)
+
+        def forward(self, x):
+            return self.conv(x)
+
+    gm = calibrate(G(), [torch.randn(2, 4, 6, 6)])
+    with pytest.raises(UnsupportedOpError, match="groups=2"):
+        intq.convert(gm)
+
+
+def test_convert_rejects_plain_module():
+    with pytest.raises(UnsupportedOpError):
+        intq.convert(torch.fx.symbolic_trace(ConvBnRelu()))

@@ -1,0 +1,129 @@
+"""torch.fx prepare_qat: fusion, quantizer placement, unsupported ops, schedule, calibrate (intq.qat.prepare)."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn as nn
+
+import intq
+from intq.errors import UnsupportedOpError
+from intq.qat import QatConfig, calibrate, enable_fake_quant, freeze_observers, prepare_qat
+from intq.qat.fused import QConv2d, QLinear
+from intq.qat.observers import ActQuant
+
+from .models import ConvBnRelu, FlattenMLP, ResidualConcat
+
+
+def _calls(gm):
+    return [(n.op, n.target, dict(n.kwargs)) for n in gm.graph.nodes if n.op == "call_module"]
+
+
+def test_conv_bn_relu_fused():
+    m = ConvBnRelu()
+    gm = prepare_qat(m, torch.randn(1, 3, 8, 8))
+    assert isinstance(gm, torch.fx.GraphModule)
+    kinds = [type(gm.get_submodule(t)).__name__ for _, t, _ in _calls(gm)]
+    assert kinds == ["ActQuant", "QConv2d", "ActQuant"]
+    conv = gm.get_submodule("conv")
+    assert conv.activation == "RELU" and conv.bn is not None
+    assert not any(isinstance(x, nn.BatchNorm2d) for n, x in gm.named_children())
+    assert isinstance(m.conv, nn.Conv2d)                      # the float model is untouched
+
+
+def test_top_level_api_names():
+    assert intq.QatConfig is QatConfig and intq.prepare_qat is prepare_qat and intq.calibrate is calibrate
+
+
+def test_residual_concat_placement():
+    gm = prepare_qat(ResidualConcat(), torch.randn(2, 3, 16, 16))
+    calls = _calls(gm)
+    mods = {t: gm.get_submodule(t) for _, t, _ in calls}
+    assert isinstance(mods["c1"], QConv2d) and mods["c1"].activation == "RELU6"
+    assert isinstance(mods["dw"], QConv2d) and mods["dw"].conv.groups == 8
+    assert isinstance(mods["fc"], QLinear)
+    # concat producers (pa, pb) reuse the concat's quantizer without observing; gap re-quantizes on it
+    shared = [(t, kw) for _, t, kw in calls if kw.get("observe") is False]
+    assert len(shared) == 3 and len({t for t, _ in shared}) == 1
+    nodes = {n.name: n for n in gm.graph.nodes}
+    assert nodes["relu"].args[0].name == "add"              # ReLU after add stays fused before the add's quantizer
+    n_quant = sum(isinstance(m, ActQuant) for m in gm.modules())
+    assert n_quant == 6  # input, c1, dw, add, cat, fc
+
+
+def test_unsupported_op_names_node():
+    class Bad(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 1)
+
+        def forward(self, x):
+            return torch.sigmoid(self.conv(x))
+
+    with pytest.raises(UnsupportedOpError, match="sigmoid") as e:
+        prepare_qat(Bad(), torch.randn(1, 3, 4, 4))
+    assert "fx node 'sigmoid'" in str(e.value)
+
+
+def test_unsupported_module_names_node():
+    class Bad(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 3)
+            self.gelu = nn.GELU()
+
+        def forward(self, x):
+            return self.gelu(self.fc(x))
+
+    with pytest.raises(UnsupportedOpError, match="GELU.*gelu"):
+        prepare_qat(Bad(), torch.randn(1, 3))
+
+
+def test_schedule_and_state_dict():
+    cfg = QatConfig(quant_delay=2, freeze_bn_delay=3)
+    gm = prepare_qat(ConvBnRelu(), torch.randn(1, 3, 8, 8), cfg).train()
+    x = torch.randn(2, 3, 8, 8)
+    ref = gm.conv.conv.weight.detach().clone()
+    gm(x)
+    assert not gm.conv.quant_active() or int(gm.conv.step) > 2
+    for _ in range(3):
+        gm(x)
+    assert int(gm.conv.step) == 4 and bool(gm.conv.bn_frozen) and gm.conv.quant_active()
+    sd = gm.state_dict()
+    assert "act_quant_0.min_val" in sd and "conv.step" in sd and "conv.bn.running_var" in sd
+    assert torch.equal(gm.conv.conv.weight, ref)
+
+
+def test_switches():
+    gm = prepare_qat(ConvBnRelu(), torch.randn(1, 3, 8, 8)).train()
+    x = torch.randn(2, 3, 8, 8)
+    gm(x)
+    freeze_observers(gm)
+    lo = float(gm.act_quant_0.min_val)
+    gm(x * 10)
+    assert float(gm.act_quant_0.min_val) == lo
+    enable_fake_quant(gm, False)
+    gm.eval()
+    y = gm(x)
+    w, b = gm.conv.folded_weight_and_bias()
+    assert torch.allclose(y, torch.relu(torch.nn.functional.conv2d(x, w, b, padding=1)))
+
+
+@pytest.mark.parametrize("method", ["ema", "minmax"])
+def test_calibrate_float_model(method):
+    torch.manual_seed(0)
+    m = FlattenMLP().eval()
+    batches = [torch.randn(4, 2, 8, 8) for _ in range(3)]
+    gm = calibrate(m, batches, method=method)
+    assert not gm.training
+    q = gm.act_quant_0
+    lo = min(float(b.min()) for b in batches)
+    if method == "minmax":
+        assert float(q.min_val) == lo
+    else:
+        assert lo < float(q.min_val) < 0
+    assert int(q.step) == 0
+
+
+def test_calibrate_needs_batches():
+    with pytest.raises(ValueError):
+        calibrate(FlattenMLP(), [])
