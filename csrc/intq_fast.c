@@ -28,8 +28,9 @@ static inline int32_t mbqm(int32_t x, int32_t m, int32_t shift) {
     int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
     int32_t xs = (int32_t)((uint32_t)x << left);
     int64_t ab = (int64_t)xs * (int64_t)m;              /* m >= 0, so no INT32_MIN*INT32_MIN case */
-    int64_t nudge = ab >= 0 ? (1LL << 30) : (1 - (1LL << 30));
-    int32_t hi = (int32_t)((ab + nudge) / (1LL << 31)); /* C division truncates toward zero, as SRDHM */
+    /* SRDHM = trunc((ab + (ab >= 0 ? 2^30 : 1 - 2^30)) / 2^31), which equals floor((ab + 2^30) / 2^31):
+     * for ab < 0 the sum is negative and trunc(t / 2^31) = floor((t + 2^31 - 1) / 2^31). */
+    int32_t hi = (int32_t)((ab + (1LL << 30)) >> 31);
     int32_t mask = (int32_t)((1LL << right) - 1);
     int32_t rem = hi & mask, thr = (mask >> 1) + (hi < 0 ? 1 : 0);
     return (hi >> right) + (rem > thr ? 1 : 0);
@@ -59,36 +60,38 @@ static void epilogue(const conv_geom *g, const int32_t *acc, const int32_t *rows
     }
 }
 
-/* im2col of TILE pixels starting at flat output pixel p0 into A[TILE][kp] (uint8), row sums into rs */
-static int im2col(const conv_geom *g, const uint8_t *x, long p0, long ptotal, uint8_t *A, int32_t *rs) {
-    int rows = (int)((ptotal - p0) < TILE ? (ptotal - p0) : TILE);
-    uint8_t flip = g->in_int8 ? 0x80 : 0, pad = (uint8_t)g->za;
-    for (int r = 0; r < TILE; r++) {
-        uint8_t *dst = A + (size_t)r * g->kp;
-        if (r >= rows) { memset(dst, 0, g->kp); rs[r] = 0; continue; }
-        long p = p0 + r;
-        int ox = (int)(p % g->ow), oy = (int)((p / g->ow) % g->oh), b = (int)(p / ((long)g->ow * g->oh));
-        int32_t s = 0;
-        uint8_t *d = dst;
-        for (int ky = 0; ky < g->kh; ky++) {
-            int iy = oy * g->sh - g->ph + ky * g->dh;
-            for (int kx = 0; kx < g->kw; kx++) {
-                int ix = ox * g->sw - g->pw + kx * g->dw;
-                if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) {
-                    memset(d, pad, g->c);
-                    s += (int32_t)pad * g->c;
-                } else {
-                    const uint8_t *src = x + (((size_t)b * g->h + iy) * g->w + ix) * g->c;
-                    for (int i = 0; i < g->c; i++) { uint8_t v = src[i] ^ flip; d[i] = v; s += v; }
-                }
-                d += g->c;
-            }
-        }
-        memset(d, 0, g->kp - g->k);
-        rs[r] = s;
-    }
+/* im2col of TILE pixels starting at flat output pixel p0 into A[TILE][kp] (uint8, int8 inputs xor 0x80,
+ * padded taps = za, depth padding = 0); row sums (needed when zb != 0) into rs. Returns the real rows. */
+#define IM2COL_BODY                                                                                \
+    int rows = (int)((ptotal - p0) < TILE ? (ptotal - p0) : TILE);                                 \
+    uint8_t pad = (uint8_t)g->za;                                                                  \
+    for (int r = 0; r < TILE; r++) {                                                               \
+        uint8_t *dst = A + (size_t)r * g->kp;                                                      \
+        if (r >= rows) { memset(dst, 0, g->kp); rs[r] = 0; continue; }                             \
+        long p = p0 + r;                                                                           \
+        int ox = (int)(p % g->ow), oy = (int)((p / g->ow) % g->oh), b = (int)(p / ((long)g->ow * g->oh)); \
+        uint8_t *d = dst;                                                                          \
+        for (int ky = 0; ky < g->kh; ky++) {                                                       \
+            int iy = oy * g->sh - g->ph + ky * g->dh;                                              \
+            for (int kx = 0; kx < g->kw; kx++, d += g->c) {                                        \
+                int ix = ox * g->sw - g->pw + kx * g->dw;                                          \
+                if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) { memset(d, pad, g->c); continue; } \
+                const uint8_t *src = x + (((size_t)b * g->h + iy) * g->w + ix) * g->c;             \
+                if (g->in_int8) for (int i = 0; i < g->c; i++) d[i] = src[i] ^ 0x80;              \
+                else memcpy(d, src, g->c);                                                         \
+            }                                                                                      \
+        }                                                                                          \
+        memset(d, 0, g->kp - g->k);                                                                \
+        int32_t sum = 0;                                                                           \
+        if (g->zb != 0) for (int i = 0; i < g->kp; i++) sum += dst[i];                             \
+        rs[r] = sum;                                                                               \
+    }                                                                                              \
     return rows;
-}
+#define IM2COL_ARGS const conv_geom *g, const uint8_t *x, long p0, long ptotal, uint8_t *A, int32_t *rs
+static int im2col(IM2COL_ARGS) { IM2COL_BODY }
+#ifdef INTQ_X86
+__attribute__((target("avx2"))) static int im2col_avx2(IM2COL_ARGS) { IM2COL_BODY }
+#endif
 
 /* portable GEMM on packed B: layout [np/NR][kp/4][NR][4] int8 */
 #define GEMM_PORTABLE_BODY                                                                    \
@@ -110,8 +113,39 @@ static int im2col(const conv_geom *g, const uint8_t *x, long p0, long ptotal, ui
 
 static void gemm_c(const conv_geom *g, const uint8_t *A, const int8_t *B, int32_t *acc) { GEMM_PORTABLE_BODY }
 #ifdef INTQ_X86
+/* AVX2: B16 is [np/NR][kp/2][NR][2] int16; vpmaddwd of (a[k], a[k+1]) pairs is exact (no int16 saturation,
+ * unlike vpmaddubsw). 3 rows x 32 channels = 12 accumulators. */
 __attribute__((target("avx2,fma")))
-static void gemm_avx2(const conv_geom *g, const uint8_t *A, const int8_t *B, int32_t *acc) { GEMM_PORTABLE_BODY }
+static void gemm_avx2(const conv_geom *g, const uint8_t *A, const int16_t *B16, int32_t *acc) {
+    size_t kp = g->kp, s = g->np;
+    for (int r = 0; r < TILE; r += 3) {
+        const uint8_t *a0 = A + (size_t)r * kp, *a1 = a0 + kp, *a2 = a1 + kp;
+        for (int nb = 0; nb < g->np / NR; nb++) {
+            __m256i c00 = _mm256_setzero_si256(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00,
+                    c12 = c00, c13 = c00, c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+            const __m256i *bp = (const __m256i *)(B16 + (size_t)nb * kp * NR);
+            for (size_t k = 0; k < kp; k += 2, bp += 4) {
+                __m256i b0 = _mm256_loadu_si256(bp), b1 = _mm256_loadu_si256(bp + 1),
+                        b2 = _mm256_loadu_si256(bp + 2), b3 = _mm256_loadu_si256(bp + 3), a;
+#define ROW2(ap, x0, x1, x2, x3) a = _mm256_set1_epi32((int)ap[k] | ((int)ap[k + 1] << 16));            \
+                x0 = _mm256_add_epi32(x0, _mm256_madd_epi16(a, b0));                                   \
+                x1 = _mm256_add_epi32(x1, _mm256_madd_epi16(a, b1));                                   \
+                x2 = _mm256_add_epi32(x2, _mm256_madd_epi16(a, b2));                                   \
+                x3 = _mm256_add_epi32(x3, _mm256_madd_epi16(a, b3));
+                ROW2(a0, c00, c01, c02, c03) ROW2(a1, c10, c11, c12, c13) ROW2(a2, c20, c21, c22, c23)
+#undef ROW2
+            }
+            int32_t *o = acc + (size_t)r * s + nb * NR;
+            __m256i *o0 = (__m256i *)o, *o1 = (__m256i *)(o + s), *o2 = (__m256i *)(o + 2 * s);
+            _mm256_storeu_si256(o0, c00); _mm256_storeu_si256(o0 + 1, c01);
+            _mm256_storeu_si256(o0 + 2, c02); _mm256_storeu_si256(o0 + 3, c03);
+            _mm256_storeu_si256(o1, c10); _mm256_storeu_si256(o1 + 1, c11);
+            _mm256_storeu_si256(o1 + 2, c12); _mm256_storeu_si256(o1 + 3, c13);
+            _mm256_storeu_si256(o2, c20); _mm256_storeu_si256(o2 + 1, c21);
+            _mm256_storeu_si256(o2 + 2, c22); _mm256_storeu_si256(o2 + 3, c23);
+        }
+    }
+}
 
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
 static void gemm_vnni(const conv_geom *g, const uint8_t *A, const int8_t *B, int32_t *acc) {
@@ -145,9 +179,61 @@ static void gemm_vnni(const conv_geom *g, const uint8_t *A, const int8_t *B, int
 }
 #endif
 
-typedef void (*gemm_fn)(const conv_geom *, const uint8_t *, const int8_t *, int32_t *);
+#ifdef INTQ_X86
+/* AVX2 epilogue, 32 channels per step (colterm/m0/shift padded to np): the scalar mbqm() vectorised.
+ * SRDHM = (x*m + 2^30) >> 31 on 64-bit lanes (low 32 bits of a logical shift = those of the arithmetic one). */
+__attribute__((target("avx2"))) static inline __m256i mbqm8(__m256i x, __m256i m, __m256i sh) {
+    __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi32(1);
+    __m256i left = _mm256_max_epi32(sh, zero), right = _mm256_max_epi32(_mm256_sub_epi32(zero, sh), zero);
+    x = _mm256_sllv_epi32(x, left);
+    __m256i half = _mm256_set1_epi64x(1LL << 30);
+    __m256i ev = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(x, m), half), 31);
+    __m256i od = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(m, 32)), half);
+    od = _mm256_slli_epi64(_mm256_srli_epi64(od, 31), 32);
+    __m256i hi = _mm256_blend_epi32(ev, od, 0xAA);
+    __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
+    __m256i rem = _mm256_and_si256(hi, mask);
+    __m256i thr = _mm256_sub_epi32(_mm256_srli_epi32(mask, 1), _mm256_cmpgt_epi32(zero, hi));
+    return _mm256_sub_epi32(_mm256_srav_epi32(hi, right), _mm256_cmpgt_epi32(rem, thr));
+}
 
-/* 0 portable, 1 avx2, 2 avx512-vnni; `force` >= 0 caps the level (tests) */
+__attribute__((target("avx2")))
+static void epilogue_avx2(const conv_geom *g, const int32_t *acc, const int32_t *rowsum, int rows,
+                          const int32_t *colterm, const int32_t *m0, const int32_t *shift, uint8_t *out) {
+    __m256i zo = _mm256_set1_epi32(g->zout), lo = _mm256_set1_epi32(g->lo), hi = _mm256_set1_epi32(g->hi);
+    __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (int r = 0; r < rows; r++) {
+        __m256i rt = _mm256_set1_epi32((int32_t)(uint32_t)(-(int64_t)g->zb * rowsum[r]));
+        const int32_t *a = acc + (size_t)r * g->np;
+        uint8_t *o = out + (size_t)r * g->cout;
+        for (int j = 0; j < g->np; j += 32) {
+            __m256i v[4];
+            for (int u = 0; u < 4; u++) {
+                int c = j + 8 * u;
+                __m256i t = _mm256_add_epi32(_mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(a + c)), rt),
+                                             _mm256_loadu_si256((const __m256i *)(colterm + c)));
+                t = mbqm8(t, _mm256_loadu_si256((const __m256i *)(m0 + c)),
+                          _mm256_loadu_si256((const __m256i *)(shift + c)));
+                v[u] = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(t, zo), lo), hi);
+            }
+            __m256i w01 = _mm256_packs_epi32(v[0], v[1]), w23 = _mm256_packs_epi32(v[2], v[3]);
+            __m256i b = g->out_int8 ? _mm256_packs_epi16(w01, w23) : _mm256_packus_epi16(w01, w23);
+            b = _mm256_permutevar8x32_epi32(b, perm);
+            if (j + 32 <= g->cout) _mm256_storeu_si256((__m256i *)(o + j), b);
+            else {
+                uint8_t tmp[32];
+                _mm256_storeu_si256((__m256i *)tmp, b);
+                memcpy(o + j, tmp, (size_t)(g->cout - j));
+            }
+        }
+    }
+}
+#endif
+
+typedef void (*gemm_fn)(const conv_geom *, const uint8_t *, const int8_t *, int32_t *);
+typedef void (*gemm16_fn)(const conv_geom *, const uint8_t *, const int16_t *, int32_t *);
+
+/* 0 portable, 1 avx2, 2 avx512-vnni (callers pass a level <= this one; tests run every lower level) */
 int intq_isa_level(void) {
 #ifdef INTQ_X86
     __builtin_cpu_init();
@@ -162,17 +248,21 @@ int intq_isa_level(void) {
 static gemm_fn pick_gemm(int level) {
 #ifdef INTQ_X86
     if (level >= 2) return gemm_vnni;
-    if (level >= 1) return gemm_avx2;
 #endif
     (void)level;
     return gemm_c;
 }
 
-int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int32_t *colterm,
-              const int32_t *m0, const int32_t *shift, uint8_t *out, int nthreads, int level) {
+int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int16_t *B16,
+              const int32_t *colterm, const int32_t *m0, const int32_t *shift, uint8_t *out, int nthreads,
+              int level) {
     conv_geom g;
     memcpy(&g, geom, sizeof g);
     gemm_fn gemm = pick_gemm(level);
+    gemm16_fn gemm16 = NULL;
+#ifdef INTQ_X86
+    if (level == 1) gemm16 = gemm_avx2;
+#endif
     long ptotal = (long)g.n * g.oh * g.ow, ntiles = (ptotal + TILE - 1) / TILE;
     int err = 0;
 #pragma omp parallel num_threads(nthreads > 0 ? nthreads : 1)
@@ -187,9 +277,18 @@ int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int3
 #pragma omp for schedule(static)
             for (long t = 0; t < ntiles; t++) {
                 long p0 = t * TILE;
+                uint8_t *o = out + (size_t)p0 * g.cout;
+#ifdef INTQ_X86
+                if (level >= 1) {
+                    int rows = im2col_avx2(&g, x, p0, ptotal, A, rs);
+                    if (gemm16) gemm16(&g, A, B16, acc); else gemm(&g, A, B, acc);
+                    epilogue_avx2(&g, acc, rs, rows, colterm, m0, shift, o);
+                    continue;
+                }
+#endif
                 int rows = im2col(&g, x, p0, ptotal, A, rs);
                 gemm(&g, A, B, acc);
-                epilogue(&g, acc, rs, rows, colterm, m0, shift, out + (size_t)p0 * g.cout);
+                epilogue(&g, acc, rs, rows, colterm, m0, shift, o);
             }
         }
         free(A);

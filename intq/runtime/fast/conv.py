@@ -2,7 +2,7 @@
 
 Prepare reuses the reference prepare (multipliers, shifts, clamp, geometry: the float maths is defined once)
 and adds: weights as int8 (uint8 weights as w-128 with zero point z_w-128, so u8 x s8 vpdpbusd computes
-the same sum), packed [C_out/32][K/4][32][4] with K padded to 4 and C_out to 32, and the per-channel
+the same sum), packed [C_out/32][K/4][32][4] with K padded to 4 and C_out to 32 (and an int16 copy [C_out/32][K/2][32][2] for AVX2's vpmaddwd), and the per-channel
 constant of the paper's eq. 7-8 expansion, ``bias - z_a*sum_k w + K*z_a*z_w`` (int32, wrapping).
 Grouped convolutions (groups > 1) use the reference run.
 """
@@ -24,7 +24,8 @@ def _wrap32(v: np.ndarray) -> np.ndarray:
 
 
 def pack_gemm(wmat: np.ndarray, w_dtype: str, z_w: int, z_in: int, in_dtype: str, bias: np.ndarray) -> dict:
-    """Pack weights [C_out, K] (uint8|int8) for intq_conv; returns packed B, colterm, z_a, z_b, K, Kp, Np."""
+    """Pack weights [C_out, K] (uint8|int8) for intq_conv: B int8 [Np/32][Kp/4][32][4] (VNNI, portable), B16
+    int16 [Np/32][Kp/2][32][2] (AVX2 vpmaddwd), colterm, z_a, z_b, K, Kp, Np."""
     cout, k = wmat.shape
     if w_dtype == "uint8":
         b, z_b = (wmat.astype(np.int16) - 128).astype(np.int8), int(z_w) - 128
@@ -35,9 +36,10 @@ def pack_gemm(wmat: np.ndarray, w_dtype: str, z_w: int, z_in: int, in_dtype: str
     full = np.zeros((np_, kp), np.int8)
     full[:cout, :k] = b
     packed = np.ascontiguousarray(full.reshape(np_ // NR, NR, kp // 4, 4).transpose(0, 2, 1, 3))
+    packed16 = np.ascontiguousarray(full.astype(np.int16).reshape(np_ // NR, NR, kp // 2, 2).transpose(0, 2, 1, 3))
     colsum = b.astype(np.int64).sum(axis=1)
     colterm = _wrap32(bias.astype(np.int64) - z_a * colsum + k * z_a * z_b)
-    return dict(B=packed, colterm=colterm, z_a=z_a, z_b=z_b, k=k, kp=kp, np=np_)
+    return dict(B=packed, B16=packed16, colterm=colterm, z_a=z_a, z_b=z_b, k=k, kp=kp, np=np_)
 
 
 def prepare(graph: Graph, node: Node) -> dict:
@@ -53,8 +55,10 @@ def prepare(graph: Graph, node: Node) -> dict:
     geom = [0, h, wd, c, kh, kw, *p["stride"], *p["dilation"], p["pad"][0], p["pad"][1], *p["out_hw"],
             g["k"], g["kp"], cout, g["np"], int(x.dtype == "int8"), int(p["dtype"] == "int8"),
             g["z_a"], g["z_b"], p["z_out"], p["lo"], p["hi"]]
-    return dict(ref=None, geom=np.array(geom, np.int32), B=g["B"], colterm=g["colterm"],
-                m0=p["m0"].astype(np.int32), shift=p["shift"].astype(np.int32), dtype=p["dtype"],
+    padn = g["np"] - cout                                 # the vector epilogue reads whole 32-channel blocks
+    return dict(ref=None, geom=np.array(geom, np.int32), B=g["B"], B16=g["B16"],
+                colterm=np.pad(g["colterm"], (0, padn)), m0=np.pad(p["m0"].astype(np.int32), (0, padn)),
+                shift=np.pad(p["shift"].astype(np.int32), (0, padn)), dtype=p["dtype"],
                 cout=cout, out_hw=p["out_hw"])
 
 
@@ -64,7 +68,7 @@ def run_level(p: dict, x: np.ndarray, num_threads: int, level: int) -> np.ndarra
     geom = p["geom"].copy()
     geom[0] = x.shape[0]
     out = np.empty((x.shape[0], *p["out_hw"], p["cout"]), p["dtype"])
-    if LIB.intq_conv(ptr(geom), ptr(x), ptr(p["B"]), ptr(p["colterm"]), ptr(p["m0"]), ptr(p["shift"]),
+    if LIB.intq_conv(ptr(geom), ptr(x), ptr(p["B"]), ptr(p["B16"]), ptr(p["colterm"]), ptr(p["m0"]), ptr(p["shift"]),
                      ptr(out), int(num_threads), int(min(level, ISA_LEVEL))):
         raise MemoryError("intq_conv: scratch allocation failed")
     return out
