@@ -11,7 +11,7 @@ from torch.fx.passes.shape_prop import ShapeProp
 
 from intq.convert import fold
 from intq.convert.patterns import is_global_mean, output_quant, pool_args
-from intq.errors import UnsupportedOpError
+from intq.errors import QuantizationError, UnsupportedOpError
 from intq.ir import Graph, verify
 from intq.ir.ops import options_for
 from intq.ir.tensor import Quantization
@@ -51,12 +51,21 @@ class _Lowering:
         self.g.add_node("TRANSPOSE", (x, self.const(base + "_perm", np.array(perm, np.int32))), (out,))
         return out
 
+    def qp_of(self, quantizer, node: fx.Node) -> QParams:
+        if not bool(quantizer.initialized):
+            raise QuantizationError(f"{describe(node)}: its activation quantizer never observed data; "
+                                    "train or calibrate before convert")
+        return quantizer.qparams()
+
+    def out_qp(self, node: fx.Node) -> QParams:
+        return self.qp_of(output_quant(self.gm, node), node)
+
     def src(self, node: fx.Node, i: int = 0) -> str:
         return self.env[node.args[i]]
 
     # --- ops -----------------------------------------------------------------------------------
     def placeholder(self, node: fx.Node, shape) -> None:
-        qp = output_quant(self.gm, node).qparams()
+        qp = self.out_qp(node)
         x = self.g.add_tensor(self.g.unique_name(node.name), shape, "float32")
         self.g.inputs.append(x)
         q = self.g.add_tensor(self.g.unique_name(node.name + "_q"), shape, "uint8", _quant(qp))
@@ -69,7 +78,7 @@ class _Lowering:
             raise UnsupportedOpError(type(m).__name__, describe(node), "layer was not fused by prepare_qat")
         x = self.src(node)
         xt = self.g.tensor(x)
-        out_q = _quant(output_quant(self.gm, node).qparams())
+        out_q = _quant(self.out_qp(node))
         w_u8, qp_w = fold.quantized_weight(m)
         b_i32, b_q = fold.quantized_bias(m, xt.scale, qp_w.scale)
         wq = _quant(qp_w)
@@ -113,7 +122,7 @@ class _Lowering:
         a, b = self.src(node, 0), self.src(node, 1)
         if self.g.tensor(a).shape != self.g.tensor(b).shape:
             raise UnsupportedOpError("add", describe(node), "broadcasting add is not supported")
-        out = self.act(node, self.shape(node), _quant(output_quant(self.gm, node).qparams()))
+        out = self.act(node, self.shape(node), _quant(self.out_qp(node)))
         self.g.add_node("ADD", (a, b), (out,), options_for("ADD", activation=activation), node.name)
         self.env[node] = out
         if activation != "NONE":
@@ -126,7 +135,7 @@ class _Lowering:
         rank = len(shape)
         dim %= rank
         axis = {0: 0, 1: 3, 2: 1, 3: 2}[dim] if rank == 4 else dim
-        out = self.act(node, shape, _quant(output_quant(self.gm, node).qparams()))
+        out = self.act(node, shape, _quant(self.out_qp(node)))
         self.g.add_node("CONCATENATION", ins, (out,), options_for("CONCATENATION", axis=axis), node.name)
         self.env[node] = out
 
@@ -176,7 +185,7 @@ class _Lowering:
 
     def quant(self, node: fx.Node) -> None:
         x = self.src(node)
-        qp = _quant(self.gm.get_submodule(node.target).qparams())
+        qp = _quant(self.qp_of(self.gm.get_submodule(node.target), node))
         xt = self.g.tensor(x)
         if xt.quant == qp:
             self.env[node] = x

@@ -25,9 +25,10 @@ class QatConfig:
     weight_narrow_range: bool = True
     # The uint8 scheme is per-tensor only; kept as a field so an int8 path can turn it on later.
     per_channel: bool = False
-    # Activation ranges start from the first observed batch (no TF [0, 6] / [-6, 6] init, which the
-    # 0.999 EMA would need thousands of steps to forget).
-    bn_momentum: float | None = None  # None: keep each BatchNorm's own momentum
+    # None: keep each BatchNorm's own momentum (moving mean/var update rate).
+    bn_momentum: float | None = None
+    # Not a field: activation ranges start from the first observed batch (no TF [0, 6] / [-6, 6] init,
+    # which the 0.999 EMA would need thousands of steps to forget).
 
     def __post_init__(self):
         for name in ("weight_bits", "activation_bits"):

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from intq.qat.fake_quant import fake_quant
-from intq.qat.observers import MODE_DELAY, MODE_OFF, MODE_ON, weight_qparams
+from intq.qat.observers import MODE_OFF, MODE_ON, weight_qparams
 from intq.scheme.qparams import QParams
 
 ACTIVATIONS = ("NONE", "RELU", "RELU6")

@@ -10,6 +10,7 @@ import torch
 import torch.distributed as dist
 
 from intq.qat.fake_quant import fake_quant, qparams_for
+from intq.errors import QuantizationError
 from intq.scheme.qparams import QParams
 
 MODE_DELAY, MODE_ON, MODE_OFF = 0, 1, 2
@@ -45,17 +46,19 @@ class ActQuant(torch.nn.Module):
         self.num_bits = int(num_bits)
         self.ema_decay = float(ema_decay)
         self.quant_delay = int(quant_delay)
-        self.minmax_calibration = False  # plain attribute set only inside intq.qat.calibrate
+        self.minmax_calibration = False  # plain attributes set only inside intq.qat.calibrate
         self.register_buffer("min_val", torch.zeros((), dtype=torch.float32))
         self.register_buffer("max_val", torch.zeros((), dtype=torch.float32))
         self.register_buffer("step", torch.zeros((), dtype=torch.int64))
         self.register_buffer("initialized", torch.zeros((), dtype=torch.uint8))
         self.register_buffer("observer_enabled", torch.ones((), dtype=torch.uint8))
         self.register_buffer("fake_quant_mode", torch.zeros((), dtype=torch.uint8))
-        self.force_observe = False  # calibrate(): observe in eval mode
+        self.force_observe = False
 
     def qparams(self) -> QParams:
         """Nudged parameters of the current range (the ones convert exports)."""
+        if not bool(self.initialized):
+            raise QuantizationError("activation quantizer has never observed data: train or calibrate first")
         return qparams_for(float(self.min_val), float(self.max_val), self.num_bits)
 
     @torch.no_grad()

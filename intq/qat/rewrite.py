@@ -65,7 +65,7 @@ def node_kind(gm: fx.GraphModule, node: fx.Node) -> str:
             return "add"
         if t is torch.cat:
             return "cat"
-        if t is getattr and True:
+        if t is getattr:
             return "meta"
         return "unsupported"
     if op == "call_method":
@@ -84,7 +84,6 @@ def node_kind(gm: fx.GraphModule, node: fx.Node) -> str:
 
 
 def _hardtanh06(node: fx.Node) -> bool:
-    args = list(node.args[1:]) + [node.kwargs.get("min_val", -1.0), node.kwargs.get("max_val", 1.0)]
     lo = args[0] if len(node.args) > 1 else node.kwargs.get("min_val", -1.0)
     hi = node.args[2] if len(node.args) > 2 else node.kwargs.get("max_val", 1.0)
     return lo == 0.0 and hi == 6.0
@@ -184,11 +183,13 @@ def place_quantizers(gm: fx.GraphModule, cfg: QatConfig) -> None:
     """Insert ActQuant modules where the integer graph has uint8 tensors; raise on unmappable ops."""
     owner: dict[fx.Node, str] = {}
     counter = [0]
+    first = next(iter(gm.parameters()), None)
+    device = first.device if first is not None else torch.device("cpu")
 
     def new_quant() -> str:
         name = f"act_quant_{counter[0]}"
         counter[0] += 1
-        gm.add_submodule(name, ActQuant(cfg.activation_bits, cfg.ema_decay, cfg.quant_delay))
+        gm.add_submodule(name, ActQuant(cfg.activation_bits, cfg.ema_decay, cfg.quant_delay).to(device))
         return name
 
     def src(node: fx.Node) -> str:

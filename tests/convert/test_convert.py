@@ -129,3 +129,10 @@ def test_grouped_conv_is_unsupported():
 def test_convert_rejects_plain_module():
     with pytest.raises(UnsupportedOpError):
         intq.convert(torch.fx.symbolic_trace(ConvBnRelu()))
+
+
+def test_convert_before_any_data_names_node():
+    from intq.errors import QuantizationError
+    gm = prepare_qat(ConvBnRelu(), torch.randn(1, 3, 8, 8))
+    with pytest.raises(QuantizationError, match="fx node 'x'"):
+        intq.convert(gm)
