@@ -95,7 +95,7 @@ __attribute__((target("avx2"))) static int im2col_avx2(IM2COL_ARGS) { IM2COL_BOD
 
 /* portable GEMM on packed B: layout [np/NR][kp/4][NR][4] int8 */
 #define GEMM_PORTABLE_BODY                                                                    \
-    for (int r = 0; r < TILE; r += MR)                                                        \
+    for (int r = 0; r < rows; r += MR)                                                        \
         for (int nb = 0; nb < g->np / NR; nb++) {                                             \
             int32_t c[MR][NR];                                                                \
             memset(c, 0, sizeof c);                                                           \
@@ -111,16 +111,16 @@ __attribute__((target("avx2"))) static int im2col_avx2(IM2COL_ARGS) { IM2COL_BOD
                 memcpy(acc + (size_t)(r + i) * g->np + nb * NR, c[i], sizeof c[i]);           \
         }
 
-static void gemm_c(const conv_geom *g, const uint8_t *A, const int8_t *B, int32_t *acc) { GEMM_PORTABLE_BODY }
+static void gemm_c(const conv_geom *g, const uint8_t *A, const int8_t *B, int32_t *acc, int rows) { GEMM_PORTABLE_BODY }
 #ifdef INTQ_X86
 /* AVX2: B16 is [np/NR][kp/2][NR][2] int16; vpmaddwd of (a[k], a[k+1]) pairs is exact (no int16 saturation,
  * unlike vpmaddubsw). 3 rows x 32 channels = 12 accumulators. */
 __attribute__((target("avx2,fma")))
-static void gemm_avx2(const conv_geom *g, const uint8_t *A, const int16_t *B16, int32_t *acc) {
+static void gemm_avx2(const conv_geom *g, const uint8_t *A, const int16_t *B16, int32_t *acc, int rows) {
     size_t kp = g->kp, s = g->np;
-    for (int r = 0; r < TILE; r += 3) {
+    for (int nb = 0; nb < g->np / NR; nb++) {      /* weight block outer: it stays in L1/L2 across rows */
+        for (int r = 0; r < rows; r += 3) {
         const uint8_t *a0 = A + (size_t)r * kp, *a1 = a0 + kp, *a2 = a1 + kp;
-        for (int nb = 0; nb < g->np / NR; nb++) {
             __m256i c00 = _mm256_setzero_si256(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00,
                     c12 = c00, c13 = c00, c20 = c00, c21 = c00, c22 = c00, c23 = c00;
             const __m256i *bp = (const __m256i *)(B16 + (size_t)nb * kp * NR);
@@ -148,10 +148,10 @@ static void gemm_avx2(const conv_geom *g, const uint8_t *A, const int16_t *B16, 
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
-static void gemm_vnni(const conv_geom *g, const uint8_t *A, const int8_t *B, int32_t *acc) {
-    for (int r = 0; r < TILE; r += MR) {
+static void gemm_vnni(const conv_geom *g, const uint8_t *A, const int8_t *B, int32_t *acc, int rows) {
+    for (int nb = 0; nb < g->np / NR; nb++) {
+        for (int r = 0; r < rows; r += MR) {
         const uint8_t *a0 = A + (size_t)r * g->kp;
-        for (int nb = 0; nb < g->np / NR; nb++) {
             __m512i c00 = _mm512_setzero_si512(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
                     c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
             const int8_t *bp = B + (size_t)nb * g->kp * NR;
@@ -230,8 +230,8 @@ static void epilogue_avx2(const conv_geom *g, const int32_t *acc, const int32_t 
 }
 #endif
 
-typedef void (*gemm_fn)(const conv_geom *, const uint8_t *, const int8_t *, int32_t *);
-typedef void (*gemm16_fn)(const conv_geom *, const uint8_t *, const int16_t *, int32_t *);
+typedef void (*gemm_fn)(const conv_geom *, const uint8_t *, const int8_t *, int32_t *, int);
+typedef void (*gemm16_fn)(const conv_geom *, const uint8_t *, const int16_t *, int32_t *, int);
 
 /* 0 portable, 1 avx2, 2 avx512-vnni (callers pass a level <= this one; tests run every lower level) */
 int intq_isa_level(void) {
@@ -281,13 +281,14 @@ int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int1
 #ifdef INTQ_X86
                 if (level >= 1) {
                     int rows = im2col_avx2(&g, x, p0, ptotal, A, rs);
-                    if (gemm16) gemm16(&g, A, B16, acc); else gemm(&g, A, B, acc);
+                    int rp = (rows + MR - 1) / MR * MR;     /* rows past `rows` are zero in A and not stored */
+                    if (gemm16) gemm16(&g, A, B16, acc, rp); else gemm(&g, A, B, acc, rp);
                     epilogue_avx2(&g, acc, rs, rows, colterm, m0, shift, o);
                     continue;
                 }
 #endif
                 int rows = im2col(&g, x, p0, ptotal, A, rs);
-                gemm(&g, A, B, acc);
+                gemm(&g, A, B, acc, (rows + MR - 1) / MR * MR);
                 epilogue(&g, acc, rs, rows, colterm, m0, shift, o);
             }
         }
