@@ -136,3 +136,22 @@ def test_convert_before_any_data_names_node():
     gm = prepare_qat(ConvBnRelu(), torch.randn(1, 3, 8, 8))
     with pytest.raises(QuantizationError, match="fx node 'x'"):
         intq.convert(gm)
+
+
+def test_resnet_block_litert(tmp_path):
+    from qat.models import ResBlock
+    torch.manual_seed(5)
+    gm = prepare_qat(ResBlock(), torch.randn(2, 4, 9, 9), QatConfig(freeze_bn_delay=8))
+    train_a_little(gm, (8, 4, 9, 9), steps=12)
+    g = intq.convert(gm)
+    ops = g.op_counts()
+    assert ops["CONV_2D"] == 3 and ops["ADD"] == 1 and ops["MEAN"] == 1 and "PAD" not in ops  # odd input: SAME
+    x = torch.randn(6, 4, 9, 9)
+    (y,) = intq.Interpreter(g, kernels="reference").run(x.numpy())
+    with torch.no_grad():
+        ref = gm(x).numpy()
+    assert np.abs(y - ref).max() / _out_scale(g) <= 3.01
+    oracles = pytest.importorskip("oracles")
+    intq.save_tflite(g, tmp_path / "r.tflite")
+    (z,) = oracles.run_litert((tmp_path / "r.tflite").read_bytes(), [x.numpy()])
+    assert np.array_equal(y, z)

@@ -67,3 +67,21 @@ def train_a_little(model: nn.Module, shape, steps: int = 10, seed: int = 0) -> n
         loss.backward()
         opt.step()
     return model
+
+
+class ResBlock(nn.Module):
+    """torchvision-style BasicBlock: one ReLU module reused, conv-bn downsample, x.mean([2, 3]) head."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1, self.bn1 = nn.Conv2d(4, 8, 3, 2, 1, bias=False), nn.BatchNorm2d(8)
+        self.conv2, self.bn2 = nn.Conv2d(8, 8, 3, 1, 1, bias=False), nn.BatchNorm2d(8)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = nn.Sequential(nn.Conv2d(4, 8, 1, 2, bias=False), nn.BatchNorm2d(8))
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        out = self.relu(out + self.downsample(x))
+        return self.fc(torch.flatten(out.mean([2, 3]), 1))
