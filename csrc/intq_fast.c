@@ -298,72 +298,113 @@ int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int1
     return err;
 }
 
-/* ---- DEPTHWISE_CONV_2D: w16 [kh*kw][cout] int16 (w - zw), channel oc reads input oc / mult ---- */
-#define DW_BODY                                                                                      \
-    long rowsN = (long)n * oh;                                                                       \
-    _Pragma("omp parallel for schedule(static) num_threads(nthreads > 0 ? nthreads : 1)")           \
-    for (long rowi = 0; rowi < rowsN; rowi++) {                                                      \
-        int b = (int)(rowi / oh), oy = (int)(rowi % oh);                                             \
-        int32_t *acc = malloc((size_t)cout * 4);                                                     \
-        int16_t *xv = malloc((size_t)cout * 2);                                                      \
-        for (int ox = 0; ox < ow; ox++) {                                                            \
-            for (int j = 0; j < cout; j++) acc[j] = bias[j];                                         \
-            for (int ky = 0; ky < kh; ky++) {                                                        \
-                int iy = oy * sh - ph + ky * dh;                                                     \
-                if (iy < 0 || iy >= h) continue;                                                     \
-                for (int kx = 0; kx < kw; kx++) {                                                    \
-                    int ix = ox * sw - pw + kx * dw;                                                 \
-                    if (ix < 0 || ix >= w) continue;                                                 \
-                    const uint8_t *src = x + (((size_t)b * h + iy) * w + ix) * c;                    \
-                    const int16_t *wt = w16 + (size_t)(ky * kw + kx) * cout;                         \
-                    if (mult == 1) {                                                                 \
-                        if (in_int8)                                                                 \
-                            for (int j = 0; j < cout; j++)                                           \
-                                acc[j] = (int32_t)((uint32_t)acc[j]                                  \
-                                         + (uint32_t)(((int32_t)(int8_t)src[j] - za) * wt[j]));      \
-                        else                                                                         \
-                            for (int j = 0; j < cout; j++)                                           \
-                                acc[j] = (int32_t)((uint32_t)acc[j]                                  \
-                                         + (uint32_t)(((int32_t)src[j] - za) * wt[j]));              \
-                    } else {                                                                         \
-                        for (int j = 0; j < cout; j++) {                                             \
-                            int v = in_int8 ? (int)(int8_t)src[j / mult] : (int)src[j / mult];     \
-                            xv[j] = (int16_t)(v - za);                                               \
-                        }                                                                            \
-                        for (int j = 0; j < cout; j++)                                               \
-                            acc[j] = (int32_t)((uint32_t)acc[j] + (uint32_t)((int32_t)xv[j] * wt[j])); \
-                    }                                                                                \
-                }                                                                                    \
-            }                                                                                        \
-            uint8_t *o = out + (((size_t)b * oh + oy) * ow + ox) * cout;                             \
-            for (int j = 0; j < cout; j++) {                                                         \
-                int32_t q = mbqm(acc[j], m0[j], shift[j]) + zout;                                    \
-                o[j] = (uint8_t)(q < lo ? lo : (q > hi ? hi : q));                                   \
-            }                                                                                        \
-        }                                                                                            \
-        free(acc);                                                                                   \
-        free(xv);                                                                                    \
+/* ---- DEPTHWISE_CONV_2D: w32 [kh*kw][cpad] int32 (w - zw), bias/m0/shift padded to cpad (multiple of 8);
+ * channel oc reads input channel oc / mult; padded taps are skipped (TFLite reference DepthwiseConv). ---- */
+typedef struct {
+    int n, h, w, c, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, cout, mult, in_int8, za, zout, lo, hi, cpad;
+} dw_geom;
+
+static void dw_row_c(const dw_geom *g, const uint8_t *x, const int32_t *w32, const int32_t *bias,
+                     const int32_t *m0, const int32_t *shift, uint8_t *out, int b, int oy, int32_t *acc) {
+    for (int ox = 0; ox < g->ow; ox++) {
+        for (int j = 0; j < g->cout; j++) acc[j] = bias[j];
+        for (int ky = 0; ky < g->kh; ky++) {
+            int iy = oy * g->sh - g->ph + ky * g->dh;
+            if (iy < 0 || iy >= g->h) continue;
+            for (int kx = 0; kx < g->kw; kx++) {
+                int ix = ox * g->sw - g->pw + kx * g->dw;
+                if (ix < 0 || ix >= g->w) continue;
+                const uint8_t *src = x + (((size_t)b * g->h + iy) * g->w + ix) * g->c;
+                const int32_t *wt = w32 + (size_t)(ky * g->kw + kx) * g->cpad;
+                for (int j = 0; j < g->cout; j++) {
+                    int ic = j / g->mult;
+                    int v = g->in_int8 ? (int)(int8_t)src[ic] : (int)src[ic];
+                    acc[j] = (int32_t)((uint32_t)acc[j] + (uint32_t)((v - g->za) * wt[j]));
+                }
+            }
+        }
+        uint8_t *o = out + (((size_t)b * g->oh + oy) * g->ow + ox) * g->cout;
+        for (int j = 0; j < g->cout; j++) {
+            int32_t q = mbqm(acc[j], m0[j], shift[j]) + g->zout;
+            o[j] = (uint8_t)(q < g->lo ? g->lo : (q > g->hi ? g->hi : q));
+        }
     }
+}
 
-#define DW_ARGS const int32_t *gm, const uint8_t *x, const int16_t *w16, const int32_t *bias, \
-                const int32_t *m0, const int32_t *shift, uint8_t *out, int nthreads
-#define DW_UNPACK int n = gm[0], h = gm[1], w = gm[2], c = gm[3], kh = gm[4], kw = gm[5], sh = gm[6],       \
-    sw = gm[7], dh = gm[8], dw = gm[9], ph = gm[10], pw = gm[11], oh = gm[12], ow = gm[13], cout = gm[14], \
-    mult = gm[15], in_int8 = gm[16], za = gm[17], zout = gm[18], lo = gm[19], hi = gm[20];                \
-    (void)c;
-
-static void dw_c(DW_ARGS) { DW_UNPACK DW_BODY }
 #ifdef INTQ_X86
-__attribute__((target("avx2,fma"))) static void dw_avx2(DW_ARGS) { DW_UNPACK DW_BODY }
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void dw_avx512(DW_ARGS) { DW_UNPACK DW_BODY }
+/* AVX2, depth multiplier 1: 8 channels per vector, int32 multiply-accumulate, vector requantization */
+__attribute__((target("avx2")))
+static void dw_row_avx2(const dw_geom *g, const uint8_t *x, const int32_t *w32, const int32_t *bias,
+                        const int32_t *m0, const int32_t *shift, uint8_t *out, int b, int oy, int32_t *acc) {
+    (void)acc;
+    __m256i za = _mm256_set1_epi32(g->za), zo = _mm256_set1_epi32(g->zout);
+    __m256i lo = _mm256_set1_epi32(g->lo), hi = _mm256_set1_epi32(g->hi);
+    __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    int ky0 = 0, ky1 = g->kh;
+    int iy0 = oy * g->sh - g->ph;
+    while (ky0 < ky1 && iy0 + ky0 * g->dh < 0) ky0++;
+    while (ky1 > ky0 && iy0 + (ky1 - 1) * g->dh >= g->h) ky1--;
+    for (int ox = 0; ox < g->ow; ox++) {
+        int ix0 = ox * g->sw - g->pw;
+        uint8_t *o = out + (((size_t)b * g->oh + oy) * g->ow + ox) * g->cout;
+        for (int j = 0; j < g->cout; j += 8) {
+            int nc = g->cout - j < 8 ? g->cout - j : 8;
+            __m256i a = _mm256_loadu_si256((const __m256i *)(bias + j));
+            for (int ky = ky0; ky < ky1; ky++) {
+                const uint8_t *row = x + (((size_t)b * g->h + iy0 + ky * g->dh) * g->w) * g->c + j;
+                const int32_t *wrow = w32 + (size_t)ky * g->kw * g->cpad + j;
+                for (int kx = 0; kx < g->kw; kx++) {
+                    int ix = ix0 + kx * g->dw;
+                    if (ix < 0 || ix >= g->w) continue;
+                    const uint8_t *src = row + (size_t)ix * g->c;
+                    long long t8 = 0;
+                    if (nc == 8) memcpy(&t8, src, 8); else memcpy(&t8, src, (size_t)nc);
+                    __m128i xb = _mm_cvtsi64_si128(t8);
+                    __m256i xv = g->in_int8 ? _mm256_cvtepi8_epi32(xb) : _mm256_cvtepu8_epi32(xb);
+                    __m256i wv = _mm256_loadu_si256((const __m256i *)(wrow + (size_t)kx * g->cpad));
+                    a = _mm256_add_epi32(a, _mm256_mullo_epi32(_mm256_sub_epi32(xv, za), wv));
+                }
+            }
+            __m256i v = mbqm8(a, _mm256_loadu_si256((const __m256i *)(m0 + j)),
+                              _mm256_loadu_si256((const __m256i *)(shift + j)));
+            v = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(v, zo), lo), hi);
+            __m256i w16 = _mm256_packs_epi32(v, v);
+            __m256i b8 = g->in_int8 ? _mm256_packs_epi16(w16, w16) : _mm256_packus_epi16(w16, w16);
+            b8 = _mm256_permutevar8x32_epi32(b8, perm);
+            long long r8 = _mm_cvtsi128_si64(_mm256_castsi256_si128(b8));
+            memcpy(o + j, &r8, (size_t)nc);
+        }
+    }
+}
 #endif
 
-int intq_depthwise(DW_ARGS, int level) {
+int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, const int32_t *bias,
+                   const int32_t *m0, const int32_t *shift, uint8_t *out, int nthreads, int level) {
+    dw_geom g;
+    memcpy(&g, gm, sizeof g);
+    long rowsN = (long)g.n * g.oh;
+    int err = 0;
+#pragma omp parallel num_threads(nthreads > 0 ? nthreads : 1)
+    {
+        int32_t *acc = malloc((size_t)g.cpad * 4);
+        if (!acc) {
+#pragma omp atomic write
+            err = 1;
+        } else {
+#pragma omp for schedule(static)
+            for (long ri = 0; ri < rowsN; ri++) {
+                int b = (int)(ri / g.oh), oy = (int)(ri % g.oh);
 #ifdef INTQ_X86
-    if (level >= 2) { dw_avx512(gm, x, w16, bias, m0, shift, out, nthreads); return 0; }
-    if (level >= 1) { dw_avx2(gm, x, w16, bias, m0, shift, out, nthreads); return 0; }
+                if (level >= 1 && g.mult == 1) {
+                    dw_row_avx2(&g, x, w32, bias, m0, shift, out, b, oy, acc);
+                    continue;
+                }
 #endif
+                dw_row_c(&g, x, w32, bias, m0, shift, out, b, oy, acc);
+            }
+        }
+        free(acc);
+    }
     (void)level;
-    dw_c(gm, x, w16, bias, m0, shift, out, nthreads);
-    return 0;
+    return err;
 }

@@ -1,6 +1,6 @@
-"""Fast DEPTHWISE_CONV_2D: int16 taps and a C loop over channels (memory bound). Imports: numpy, intq.runtime.
+"""Fast DEPTHWISE_CONV_2D: int32 taps and an AVX2/C loop over channels (memory bound). Imports: numpy, intq.runtime.
 
-Prepare reuses the reference prepare; the taps (w - z_w) fit int16. The C kernel skips padded taps and
+Prepare reuses the reference prepare; taps (w - z_w) are int32, channels padded to 8. The C kernel skips padded taps and
 requantizes per channel with TFLite's MultiplyByQuantizedMultiplier (double rounding).
 """
 from __future__ import annotations
@@ -15,16 +15,19 @@ from intq.runtime.reference import depthwise_conv as ref
 
 
 def prepare(graph: Graph, node: Node) -> dict:
-    """Reference prepare + int16 taps [kh*kw, C*M] and an int32 geometry vector for the C call."""
+    """Reference prepare + int32 taps [kh*kw, Cpad] (channels padded to 8) and an int32 geometry vector."""
     p = ref.prepare(graph, node)
     x = graph.tensor(node.inputs[0])
     _, h, w, c = x.shape
     cout = p["taps"].shape[1]
+    cpad = -(-cout // 8) * 8                     # the AVX2 path reads whole 8-channel vectors
     geom = [0, h, w, c, *p["kernel"], *p["stride"], *p["dilation"], *p["pad"], *p["out_hw"], cout, p["mult"],
-            int(x.dtype == "int8"), p["z_in"], p["z_out"], p["lo"], p["hi"]]
-    return dict(geom=np.array(geom, np.int32), w16=np.ascontiguousarray(p["taps"].astype(np.int16)),
-                bias=p["bias"].astype(np.int32), m0=p["m0"].astype(np.int32), shift=p["shift"].astype(np.int32),
-                dtype=p["dtype"], cout=cout, out_hw=p["out_hw"])
+            int(x.dtype == "int8"), p["z_in"], p["z_out"], p["lo"], p["hi"], cpad]
+
+    def padded(a: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(np.pad(a.astype(np.int32), [(0, 0)] * (a.ndim - 1) + [(0, cpad - cout)]))
+    return dict(geom=np.array(geom, np.int32), w32=padded(p["taps"]), bias=padded(p["bias"]), m0=padded(p["m0"]),
+                shift=padded(p["shift"]), dtype=p["dtype"], cout=cout, out_hw=p["out_hw"])
 
 
 def run_level(p: dict, x: np.ndarray, num_threads: int, level: int) -> np.ndarray:
@@ -33,7 +36,7 @@ def run_level(p: dict, x: np.ndarray, num_threads: int, level: int) -> np.ndarra
     geom = p["geom"].copy()
     geom[0] = x.shape[0]
     out = np.empty((x.shape[0], *p["out_hw"], p["cout"]), p["dtype"])
-    LIB.intq_depthwise(ptr(geom), ptr(x), ptr(p["w16"]), ptr(p["bias"]), ptr(p["m0"]), ptr(p["shift"]),
+    LIB.intq_depthwise(ptr(geom), ptr(x), ptr(p["w32"]), ptr(p["bias"]), ptr(p["m0"]), ptr(p["shift"]),
                        ptr(out), int(num_threads), int(min(level, ISA_LEVEL)))
     return out
 
