@@ -114,7 +114,8 @@ def test_fast_set_contains_compiled_ops_and_falls_back_for_others():
     ks = kernel_set("fast")
     assert ks["CONV_2D"] is fast.KERNELS["CONV_2D"]
     assert ks["DEPTHWISE_CONV_2D"] is fast.KERNELS["DEPTHWISE_CONV_2D"]
-    assert ks["ADD"] is kernel_set("reference")["ADD"]
+    assert ks["ADD"] is fast.KERNELS["ADD"]
+    assert ks["SOFTMAX"] is kernel_set("reference")["SOFTMAX"]
 
 
 def test_grouped_conv_uses_reference_path():
@@ -128,3 +129,23 @@ def test_grouped_conv_uses_reference_path():
     want = ref_conv.run(ref_conv.prepare(g, node), [x, w, None], ExecContext())[0]
     got = fast_conv.run(fast_conv.prepare(g, node), [x, w, None], ExecContext(num_threads=2))[0]
     assert np.array_equal(got, want)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from(["ADD", "MUL"]), st.sampled_from(["uint8", "int8"]),
+       st.sampled_from([((2, 3, 4), (2, 3, 4)), ((1, 5, 5, 3), (1, 1, 1, 3)), ((4, 1), (1, 6))]),
+       st.integers(0, 2**32 - 1), st.sampled_from(["NONE", "RELU", "RELU6"]))
+def test_add_mul_tables_match_reference(op, dtype, shapes, seed, activation):
+    r = np.random.default_rng(seed)
+    lo, hi = RANGES[dtype]
+    (sa, sb), zs = shapes, r.integers(lo, hi + 1, 3)
+    scales = r.uniform(0.01, 0.2, 3).astype(np.float32)
+    a, b = (r.integers(lo, hi + 1, s).astype(dtype) for s in (sa, sb))
+    g = one_op(op, [("a", sa, dtype, q(scales[0], zs[0])), ("b", sb, dtype, q(scales[1], zs[1]))], [],
+               (np.broadcast_shapes(sa, sb), dtype, q(scales[2] * (4 if op == "MUL" else 1), zs[2])),
+               OP_OPTIONS[op](activation=activation))
+    ref_k, fast_k = kernel_set("reference")[op], fast.KERNELS[op]
+    node = g.nodes[0]
+    want = ref_k.run(ref_k.prepare(g, node), [a, b], ExecContext())[0]
+    got = fast_k.run(fast_k.prepare(g, node), [a, b], ExecContext())[0]
+    assert got.dtype == want.dtype and np.array_equal(got, want)

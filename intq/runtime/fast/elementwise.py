@@ -1,0 +1,41 @@
+"""Fast ADD and MUL as 256x256 lookup tables built from the reference kernel. Imports: numpy, intq.runtime.
+
+For fixed quantization parameters, TFLite's quantized ADD/MUL output is a function of the two input codes
+alone (``reference_ops::Add``/``Mul``: offsets, fixed-point multipliers, clamp per element). Prepare runs the
+reference kernel once on all 65536 code pairs, so the table equals it by construction; run is one gather
+per element (broadcasting as NumPy, as the reference does).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from intq.ir.graph import Graph
+from intq.ir.ops import Node
+from intq.runtime.kernels import ExecContext, Kernel
+from intq.runtime.reference import add as ref_add
+from intq.runtime.reference import mul as ref_mul
+
+_CODES = {"uint8": np.arange(256, dtype=np.uint8), "int8": np.arange(-128, 128, dtype=np.int8)}
+
+
+def _lut_kernel(ref: Kernel) -> Kernel:
+    def prepare(graph: Graph, node: Node) -> dict:
+        """Reference prepare, then table[code1 byte, code2 byte] = reference output (uint8 bytes)."""
+        p = ref.prepare(graph, node)
+        dtype = graph.tensor(node.inputs[0]).dtype
+        codes = _CODES[dtype]
+        (table,) = ref.run(p, [codes[:, None], codes[None, :]], ExecContext())
+        order = np.argsort(codes.view(np.uint8))                    # rows/cols indexed by the raw byte
+        return dict(table=np.ascontiguousarray(table[order][:, order]).view(np.uint8).reshape(-1),
+                    dtype=p["dtype"])
+
+    def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
+        """Integer-only: out = table[(byte(a) << 8) | byte(b)], broadcasting a against b."""
+        a, b = np.asarray(inputs[0]).view(np.uint8), np.asarray(inputs[1]).view(np.uint8)
+        idx = (a.astype(np.uint16) << 8) | b
+        return [p["table"][idx].view(p["dtype"])]
+
+    return Kernel(prepare, run)
+
+
+KERNELS = {"ADD": _lut_kernel(ref_add.KERNELS["ADD"]), "MUL": _lut_kernel(ref_mul.KERNELS["MUL"])}
