@@ -11,22 +11,33 @@ Public API (H5 codes against exactly this):
     graph = intq.convert(intq.calibrate(float_model, batches))   # PTQ baseline
 
 * ``example_inputs``: a tensor or tuple of tensors (NCHW images or [N, F] features) used for tracing and
-  shapes. The model must be torch.fx-traceable; ops it cannot map raise intq.errors.UnsupportedOpError
-  naming the op and the fx node.
+  for the shapes convert records (the batch size of the exported graph; any batch runs). The model must be
+  torch.fx-traceable; ops prepare cannot map raise intq.errors.UnsupportedOpError naming the op and the fx
+  node. Supported: Conv2d (groups 1 or depthwise; other groups prepare but do not convert) (+BatchNorm2d)
+  (+ReLU/ReLU6/Hardtanh(0,6)), Linear(+ReLU/ReLU6), add (+ReLU), torch.cat, MaxPool2d, AvgPool2d,
+  global average pooling (AdaptiveAvgPool2d(1), mean over dims 2,3), flatten/view/reshape, Dropout, Identity.
+* prepare_qat deep-copies the float model and keeps its train/eval mode; quantizers are created on the
+  device of the model's parameters, so call it after ``model.to(device)`` (or move the result).
 * Step counters are buffers inside each quantizer / fused layer, incremented once per *training-mode*
-  forward, so ``quant_delay`` and ``freeze_bn_delay`` count training steps (forwards). They travel in
-  ``state_dict`` and are the same on every DDP rank; under an initialised torch.distributed, batch
-  min/max are all_reduced (MIN/MAX) before the EMA update.
-* ``calibrate(model, batches, method="ema"|"minmax")`` accepts a float nn.Module (prepared internally in
-  PTQ mode: BN folded with running statistics from the first step, weights quantized, no training) or an
-  already prepared module. It runs the batches in eval mode with observers on and returns the module
-  ready for ``convert``. ``batches``: iterable of tensors or of (inputs, labels) tuples.
+  forward, so ``quant_delay`` and ``freeze_bn_delay`` count training steps (forwards); TF semantics:
+  step s (0-based) quantizes when s >= quant_delay, BN freezes when s >= freeze_bn_delay. They apply to
+  weights and activations. Eval-mode forwards always quantize (once a range was observed) and never update
+  ranges or BN statistics. All state is in ``state_dict`` and identical on every DDP rank; under an
+  initialised torch.distributed, batch min/max are all_reduced (MIN/MAX) before the EMA update (every rank
+  must run the same forwards, as DDP does).
+* ``calibrate(model, batches, method="ema"|"minmax", config=None)`` accepts a float nn.Module (prepared
+  internally in PTQ mode: BN folded with its running statistics, weights quantized with last-value min/max)
+  or an already prepared module (calibrated in place, its BN frozen). It runs the batches in eval mode
+  (dropout off) with every observer on and returns the eval-mode module ready for ``convert``.
+  ``batches``: iterable of tensors or of (inputs, labels) tuples; at least one.
+* convert raises intq.errors.QuantizationError naming the fx node if a quantizer never saw data.
 
-Switches (all act on every quantizer/fused layer inside ``model``, stored in buffers):
+Switches (act on every quantizer/fused layer inside ``model``; stored in buffers):
     freeze_bn(model)            use moving BN statistics from now on (as after freeze_bn_delay)
     freeze_observers(model)     stop updating activation ranges (EMA)
     unfreeze_observers(model)
-    enable_fake_quant(model, on=True)   force quantization on (ignore quant_delay) / off (float passthrough)
+    enable_fake_quant(model, on=True)   True: quantize now (ignore quant_delay); False: float passthrough
+                                        (e.g. to evaluate the float model); None: follow quant_delay again
 """
 from __future__ import annotations
 

@@ -77,3 +77,23 @@ def test_reduce_min_max_single_process_group(tmp_path):
         assert (float(q.min_val), float(q.max_val)) == (-1.0, 3.0)
     finally:
         dist.destroy_process_group()
+
+
+def test_ema_agrees_with_torch_ao_fakequantize():
+    """torch.ao MovingAverageMinMaxObserver with averaging_constant = 1 - decay keeps the same range when every
+    batch straddles 0 (intq widens each batch to include 0 first, torch only when computing qparams); torch
+    rounds the zero point half-to-even and its fake quant multiplies by 1/scale (notes A.19)."""
+    from torch.ao.quantization import FakeQuantize, MovingAverageMinMaxObserver
+    theirs = FakeQuantize(observer=MovingAverageMinMaxObserver, quant_min=0, quant_max=255,
+                          dtype=torch.quint8, averaging_constant=0.1)
+    ours = ActQuant(8, ema_decay=0.9).train()
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(5):
+        x = torch.randn(1000, generator=gen) * 2 + 0.5
+        theirs(x)
+        ours(x)
+    assert torch.allclose(theirs.activation_post_process.min_val, ours.min_val)
+    assert torch.allclose(theirs.activation_post_process.max_val, ours.max_val)
+    scale, zp = theirs.calculate_qparams()
+    qp = ours.qparams()
+    assert np.isclose(float(scale), qp.scale, rtol=1e-6) and abs(int(zp) - qp.zero_point) <= 1
