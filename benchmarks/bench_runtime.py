@@ -1,0 +1,188 @@
+"""Runtime benchmark (run on demand, never in tests): intq fast kernels vs LiteRT and PyTorch.
+
+    python benchmarks/bench_runtime.py [--reps 30] [--threads 1 2] [--skip-ref] [--skip-torch]
+
+Models: ../shared/data/tflite-quant-models/{mobilenet_v1_0.25_128_quant,mobilenet_v2_1.0_224_quant}.tflite and a
+MobileNet v1 1.0/224 uint8 graph with random weights built here with the intq.ir Graph API (written to
+.tflite bytes with intq.io for LiteRT). Engines run interleaved (one call of each per round), batch 1; the
+table gives medians in ms and ratios against LiteRT's default (XNNPACK) at the same thread count. Also
+reports 1x1-conv GEMM throughput (GOPS = 2*MACs/s) and checks intq fast == reference on the models.
+Imports: numpy, intq, ai_edge_litert, torch (optional, for the float32 peer).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import intq
+from intq.io import graph_to_tflite_bytes
+from intq.ir import Graph, Quantization
+from intq.ir.ops import OP_OPTIONS
+
+MODELS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tflite-quant-models"
+# MobileNet v1 body: (output channels, stride) of each depthwise-separable block
+V1_BLOCKS = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 + [(1024, 2), (1024, 1)]
+
+
+def _q(scale: float, zp: int = 0) -> Quantization:
+    return Quantization.per_tensor(float(scale), int(zp))
+
+
+def mobilenet_v1_graph(alpha: float = 1.0, size: int = 224, seed: int = 0) -> Graph:
+    """uint8 MobileNet v1 (conv+RELU6 folded) with random weights, 1001 classes, softmax output."""
+    r = np.random.default_rng(seed)
+    g = Graph()
+    act = 6.0 / 255
+    g.add_tensor("input", (1, size, size, 3), "uint8", _q(1 / 127.5, 128))
+    cur, c_in, hw, s_in = "input", 3, size, 1 / 127.5
+
+    def layer(op: str, c_out: int, k: int, stride: int, relu6: bool = True) -> None:
+        nonlocal cur, c_in, hw, s_in
+        i = len(g.nodes)
+        s_w = 0.02
+        if op == "CONV_2D":
+            w = r.integers(100, 157, (c_out, k, k, c_in)).astype(np.uint8)
+            depth, opts = k * k * c_in, OP_OPTIONS[op](padding="SAME", stride_h=stride, stride_w=stride,
+                                                       activation="RELU6" if relu6 else "NONE")
+        else:
+            w = r.integers(100, 157, (1, k, k, c_in)).astype(np.uint8)
+            depth, opts = k * k, OP_OPTIONS[op](padding="SAME", stride_h=stride, stride_w=stride,
+                                                activation="RELU6", depth_multiplier=1)
+        g.add_constant(f"w{i}", w, _q(s_w, 128))
+        g.add_constant(f"b{i}", r.integers(-2000, 2000, c_out).astype(np.int32), _q(np.float32(s_in) * np.float32(s_w)))
+        hw = -(-hw // stride)
+        s_out = act if relu6 else s_in * s_w * 16 * np.sqrt(depth) / 8
+        g.add_tensor(f"t{i}", (1, hw, hw, c_out), "uint8", _q(s_out, 0 if relu6 else 128))
+        g.add_node(op, [cur, f"w{i}", f"b{i}"], [f"t{i}"], opts, name=f"{op.lower()}_{i}")
+        cur, c_in, s_in = f"t{i}", c_out, s_out
+
+    layer("CONV_2D", int(32 * alpha), 3, 2)
+    for c_out, stride in V1_BLOCKS:
+        layer("DEPTHWISE_CONV_2D", c_in, 3, stride)
+        layer("CONV_2D", int(c_out * alpha), 1, 1)
+    g.add_tensor("pool", (1, 1, 1, c_in), "uint8", _q(s_in, 0))
+    g.add_node("AVERAGE_POOL_2D", [cur], ["pool"], OP_OPTIONS["AVERAGE_POOL_2D"](padding="VALID", filter_h=hw,
+                                                                                filter_w=hw), name="pool")
+    cur, hw = "pool", 1
+    layer("CONV_2D", 1001, 1, 1, relu6=False)
+    g.add_tensor("logits", (1, 1001), "uint8", _q(s_in, 128))
+    g.add_node("RESHAPE", [cur], ["logits"], OP_OPTIONS["RESHAPE"](new_shape=(1, 1001)), name="reshape")
+    g.add_tensor("prob", (1, 1001), "uint8", _q(1 / 256, 0))
+    g.add_node("SOFTMAX", ["logits"], ["prob"], OP_OPTIONS["SOFTMAX"](beta=1.0), name="softmax")
+    g.inputs, g.outputs = ["input"], ["prob"]
+    return g
+
+
+def torch_mobilenet_v1(threads: int):
+    """PyTorch float32 eager MobileNet v1 1.0/224 (BN folded: conv + bias + ReLU6), random weights."""
+    import torch
+    from torch import nn
+    torch.set_num_threads(threads)
+    layers, c = [nn.Conv2d(3, 32, 3, 2, 1), nn.ReLU6()], 32
+    for c_out, s in V1_BLOCKS:
+        layers += [nn.Conv2d(c, c, 3, s, 1, groups=c), nn.ReLU6(), nn.Conv2d(c, c_out, 1), nn.ReLU6()]
+        c = c_out
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Conv2d(c, 1001, 1), nn.Flatten(), nn.Softmax(dim=1)]
+    model = nn.Sequential(*layers).eval()
+    x = torch.randn(1, 3, 224, 224)
+
+    def run():
+        with torch.inference_mode():
+            model(x)
+    return run
+
+
+def litert_runner(model_bytes: bytes, x: np.ndarray, threads: int, reference: bool = False):
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    kw = dict(experimental_op_resolver_type=OpResolverType.BUILTIN_REF) if reference else {}
+    it = Interpreter(model_content=model_bytes, num_threads=threads, **kw)
+    it.allocate_tensors()
+    idx = it.get_input_details()[0]["index"]
+
+    def run():
+        it.set_tensor(idx, x)
+        it.invoke()
+    return run
+
+
+def intq_runner(graph: Graph, x: np.ndarray, threads: int, kernels: str = "fast"):
+    it = intq.Interpreter(graph, kernels=kernels, num_threads=threads)
+    return lambda: it.run(x)
+
+
+def interleaved(runners: dict, reps: int) -> dict:
+    """Median seconds per runner; one call of each per round, after two warm-up rounds."""
+    times = {k: [] for k in runners}
+    for i in range(reps + 2):
+        for k, f in runners.items():
+            t = time.perf_counter()
+            f()
+            if i >= 2:
+                times[k].append(time.perf_counter() - t)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def gemm_gops(reps: int) -> list[tuple[str, float, float]]:
+    """1x1 conv throughput of the fast kernel at 1 thread: (shape, ms, GOPS)."""
+    from intq.runtime.fast import conv as fc
+    out = []
+    for hw, c, co in [(56, 128, 128), (28, 256, 256), (14, 512, 512), (7, 1024, 1024)]:
+        g = Graph()
+        g.add_tensor("x", (1, hw, hw, c), "uint8", _q(0.02, 128))
+        g.add_constant("w", np.random.default_rng(0).integers(0, 256, (co, 1, 1, c)).astype(np.uint8), _q(0.01, 120))
+        g.add_constant("b", np.zeros(co, np.int32), _q(0.0002))
+        g.add_tensor("y", (1, hw, hw, co), "uint8", _q(0.5, 128))
+        g.add_node("CONV_2D", ["x", "w", "b"], ["y"], OP_OPTIONS["CONV_2D"](activation="RELU6"))
+        p = fc.prepare(g, g.nodes[0])
+        x = np.random.default_rng(1).integers(0, 256, (1, hw, hw, c)).astype(np.uint8)
+        t = interleaved({"k": lambda: fc.run_level(p, x, 1, fc.ISA_LEVEL)}, reps)["k"]
+        out.append((f"{hw}x{hw}x{c}->{co}", t * 1e3, 2 * hw * hw * c * co / t / 1e9))
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reps", type=int, default=30)
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--skip-ref", action="store_true", help="skip LiteRT BUILTIN_REF (slow)")
+    ap.add_argument("--skip-torch", action="store_true")
+    a = ap.parse_args(argv)
+    from intq.runtime import fast
+    print(f"intq fast kernels ISA: {fast.ISA}")
+    models = {m: (MODELS / f"{m}.tflite").read_bytes() for m in
+              ("mobilenet_v1_0.25_128_quant", "mobilenet_v2_1.0_224_quant")}
+    graphs = {m: intq.load_tflite(MODELS / f"{m}.tflite") for m in models}
+    g = mobilenet_v1_graph()
+    graphs["mobilenet_v1_1.0_224_random"], models["mobilenet_v1_1.0_224_random"] = g, graph_to_tflite_bytes(g)
+    print("| model | threads | intq fast ms | LiteRT XNNPACK ms | intq/XNNPACK | others (ms) |")
+    print("|---|---|---|---|---|---|")
+    for name, graph in graphs.items():
+        shape = graph.tensor(graph.inputs[0]).shape
+        x = np.random.default_rng(0).integers(0, 256, (1, *shape[1:])).astype(np.uint8)
+        same = np.array_equal(intq.Interpreter(graph).run(x), intq.Interpreter(graph, kernels="reference").run(x))
+        for th in a.threads:
+            runners = {"intq": intq_runner(graph, x, th), "xnnpack": litert_runner(models[name], x, th)}
+            if not a.skip_ref and th == 1:
+                runners["litert_ref"] = litert_runner(models[name], x, th, reference=True)
+            if not a.skip_torch and name == "mobilenet_v1_1.0_224_random":
+                runners["torch_f32"] = torch_mobilenet_v1(th)
+            reps = a.reps if "litert_ref" not in runners else max(3, a.reps // 5)
+            t = interleaved(runners, reps)
+            others = ", ".join(f"{k} {v * 1e3:.2f}" + (f" (intq {v / t['intq']:.1f}x faster)" if k == "torch_f32" else "")
+                               for k, v in t.items() if k not in ("intq", "xnnpack"))
+            print(f"| {name} | {th} | {t['intq'] * 1e3:.2f} | {t['xnnpack'] * 1e3:.2f} | "
+                  f"{t['intq'] / t['xnnpack']:.2f} | {others} |", flush=True)
+        print(f"|   fast == reference on this input: {same} | | | | | |")
+    print("\n1x1 conv (GEMM) at 1 thread, fast kernel:")
+    for shape, ms, gops in gemm_gops(a.reps):
+        print(f"  {shape}: {ms:.3f} ms, {gops:.1f} GOPS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
