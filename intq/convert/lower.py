@@ -55,6 +55,9 @@ class _Lowering:
         if not bool(quantizer.initialized):
             raise QuantizationError(f"{describe(node)}: its activation quantizer never observed data; "
                                     "train or calibrate before convert")
+        if quantizer.num_bits != 8:
+            raise QuantizationError(f"{describe(node)}: {quantizer.num_bits}-bit activations cannot be exported: "
+                                    "uint8 kernels clamp to [0, 255], not to the n-bit grid")
         return quantizer.qparams()
 
     def out_qp(self, node: fx.Node) -> QParams:

@@ -155,3 +155,14 @@ def test_resnet_block_litert(tmp_path):
     intq.save_tflite(g, tmp_path / "r.tflite")
     (z,) = oracles.run_litert((tmp_path / "r.tflite").read_bytes(), [x.numpy()])
     assert np.array_equal(y, z)
+
+
+def test_low_bit_weights_convert_low_bit_activations_refused():
+    from intq.errors import QuantizationError
+    gm = calibrate(ConvBnRelu(), [torch.randn(2, 3, 8, 8)], config=QatConfig(weight_bits=4))
+    g = intq.convert(gm)
+    w = g.tensor(next(n for n in g.nodes if n.op == "CONV_2D").inputs[1])
+    assert 1 <= w.data.min() and w.data.max() <= 15
+    gm = calibrate(ConvBnRelu(), [torch.randn(2, 3, 8, 8)], config=QatConfig(activation_bits=4))
+    with pytest.raises(QuantizationError, match="4-bit"):
+        intq.convert(gm)
