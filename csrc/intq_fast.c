@@ -334,9 +334,12 @@ static void dw_row_c(const dw_geom *g, const uint8_t *x, const int32_t *w32, con
 #ifdef INTQ_X86
 /* AVX2, depth multiplier 1: 8 channels per vector, int32 multiply-accumulate, vector requantization */
 __attribute__((target("avx2")))
-static void dw_row_avx2(const dw_geom *g, const uint8_t *x, const int32_t *w32, const int32_t *bias,
+static void dw_row_avx2(const dw_geom *gp, const uint8_t *x, const int32_t *w32, const int32_t *bias,
                         const int32_t *m0, const int32_t *shift, uint8_t *out, int b, int oy, int32_t *acc) {
     (void)acc;
+    const dw_geom gl = *gp, *g = &gl;     /* a local copy: stores to `out` cannot alias it */
+    const int in_int8 = g->in_int8, cout = g->cout, C = g->c, W = g->w, kw = g->kw, dw = g->dw;
+    const size_t cpad = (size_t)g->cpad;
     __m256i za = _mm256_set1_epi32(g->za), zo = _mm256_set1_epi32(g->zout);
     __m256i lo = _mm256_set1_epi32(g->lo), hi = _mm256_set1_epi32(g->hi);
     __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
@@ -346,23 +349,22 @@ static void dw_row_avx2(const dw_geom *g, const uint8_t *x, const int32_t *w32, 
     while (ky1 > ky0 && iy0 + (ky1 - 1) * g->dh >= g->h) ky1--;
     for (int ox = 0; ox < g->ow; ox++) {
         int ix0 = ox * g->sw - g->pw;
-        uint8_t *o = out + (((size_t)b * g->oh + oy) * g->ow + ox) * g->cout;
-        for (int j = 0; j < g->cout; j += 8) {
-            int nc = g->cout - j < 8 ? g->cout - j : 8;
+        int kx0 = 0, kx1 = kw;
+        while (kx0 < kx1 && ix0 + kx0 * dw < 0) kx0++;
+        while (kx1 > kx0 && ix0 + (kx1 - 1) * dw >= W) kx1--;
+        uint8_t *o = out + (((size_t)b * g->oh + oy) * g->ow + ox) * cout;
+        for (int j = 0; j < cout; j += 8) {
+            int nc = cout - j < 8 ? cout - j : 8;
             __m256i a = _mm256_loadu_si256((const __m256i *)(bias + j));
             for (int ky = ky0; ky < ky1; ky++) {
-                const uint8_t *row = x + (((size_t)b * g->h + iy0 + ky * g->dh) * g->w) * g->c + j;
-                const int32_t *wrow = w32 + (size_t)ky * g->kw * g->cpad + j;
-                for (int kx = 0; kx < g->kw; kx++) {
-                    int ix = ix0 + kx * g->dw;
-                    if (ix < 0 || ix >= g->w) continue;
-                    const uint8_t *src = row + (size_t)ix * g->c;
+                const uint8_t *src = x + (((size_t)b * g->h + iy0 + ky * g->dh) * W + ix0 + kx0 * dw) * C + j;
+                const int32_t *wrow = w32 + (size_t)(ky * kw + kx0) * cpad + j;
+                for (int kx = kx0; kx < kx1; kx++, src += (size_t)dw * C, wrow += cpad) {
                     long long t8 = 0;
                     if (nc == 8) memcpy(&t8, src, 8); else memcpy(&t8, src, (size_t)nc);
                     __m128i xb = _mm_cvtsi64_si128(t8);
-                    __m256i xv = g->in_int8 ? _mm256_cvtepi8_epi32(xb) : _mm256_cvtepu8_epi32(xb);
-                    __m256i wv = _mm256_loadu_si256((const __m256i *)(wrow + (size_t)kx * g->cpad));
-                    a = _mm256_add_epi32(a, _mm256_mullo_epi32(_mm256_sub_epi32(xv, za), wv));
+                    __m256i xv = in_int8 ? _mm256_cvtepi8_epi32(xb) : _mm256_cvtepu8_epi32(xb);
+                    a = _mm256_add_epi32(a, _mm256_mullo_epi32(_mm256_sub_epi32(xv, za), _mm256_loadu_si256((const __m256i *)wrow)));
                 }
             }
             __m256i v = mbqm8(a, _mm256_loadu_si256((const __m256i *)(m0 + j)),
