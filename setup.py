@@ -12,7 +12,7 @@ _unix = sys.platform != "win32"
 setup(ext_modules=[Extension(
     "intq.runtime.fast._intq_fast",
     sources=["csrc/intq_fast.c"],
-    extra_compile_args=["-O3", "-fopenmp", "-std=gnu11"] if _unix else ["/O2", "/openmp"],
-    extra_link_args=["-fopenmp"] if _unix else [],
+    extra_compile_args=["-O3", "-std=gnu11", "-pthread"] if _unix else ["/O2"],
+    extra_link_args=["-pthread"] if _unix else [],
     optional=True,
 )])

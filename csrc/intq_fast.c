@@ -7,13 +7,12 @@
  * sum (a-za)(b-zb) because int32 accumulation wraps in both. Padded taps read a = za so they add 0.
  * Requantization = TFLite MultiplyByQuantizedMultiplier with double rounding (intq.scheme.fixedpoint).
  * Dispatch: AVX512-VNNI (vpdpbusd) when __builtin_cpu_supports says so, else portable C compiled twice
- * (target avx2 and default) and chosen at run time. Threads: OpenMP over pixel tiles. */
+ * (target avx2 and default) and chosen at run time. Threads: pthreads created per call over pixel tiles
+ * (or output-channel blocks when there are few pixels); no spinning pool, so oversubscription stays cheap. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include <pthread.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define INTQ_X86 1
@@ -46,12 +45,12 @@ typedef struct {
 
 /* epilogue for rows [0, rows) of an int32 tile acc[TILE][np] */
 static void epilogue(const conv_geom *g, const int32_t *acc, const int32_t *rowsum, int rows,
-                     const int32_t *colterm, const int32_t *m0, const int32_t *shift, uint8_t *out) {
+                     const int32_t *colterm, const int32_t *m0, const int32_t *shift, uint8_t *out, int j0, int j1) {
     for (int r = 0; r < rows; r++) {
         uint32_t rt = (uint32_t)(-(int64_t)g->zb * rowsum[r]);
         const int32_t *a = acc + (size_t)r * g->np;
         uint8_t *o = out + (size_t)r * g->cout;
-        for (int j = 0; j < g->cout; j++) {
+        for (int j = j0; j < j1 && j < g->cout; j++) {
             int32_t v = (int32_t)((uint32_t)a[j] + rt + (uint32_t)colterm[j]);
             int32_t q = mbqm(v, m0[j], shift[j]) + g->zout;
             q = q < g->lo ? g->lo : (q > g->hi ? g->hi : q);
@@ -96,7 +95,7 @@ __attribute__((target("avx2"))) static int im2col_avx2(IM2COL_ARGS) { IM2COL_BOD
 /* portable GEMM on packed B: layout [np/NR][kp/4][NR][4] int8 */
 #define GEMM_PORTABLE_BODY                                                                    \
     for (int r = 0; r < rows; r += MR)                                                        \
-        for (int nb = 0; nb < g->np / NR; nb++) {                                             \
+        for (int nb = nb0; nb < nb1; nb++) {                                                  \
             int32_t c[MR][NR];                                                                \
             memset(c, 0, sizeof c);                                                           \
             const int8_t *bp = B + (size_t)nb * g->kp * NR;                                   \
@@ -111,14 +110,16 @@ __attribute__((target("avx2"))) static int im2col_avx2(IM2COL_ARGS) { IM2COL_BOD
                 memcpy(acc + (size_t)(r + i) * g->np + nb * NR, c[i], sizeof c[i]);           \
         }
 
-static void gemm_c(const conv_geom *g, const uint8_t *A, const int8_t *B, int32_t *acc, int rows) { GEMM_PORTABLE_BODY }
+static void gemm_c(const conv_geom *g, const uint8_t *A, const int8_t *B, int32_t *acc, int rows, int nb0,
+                   int nb1) { GEMM_PORTABLE_BODY }
 #ifdef INTQ_X86
 /* AVX2: B16 is [np/NR][kp/2][NR][2] int16; vpmaddwd of (a[k], a[k+1]) pairs is exact (no int16 saturation,
  * unlike vpmaddubsw). 3 rows x 32 channels = 12 accumulators. */
 __attribute__((target("avx2,fma")))
-static void gemm_avx2(const conv_geom *g, const uint8_t *A, const int16_t *B16, int32_t *acc, int rows) {
+static void gemm_avx2(const conv_geom *g, const uint8_t *A, const int16_t *B16, int32_t *acc, int rows,
+                      int nb0, int nb1) {
     size_t kp = g->kp, s = g->np;
-    for (int nb = 0; nb < g->np / NR; nb++) {      /* weight block outer: it stays in L1/L2 across rows */
+    for (int nb = nb0; nb < nb1; nb++) {      /* weight block outer: it stays in L1/L2 across rows */
         for (int r = 0; r < rows; r += 3) {
         const uint8_t *a0 = A + (size_t)r * kp, *a1 = a0 + kp, *a2 = a1 + kp;
             __m256i c00 = _mm256_setzero_si256(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00,
@@ -148,8 +149,9 @@ static void gemm_avx2(const conv_geom *g, const uint8_t *A, const int16_t *B16, 
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
-static void gemm_vnni(const conv_geom *g, const uint8_t *A, const int8_t *B, int32_t *acc, int rows) {
-    for (int nb = 0; nb < g->np / NR; nb++) {
+static void gemm_vnni(const conv_geom *g, const uint8_t *A, const int8_t *B, int32_t *acc, int rows,
+                      int nb0, int nb1) {
+    for (int nb = nb0; nb < nb1; nb++) {
         for (int r = 0; r < rows; r += MR) {
         const uint8_t *a0 = A + (size_t)r * g->kp;
             __m512i c00 = _mm512_setzero_si512(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
@@ -199,14 +201,15 @@ __attribute__((target("avx2"))) static inline __m256i mbqm8(__m256i x, __m256i m
 
 __attribute__((target("avx2")))
 static void epilogue_avx2(const conv_geom *g, const int32_t *acc, const int32_t *rowsum, int rows,
-                          const int32_t *colterm, const int32_t *m0, const int32_t *shift, uint8_t *out) {
+                          const int32_t *colterm, const int32_t *m0, const int32_t *shift, uint8_t *out, int j0,
+                          int j1) {
     __m256i zo = _mm256_set1_epi32(g->zout), lo = _mm256_set1_epi32(g->lo), hi = _mm256_set1_epi32(g->hi);
     __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     for (int r = 0; r < rows; r++) {
         __m256i rt = _mm256_set1_epi32((int32_t)(uint32_t)(-(int64_t)g->zb * rowsum[r]));
         const int32_t *a = acc + (size_t)r * g->np;
         uint8_t *o = out + (size_t)r * g->cout;
-        for (int j = 0; j < g->np; j += 32) {
+        for (int j = j0; j < j1; j += 32) {
             __m256i v[4];
             for (int u = 0; u < 4; u++) {
                 int c = j + 8 * u;
@@ -230,9 +233,6 @@ static void epilogue_avx2(const conv_geom *g, const int32_t *acc, const int32_t 
 }
 #endif
 
-typedef void (*gemm_fn)(const conv_geom *, const uint8_t *, const int8_t *, int32_t *, int);
-typedef void (*gemm16_fn)(const conv_geom *, const uint8_t *, const int16_t *, int32_t *, int);
-
 /* 0 portable, 1 avx2, 2 avx512-vnni (callers pass a level <= this one; tests run every lower level) */
 int intq_isa_level(void) {
 #ifdef INTQ_X86
@@ -245,57 +245,86 @@ int intq_isa_level(void) {
     return 0;
 }
 
-static gemm_fn pick_gemm(int level) {
+/* ---- threads: run f(ctx, begin, end) on nt static chunks of [0, n), the caller taking the first ---- */
+typedef int (*task_fn)(void *ctx, long begin, long end);
+typedef struct { task_fn f; void *ctx; long b, e; int err; } job;
+
+static void *job_main(void *p) {
+    job *j = p;
+    j->err = j->f(j->ctx, j->b, j->e);
+    return NULL;
+}
+
+static int parallel_for(int nt, long n, task_fn f, void *ctx) {
+    if (nt > n) nt = (int)n;
+    if (nt > 64) nt = 64;
+    if (nt <= 1) return n > 0 ? f(ctx, 0, n) : 0;
+    job jobs[64];
+    pthread_t tid[64];
+    int started[64] = {0}, err = 0;
+    for (int t = 0; t < nt; t++) jobs[t] = (job){f, ctx, n * t / nt, n * (t + 1) / nt, 0};
+    for (int t = 1; t < nt; t++) started[t] = pthread_create(&tid[t], NULL, job_main, &jobs[t]) == 0;
+    job_main(&jobs[0]);
+    for (int t = 1; t < nt; t++) {
+        if (started[t]) pthread_join(tid[t], NULL);
+        else job_main(&jobs[t]);                 /* could not start a thread: do its share here */
+        err |= jobs[t].err;
+    }
+    return err | jobs[0].err;
+}
+
+typedef struct {
+    conv_geom g;
+    const uint8_t *x; const int8_t *B; const int16_t *B16; const int32_t *colterm, *m0, *shift;
+    uint8_t *out; int level; long ptotal, ntiles; int by_channel, nbt;
+} conv_job;
+
+/* tasks are pixel tiles, or (few pixels) channel blocks, each then doing every tile */
+static int conv_task(void *vp, long begin, long end) {
+    const conv_job *c = vp;
+    const conv_geom *g = &c->g;
+    uint8_t *A = aligned_alloc(64, ((size_t)TILE * g->kp + 63) / 64 * 64);
+    int32_t *acc = aligned_alloc(64, (size_t)TILE * g->np * 4);
+    int32_t rs[TILE];
+    if (!A || !acc) { free(A); free(acc); return 1; }
+    long t0 = c->by_channel ? 0 : begin, t1 = c->by_channel ? c->ntiles : end;
+    int nb0 = c->by_channel ? (int)begin : 0, nb1 = c->by_channel ? (int)end : c->nbt;
+    int j0 = nb0 * NR, j1 = nb1 * NR;
+    for (long t = t0; t < t1; t++) {
+        long p0 = t * TILE;
+        uint8_t *o = c->out + (size_t)p0 * g->cout;
 #ifdef INTQ_X86
-    if (level >= 2) return gemm_vnni;
+        if (c->level >= 1) {
+            int rows = im2col_avx2(g, c->x, p0, c->ptotal, A, rs);
+            int rp = (rows + MR - 1) / MR * MR;     /* rows past `rows` are zero in A and not stored */
+            if (c->level >= 2) gemm_vnni(g, A, c->B, acc, rp, nb0, nb1);
+            else gemm_avx2(g, A, c->B16, acc, rp, nb0, nb1);
+            epilogue_avx2(g, acc, rs, rows, c->colterm, c->m0, c->shift, o, j0, j1);
+            continue;
+        }
 #endif
-    (void)level;
-    return gemm_c;
+        int rows = im2col(g, c->x, p0, c->ptotal, A, rs);
+        gemm_c(g, A, c->B, acc, (rows + MR - 1) / MR * MR, nb0, nb1);
+        epilogue(g, acc, rs, rows, c->colterm, c->m0, c->shift, o, j0, j1);
+    }
+    free(A);
+    free(acc);
+    return 0;
 }
 
 int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int16_t *B16,
               const int32_t *colterm, const int32_t *m0, const int32_t *shift, uint8_t *out, int nthreads,
               int level) {
-    conv_geom g;
-    memcpy(&g, geom, sizeof g);
-    gemm_fn gemm = pick_gemm(level);
-    gemm16_fn gemm16 = NULL;
-#ifdef INTQ_X86
-    if (level == 1) gemm16 = gemm_avx2;
-#endif
-    long ptotal = (long)g.n * g.oh * g.ow, ntiles = (ptotal + TILE - 1) / TILE;
-    int err = 0;
-#pragma omp parallel num_threads(nthreads > 0 ? nthreads : 1)
-    {
-        uint8_t *A = aligned_alloc(64, ((size_t)TILE * g.kp + 63) / 64 * 64);
-        int32_t *acc = aligned_alloc(64, (size_t)TILE * g.np * 4);
-        int32_t rs[TILE];
-        if (!A || !acc) {
-#pragma omp atomic write
-            err = 1;
-        } else {
-#pragma omp for schedule(static)
-            for (long t = 0; t < ntiles; t++) {
-                long p0 = t * TILE;
-                uint8_t *o = out + (size_t)p0 * g.cout;
-#ifdef INTQ_X86
-                if (level >= 1) {
-                    int rows = im2col_avx2(&g, x, p0, ptotal, A, rs);
-                    int rp = (rows + MR - 1) / MR * MR;     /* rows past `rows` are zero in A and not stored */
-                    if (gemm16) gemm16(&g, A, B16, acc, rp); else gemm(&g, A, B, acc, rp);
-                    epilogue_avx2(&g, acc, rs, rows, colterm, m0, shift, o);
-                    continue;
-                }
-#endif
-                int rows = im2col(&g, x, p0, ptotal, A, rs);
-                gemm(&g, A, B, acc, (rows + MR - 1) / MR * MR);
-                epilogue(&g, acc, rs, rows, colterm, m0, shift, o);
-            }
-        }
-        free(A);
-        free(acc);
-    }
-    return err;
+    conv_job c;
+    memcpy(&c.g, geom, sizeof c.g);
+    c.x = x; c.B = B; c.B16 = B16; c.colterm = colterm; c.m0 = m0; c.shift = shift; c.out = out;
+    c.level = level;
+    c.ptotal = (long)c.g.n * c.g.oh * c.g.ow;
+    c.ntiles = (c.ptotal + TILE - 1) / TILE;
+    c.nbt = c.g.np / NR;
+    int nt = nthreads > 0 ? nthreads : 1;
+    c.by_channel = nt > 1 && c.ntiles < 4L * nt && c.nbt >= nt;
+    return parallel_for(nt, c.by_channel ? c.nbt : c.ntiles, conv_task, &c);
 }
 
 /* ---- DEPTHWISE_CONV_2D: w32 [kh*kw][cpad] int32 (w - zw), bias/m0/shift padded to cpad (multiple of 8);
@@ -380,33 +409,32 @@ static void dw_row_avx2(const dw_geom *gp, const uint8_t *x, const int32_t *w32,
 }
 #endif
 
+typedef struct {
+    dw_geom g; const uint8_t *x; const int32_t *w32, *bias, *m0, *shift; uint8_t *out; int level;
+} dw_job;
+
+static int dw_task(void *vp, long begin, long end) {
+    const dw_job *d = vp;
+    int32_t *acc = malloc((size_t)d->g.cpad * 4);
+    if (!acc) return 1;
+    for (long ri = begin; ri < end; ri++) {
+        int b = (int)(ri / d->g.oh), oy = (int)(ri % d->g.oh);
+#ifdef INTQ_X86
+        if (d->level >= 1 && d->g.mult == 1) {
+            dw_row_avx2(&d->g, d->x, d->w32, d->bias, d->m0, d->shift, d->out, b, oy, acc);
+            continue;
+        }
+#endif
+        dw_row_c(&d->g, d->x, d->w32, d->bias, d->m0, d->shift, d->out, b, oy, acc);
+    }
+    free(acc);
+    return 0;
+}
+
 int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, const int32_t *bias,
                    const int32_t *m0, const int32_t *shift, uint8_t *out, int nthreads, int level) {
-    dw_geom g;
-    memcpy(&g, gm, sizeof g);
-    long rowsN = (long)g.n * g.oh;
-    int err = 0;
-#pragma omp parallel num_threads(nthreads > 0 ? nthreads : 1)
-    {
-        int32_t *acc = malloc((size_t)g.cpad * 4);
-        if (!acc) {
-#pragma omp atomic write
-            err = 1;
-        } else {
-#pragma omp for schedule(static)
-            for (long ri = 0; ri < rowsN; ri++) {
-                int b = (int)(ri / g.oh), oy = (int)(ri % g.oh);
-#ifdef INTQ_X86
-                if (level >= 1 && g.mult == 1) {
-                    dw_row_avx2(&g, x, w32, bias, m0, shift, out, b, oy, acc);
-                    continue;
-                }
-#endif
-                dw_row_c(&g, x, w32, bias, m0, shift, out, b, oy, acc);
-            }
-        }
-        free(acc);
-    }
-    (void)level;
-    return err;
+    dw_job d;
+    memcpy(&d.g, gm, sizeof d.g);
+    d.x = x; d.w32 = w32; d.bias = bias; d.m0 = m0; d.shift = shift; d.out = out; d.level = level;
+    return parallel_for(nthreads > 0 ? nthreads : 1, (long)d.g.n * d.g.oh, dw_task, &d);
 }

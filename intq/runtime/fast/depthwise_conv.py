@@ -36,8 +36,9 @@ def run_level(p: dict, x: np.ndarray, num_threads: int, level: int) -> np.ndarra
     geom = p["geom"].copy()
     geom[0] = x.shape[0]
     out = np.empty((x.shape[0], *p["out_hw"], p["cout"]), p["dtype"])
-    LIB.intq_depthwise(ptr(geom), ptr(x), ptr(p["w32"]), ptr(p["bias"]), ptr(p["m0"]), ptr(p["shift"]),
-                       ptr(out), int(num_threads), int(min(level, ISA_LEVEL)))
+    if LIB.intq_depthwise(ptr(geom), ptr(x), ptr(p["w32"]), ptr(p["bias"]), ptr(p["m0"]), ptr(p["shift"]),
+                          ptr(out), int(num_threads), int(min(level, ISA_LEVEL))):
+        raise MemoryError("intq_depthwise: scratch allocation failed")
     return out
 
 
