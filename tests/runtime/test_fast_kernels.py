@@ -115,7 +115,7 @@ def test_fast_set_contains_compiled_ops_and_falls_back_for_others():
     assert ks["CONV_2D"] is fast.KERNELS["CONV_2D"]
     assert ks["DEPTHWISE_CONV_2D"] is fast.KERNELS["DEPTHWISE_CONV_2D"]
     assert ks["ADD"] is fast.KERNELS["ADD"]
-    assert ks["SOFTMAX"] is kernel_set("reference")["SOFTMAX"]
+    assert ks["LOGISTIC"] is kernel_set("reference")["LOGISTIC"]
 
 
 def test_grouped_conv_uses_reference_path():
@@ -148,4 +148,22 @@ def test_add_mul_tables_match_reference(op, dtype, shapes, seed, activation):
     node = g.nodes[0]
     want = ref_k.run(ref_k.prepare(g, node), [a, b], ExecContext())[0]
     got = fast_k.run(fast_k.prepare(g, node), [a, b], ExecContext())[0]
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from(["uint8", "int8"]), st.integers(0, 2**32 - 1), st.sampled_from([0.01, 0.1, 0.5, 4.0]),
+       st.sampled_from([(1, 1001), (3, 10), (2, 2, 7), (2, 1)]), st.sampled_from([0.5, 1.0, 2.0]))
+def test_softmax_table_matches_reference(dtype, seed, s_in, shape, beta):
+    r = np.random.default_rng(seed)
+    lo, hi = RANGES[dtype]
+    x = r.integers(lo, hi + 1, shape).astype(dtype)
+    if seed % 3 == 0:
+        x[..., : shape[-1] // 2] = hi                                            # ties at the maximum
+    g = one_op("SOFTMAX", [("x", shape, dtype, q(s_in, 0))], [], (shape, dtype, q(1 / 256, lo)),
+               OP_OPTIONS["SOFTMAX"](beta=beta))
+    ref_k, fast_k = kernel_set("reference")["SOFTMAX"], fast.KERNELS["SOFTMAX"]
+    node = g.nodes[0]
+    want = ref_k.run(ref_k.prepare(g, node), [x], ExecContext())[0]
+    got = fast_k.run(fast_k.prepare(g, node), [x], ExecContext())[0]
     assert got.dtype == want.dtype and np.array_equal(got, want)
