@@ -56,10 +56,12 @@ def prepare(graph: Graph, node: Node) -> dict:
             g["k"], g["kp"], cout, g["np"], int(x.dtype == "int8"), int(p["dtype"] == "int8"),
             g["z_a"], g["z_b"], p["z_out"], p["lo"], p["hi"]]
     padn = g["np"] - cout                                 # the vector epilogue reads whole 32-channel blocks
-    return dict(ref=None, geom=np.array(geom, np.int32), B=g["B"], B16=g["B16"],
+    q = dict(ref=None, geom=np.array(geom, np.int32), B=g["B"], B16=g["B16"],
                 colterm=np.pad(g["colterm"], (0, padn)), m0=np.pad(p["m0"].astype(np.int32), (0, padn)),
                 shift=np.pad(p["shift"].astype(np.int32), (0, padn)), dtype=p["dtype"],
                 cout=cout, out_hw=p["out_hw"])
+    q["consts"] = tuple(ptr(q[k]) for k in ("B", "B16", "colterm", "m0", "shift"))   # q keeps them alive
+    return q
 
 
 def run_level(p: dict, x: np.ndarray, num_threads: int, level: int) -> np.ndarray:
@@ -68,7 +70,7 @@ def run_level(p: dict, x: np.ndarray, num_threads: int, level: int) -> np.ndarra
     geom = p["geom"].copy()
     geom[0] = x.shape[0]
     out = np.empty((x.shape[0], *p["out_hw"], p["cout"]), p["dtype"])
-    if LIB.intq_conv(ptr(geom), ptr(x), ptr(p["B"]), ptr(p["B16"]), ptr(p["colterm"]), ptr(p["m0"]), ptr(p["shift"]),
+    if LIB.intq_conv(ptr(geom), ptr(x), *p["consts"],
                      ptr(out), int(num_threads), int(min(level, ISA_LEVEL))):
         raise MemoryError("intq_conv: scratch allocation failed")
     return out

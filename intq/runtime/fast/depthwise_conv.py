@@ -26,8 +26,10 @@ def prepare(graph: Graph, node: Node) -> dict:
 
     def padded(a: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(np.pad(a.astype(np.int32), [(0, 0)] * (a.ndim - 1) + [(0, cpad - cout)]))
-    return dict(geom=np.array(geom, np.int32), w32=padded(p["taps"]), bias=padded(p["bias"]), m0=padded(p["m0"]),
-                shift=padded(p["shift"]), dtype=p["dtype"], cout=cout, out_hw=p["out_hw"])
+    q = dict(geom=np.array(geom, np.int32), w32=padded(p["taps"]), bias=padded(p["bias"]), m0=padded(p["m0"]),
+             shift=padded(p["shift"]), dtype=p["dtype"], cout=cout, out_hw=p["out_hw"])
+    q["consts"] = tuple(ptr(q[k]) for k in ("w32", "bias", "m0", "shift"))     # q keeps the arrays alive
+    return q
 
 
 def run_level(p: dict, x: np.ndarray, num_threads: int, level: int) -> np.ndarray:
@@ -36,7 +38,7 @@ def run_level(p: dict, x: np.ndarray, num_threads: int, level: int) -> np.ndarra
     geom = p["geom"].copy()
     geom[0] = x.shape[0]
     out = np.empty((x.shape[0], *p["out_hw"], p["cout"]), p["dtype"])
-    if LIB.intq_depthwise(ptr(geom), ptr(x), ptr(p["w32"]), ptr(p["bias"]), ptr(p["m0"]), ptr(p["shift"]),
+    if LIB.intq_depthwise(ptr(geom), ptr(x), *p["consts"],
                           ptr(out), int(num_threads), int(min(level, ISA_LEVEL))):
         raise MemoryError("intq_depthwise: scratch allocation failed")
     return out
