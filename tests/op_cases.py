@@ -300,9 +300,14 @@ def quantize_case(draw, dtype: str):
     shape = draw(nhwc(max_hw=4))
     other = "int8" if dtype == "uint8" else "uint8"
     src = draw(st.sampled_from(["float32", dtype, other]))
+    yq = draw(qparams(dtype))
+    x_data = random_q(r, shape, src)
+    if src == "float32" and draw(st.booleans()):      # exact ties k + 1/2 (power-of-two scale): half away from 0
+        yq = Quantization.per_tensor(2.0 ** -draw(st.integers(0, 8)), yq.single_zero_point)
+        x_data = ((r.integers(-200, 200, size=shape) + 0.5) * yq.single_scale).astype(np.float32)
     c = Case()
-    x = c.input("x", random_q(r, shape, src), None if src == "float32" else draw(qparams(src)))
-    y = c.output("y", shape, dtype, draw(qparams(dtype)))
+    x = c.input("x", x_data, None if src == "float32" else draw(qparams(src)))
+    y = c.output("y", shape, dtype, yq)
     return c.node("QUANTIZE", [x], [y]).result()
 
 

@@ -62,6 +62,25 @@ def test_one_op_graph_matches_litert(op, dtype, kernels, data):
     assert_same_as_litert(graph, inputs, kernels)
 
 
+BATCH_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D", "RESIZE_BILINEAR", "RELU",
+             "QUANTIZE", "DEQUANTIZE")
+
+
+@pytest.mark.parametrize("kernels", KERNEL_SETS)
+@pytest.mark.parametrize("op", BATCH_OPS)
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_other_batch_size_than_declared_matches_litert(op, kernels, data):
+    """Graphs run on a batch other than the declared one (LiteRT resizes its input; intq takes any batch)."""
+    dtype = data.draw(st.sampled_from(DTYPES))
+    graph, (x,) = data.draw(op_case(op, dtype))
+    batch = data.draw(st.integers(1, 4).filter(lambda b: b != x.shape[0]))
+    x = np.resize(x, (batch,) + x.shape[1:])                     # repeats the drawn data
+    (e,) = run_litert(graph_to_tflite_bytes(graph), [x])
+    (y,) = Interpreter(graph, kernels=kernels).run(x)
+    compare(graph.outputs[0], y, e, graph)
+
+
 # --- multi-op graphs --------------------------------------------------------------------------------------
 @st.composite
 def residual_net(draw, dtype: str):
