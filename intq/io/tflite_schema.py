@@ -1,4 +1,4 @@
-"""Maps between intq IR names and the TFLite flatbuffer schema (op codes, dtypes, options). Imports: intq.ir, tflite.
+"""Maps between intq IR names and the TFLite flatbuffer schema (op codes, dtypes, options). Imports: tflite.
 
 Shared by :mod:`intq.io.tflite_import` and :mod:`intq.io.tflite_export`. Every table here is an
 immutable mapping; the ``tflite`` PyPI package supplies the generated schema accessors and builders
