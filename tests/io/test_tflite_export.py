@@ -146,3 +146,15 @@ def test_every_op_roundtrips_through_tflite(op, dtype, data):
     loaded = load_tflite_bytes(data_bytes)
     assert_graphs_equal(graph, loaded)
     assert graph_to_tflite_bytes(loaded) == data_bytes
+
+
+@pytest.mark.parametrize("dtype,version", [("uint8", 1), ("int8", 3)])
+def test_op_version_follows_the_tensor_types(dtype, version):
+    """uint8 CONV_2D is written as version 1 (the paper's models), int8 per-channel as version 3."""
+    import tflite
+    model = tflite.Model.GetRootAs(graph_to_tflite_bytes(_tiny_graph(dtype)), 0)
+    codes = {tflite_schema.BUILTIN_OPCODE2NAME[model.OperatorCodes(i).BuiltinCode()]: model.OperatorCodes(i).Version()
+             for i in range(model.OperatorCodesLength())}
+    assert codes == {"CONV_2D": version, "RESHAPE": 1}
+    buffers = [model.Buffers(i).DataLength() for i in range(model.BuffersLength())]
+    assert buffers[0] == 0 and len(buffers) == 4          # sentinel + w, b, shape
