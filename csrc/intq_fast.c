@@ -92,6 +92,16 @@ static int im2col(IM2COL_ARGS) { IM2COL_BODY }
 __attribute__((target("avx2"))) static int im2col_avx2(IM2COL_ARGS) { IM2COL_BODY }
 #endif
 
+#ifdef INTQ_X86
+/* AVX2: the uint8 tile widened to int16, so the GEMM broadcasts an (a[k], a[k+1]) pair with one load */
+__attribute__((target("avx2"))) static void widen_avx2(const uint8_t *A, int16_t *A16, size_t n) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm256_storeu_si256((__m256i *)(A16 + i), _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(A + i))));
+    for (; i < n; i++) A16[i] = A[i];
+}
+#endif
+
 /* portable GEMM on packed B: layout [np/NR][kp/4][NR][4] int8 */
 #define GEMM_PORTABLE_BODY                                                                    \
     for (int r = 0; r < rows; r += MR)                                                        \
@@ -116,19 +126,20 @@ static void gemm_c(const conv_geom *g, const uint8_t *A, const int8_t *B, int32_
 /* AVX2: B16 is [np/NR][kp/2][NR][2] int16; vpmaddwd of (a[k], a[k+1]) pairs is exact (no int16 saturation,
  * unlike vpmaddubsw). 3 rows x 32 channels = 12 accumulators. */
 __attribute__((target("avx2,fma")))
-static void gemm_avx2(const conv_geom *g, const uint8_t *A, const int16_t *B16, int32_t *acc, int rows,
+static void gemm_avx2(const conv_geom *g, const int16_t *A, const int16_t *B16, int32_t *acc, int rows,
                       int nb0, int nb1) {
     size_t kp = g->kp, s = g->np;
     for (int nb = nb0; nb < nb1; nb++) {      /* weight block outer: it stays in L1/L2 across rows */
         for (int r = 0; r < rows; r += 3) {
-        const uint8_t *a0 = A + (size_t)r * kp, *a1 = a0 + kp, *a2 = a1 + kp;
+        const int16_t *a0 = A + (size_t)r * kp, *a1 = a0 + kp, *a2 = a1 + kp;
             __m256i c00 = _mm256_setzero_si256(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00,
                     c12 = c00, c13 = c00, c20 = c00, c21 = c00, c22 = c00, c23 = c00;
             const __m256i *bp = (const __m256i *)(B16 + (size_t)nb * kp * NR);
             for (size_t k = 0; k < kp; k += 2, bp += 4) {
                 __m256i b0 = _mm256_loadu_si256(bp), b1 = _mm256_loadu_si256(bp + 1),
                         b2 = _mm256_loadu_si256(bp + 2), b3 = _mm256_loadu_si256(bp + 3), a;
-#define ROW2(ap, x0, x1, x2, x3) a = _mm256_set1_epi32((int)ap[k] | ((int)ap[k + 1] << 16));            \
+                int32_t pair;                                   /* (a[k], a[k+1]) as int16 pair */
+#define ROW2(ap, x0, x1, x2, x3) memcpy(&pair, ap + k, 4); a = _mm256_set1_epi32(pair);                 \
                 x0 = _mm256_add_epi32(x0, _mm256_madd_epi16(a, b0));                                   \
                 x1 = _mm256_add_epi32(x1, _mm256_madd_epi16(a, b1));                                   \
                 x2 = _mm256_add_epi32(x2, _mm256_madd_epi16(a, b2));                                   \
@@ -284,9 +295,10 @@ static int conv_task(void *vp, long begin, long end) {
     const conv_job *c = vp;
     const conv_geom *g = &c->g;
     uint8_t *A = aligned_alloc(64, ((size_t)TILE * g->kp + 63) / 64 * 64);
+    int16_t *A16 = c->level == 1 ? aligned_alloc(64, ((size_t)TILE * g->kp * 2 + 63) / 64 * 64) : NULL;
     int32_t *acc = aligned_alloc(64, (size_t)TILE * g->np * 4);
     int32_t rs[TILE];
-    if (!A || !acc) { free(A); free(acc); return 1; }
+    if (!A || !acc || (c->level == 1 && !A16)) { free(A); free(A16); free(acc); return 1; }
     long t0 = c->by_channel ? 0 : begin, t1 = c->by_channel ? c->ntiles : end;
     int nb0 = c->by_channel ? (int)begin : 0, nb1 = c->by_channel ? (int)end : c->nbt;
     int j0 = nb0 * NR, j1 = nb1 * NR;
@@ -298,7 +310,10 @@ static int conv_task(void *vp, long begin, long end) {
             int rows = im2col_avx2(g, c->x, p0, c->ptotal, A, rs);
             int rp = (rows + MR - 1) / MR * MR;     /* rows past `rows` are zero in A and not stored */
             if (c->level >= 2) gemm_vnni(g, A, c->B, acc, rp, nb0, nb1);
-            else gemm_avx2(g, A, c->B16, acc, rp, nb0, nb1);
+            else {
+                widen_avx2(A, A16, (size_t)rp * g->kp);
+                gemm_avx2(g, A16, c->B16, acc, rp, nb0, nb1);
+            }
             epilogue_avx2(g, acc, rs, rows, c->colterm, c->m0, c->shift, o, j0, j1);
             continue;
         }
@@ -308,6 +323,7 @@ static int conv_task(void *vp, long begin, long end) {
         epilogue(g, acc, rs, rows, c->colterm, c->m0, c->shift, o, j0, j1);
     }
     free(A);
+    free(A16);
     free(acc);
     return 0;
 }
