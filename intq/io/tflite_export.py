@@ -33,7 +33,27 @@ def save_tflite(graph: Graph, path: str | os.PathLike) -> None:
 def graph_to_tflite_bytes(graph: Graph) -> bytes:
     """Serialize ``graph`` (verified first: IRError / UnsupportedOpError name the culprit) to .tflite bytes."""
     verify(graph)
-    return _serialize(graph, lambda node: node.op)
+    return _serialize(_with_explicit_biases(graph), lambda node: node.op)
+
+
+def _with_explicit_biases(graph: Graph) -> Graph:
+    """LiteRT refuses a quantized CONV_2D / DEPTHWISE_CONV_2D without bias: give such nodes an int32 zero bias
+    with scale S_in * S_w (per channel where the weights are) and zero point 0; other graphs pass unchanged."""
+    from intq.ir.tensor import Quantization
+    missing = [i for i, n in enumerate(graph.nodes) if n.op in ("CONV_2D", "DEPTHWISE_CONV_2D")
+               and (len(n.inputs) < 3 or n.inputs[2] is None) and graph.tensor(n.inputs[0]).quant is not None]
+    if not missing:
+        return graph
+    graph = graph.copy()
+    for i in missing:
+        node = graph.nodes[i]
+        x, w = graph.tensor(node.inputs[0]), graph.tensor(node.inputs[1])
+        channels = graph.tensor(node.outputs[0]).shape[-1]
+        scale = np.float64(x.quant.scale[0]) * w.quant.scale.astype(np.float64)
+        quant = Quantization(scale.astype(np.float32), np.zeros(scale.size, np.int64), 0)
+        name = graph.add_constant(graph.unique_name(f"{node.name}/zero_bias"), np.zeros(channels, np.int32), quant)
+        node.inputs = (node.inputs[0], node.inputs[1], name)
+    return graph
 
 
 def _serialize(graph: Graph, code_name: Callable[[Node], str]) -> bytes:

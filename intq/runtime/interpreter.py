@@ -55,7 +55,7 @@ class Interpreter:
                 raise InputError(f"input {name!r} must have shape {list(t.shape)} (any batch), got {list(x.shape)}")
             if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
                 raise InputError(f"input {name!r} contains NaN or inf")
-            checked.append(np.ascontiguousarray(x))
+            checked.append(np.require(x, requirements="C"))
         return checked
 
     def run(self, *inputs, intermediates: bool = False):
