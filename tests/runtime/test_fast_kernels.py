@@ -12,7 +12,7 @@ from intq.runtime.reference import conv as ref_conv
 from intq.runtime.reference import depthwise_conv as ref_dw
 from reference_cases import one_op, q
 
-fast = pytest.importorskip("intq.runtime.fast", reason="fast kernels not built")
+fast = pytest.importorskip("intq.runtime.fast", reason="fast kernels not built", exc_type=ImportError)
 from intq.runtime.fast import conv as fast_conv  # noqa: E402
 from intq.runtime.fast import depthwise_conv as fast_dw  # noqa: E402
 
