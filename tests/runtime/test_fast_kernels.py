@@ -167,3 +167,37 @@ def test_softmax_table_matches_reference(dtype, seed, s_in, shape, beta):
     want = ref_k.run(ref_k.prepare(g, node), [x], ExecContext())[0]
     got = fast_k.run(fast_k.prepare(g, node), [x], ExecContext())[0]
     assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(["uint8", "int8"]), st.booleans(), st.integers(0, 2**32 - 1),
+       st.sampled_from([((1, 7), 7), ((3, 40), 40), ((2, 3, 5), 5), ((2, 2, 2, 9), 36), ((5, 300), 300)]),
+       st.integers(1, 70), st.booleans())
+def test_fully_connected_matches_reference(dtype, per_channel, seed, in_shape, units, keep):
+    (shape, depth), r = in_shape, np.random.default_rng(seed)
+    per_channel = per_channel and dtype == "int8"
+    keep = keep and shape[-1] == depth
+    lo, hi = RANGES[dtype]
+    x = r.integers(lo, hi + 1, shape).astype(dtype)
+    w = r.integers(lo, hi + 1, (units, depth)).astype(dtype)
+    if per_channel:
+        w[w == -128] = -127
+        scales = r.uniform(0.001, 0.02, units).astype(np.float32)
+        wq, bq = q(scales, 0, 0), q(scales * np.float32(0.1), 0, 0)
+    else:
+        wq, bq = q(0.01, int(r.integers(lo, hi + 1))), q(0.001)
+    bias = r.integers(-(2**31), 2**31, units).astype(np.int32) if seed % 2 else r.integers(-999, 999, units).astype(np.int32)
+    rows = int(np.prod(shape)) // depth
+    out_shape = shape[:-1] + (units,) if keep else (rows, units)
+    g = one_op("FULLY_CONNECTED", [("x", shape, dtype, q(0.1, int(r.integers(lo, hi + 1))))],
+               [("w", w, wq), ("b", bias, bq)], (out_shape, dtype, q(0.1 * 0.01 * np.sqrt(depth) * 8, 3)),
+               OP_OPTIONS["FULLY_CONNECTED"](keep_num_dims=keep, activation="RELU" if seed % 3 == 0 else "NONE"))
+    from intq.runtime.fast import fully_connected as fast_fc
+    from intq.runtime.reference import fully_connected as ref_fc
+    node = g.nodes[0]
+    want = ref_fc.run(ref_fc.prepare(g, node), [x, w, bias], ExecContext())[0]
+    p = fast_fc.prepare(g, node)
+    for level in LEVELS:
+        for threads in (1, 2):
+            got = fast_fc.run_level(p, x, threads, level)
+            assert got.dtype == want.dtype and got.shape == want.shape and np.array_equal(got, want)

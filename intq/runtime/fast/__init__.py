@@ -1,6 +1,6 @@
 """Fast kernels: same ops and results as runtime/reference, compiled. Imports: intq.runtime.reference, numpy.
 
-``KERNELS`` maps op -> Kernel for the ops with a fast version (CONV_2D, DEPTHWISE_CONV_2D compiled; ADD, MUL as lookup tables; SOFTMAX with a tabled exp); every other
+``KERNELS`` maps op -> Kernel for the ops with a fast version (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED compiled; ADD, MUL as lookup tables; SOFTMAX with a tabled exp); every other
 op uses the reference kernel (intq.runtime.kernels merges the sets). Importing raises ImportError when the
 C library (csrc/intq_fast.c, built by setup.py) is absent, which makes ``kernels="fast"`` mean the reference set.
 """
@@ -12,9 +12,10 @@ from intq.runtime.fast._lib import ISA_LEVEL, ISA_NAMES
 from intq.runtime.fast.conv import KERNELS as _CONV
 from intq.runtime.fast.depthwise_conv import KERNELS as _DW
 from intq.runtime.fast.elementwise import KERNELS as _ELEMENTWISE
+from intq.runtime.fast.fully_connected import KERNELS as _FC
 from intq.runtime.fast.softmax import KERNELS as _SOFTMAX
 
-KERNELS = MappingProxyType({**_CONV, **_DW, **_ELEMENTWISE, **_SOFTMAX})
+KERNELS = MappingProxyType({**_CONV, **_DW, **_FC, **_ELEMENTWISE, **_SOFTMAX})
 ISA = ISA_NAMES[ISA_LEVEL]
 
 __all__ = ["KERNELS", "ISA", "ISA_LEVEL"]
