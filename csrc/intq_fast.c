@@ -131,7 +131,7 @@ static void gemm_avx2(const conv_geom *g, const int16_t *A, const int16_t *B16, 
     size_t kp = g->kp, s = g->np;
     for (int nb = nb0; nb < nb1; nb++) {      /* weight block outer: it stays in L1/L2 across rows */
         for (int r = 0; r < rows; r += 3) {
-        const int16_t *a0 = A + (size_t)r * kp, *a1 = a0 + kp, *a2 = a1 + kp;
+            const int16_t *a0 = A + (size_t)r * kp, *a1 = a0 + kp, *a2 = a1 + kp;
             __m256i c00 = _mm256_setzero_si256(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00,
                     c12 = c00, c13 = c00, c20 = c00, c21 = c00, c22 = c00, c23 = c00;
             const __m256i *bp = (const __m256i *)(B16 + (size_t)nb * kp * NR);
@@ -164,7 +164,7 @@ static void gemm_vnni(const conv_geom *g, const uint8_t *A, const int8_t *B, int
                       int nb0, int nb1) {
     for (int nb = nb0; nb < nb1; nb++) {
         for (int r = 0; r < rows; r += MR) {
-        const uint8_t *a0 = A + (size_t)r * g->kp;
+            const uint8_t *a0 = A + (size_t)r * g->kp;
             __m512i c00 = _mm512_setzero_si512(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
                     c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
             const int8_t *bp = B + (size_t)nb * g->kp * NR;
