@@ -34,6 +34,7 @@ def register(subparsers) -> None:
     p.add_argument("--calib-batches", type=int, default=d.calib_batches)
     p.add_argument("--max-steps", type=int, default=None)
     p.add_argument("--max-eval", type=int, default=None, help="evaluate on the first N test images only")
+    p.add_argument("--max-train", type=int, default=None, help="train on the first N training images only")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -59,7 +60,7 @@ def _train(args: argparse.Namespace) -> int:
                       activation_bits=args.activation_bits, quant_delay=args.quant_delay,
                       freeze_bn_delay=args.freeze_bn_delay, ema_decay=args.ema_decay, activation=args.activation,
                       width=args.width, depth=args.depth, init=args.init, calib_batches=args.calib_batches,
-                      max_steps=args.max_steps, max_eval=args.max_eval, seed=args.seed, resume=args.resume,
+                      max_steps=args.max_steps, max_eval=args.max_eval, max_train=args.max_train, seed=args.seed, resume=args.resume,
                       device=args.device, threads=args.threads, progress=not args.no_progress)
     metrics = train(cfg)
     if "test_images" in metrics:

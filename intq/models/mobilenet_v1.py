@@ -22,7 +22,8 @@ class MobileNetV1(nn.Module):
         if not 1 <= depth <= 13:
             raise ValueError(f"depth must be in 1..13, got {depth}")
         chans = [scaled(c, width) for c in _CHANNELS[: depth + 1]]
-        strides = stride_plan(14, _DOWNSAMPLE_AT, input_size)[: depth + 1]
+        # downsample only at canonical positions inside the kept depth (a truncated net still reduces resolution)
+        strides = stride_plan(depth + 1, [p for p in _DOWNSAMPLE_AT if p <= depth], input_size)
         layers = [ConvBNAct(in_channels, chans[0], 3, strides[0], activation=activation)]
         for i in range(1, depth + 1):
             cin, cout = chans[i - 1], chans[i]

@@ -31,6 +31,7 @@ class TrainConfig:
     calib_batches: int = 10         # PTQ: training batches run through the observers
     max_steps: int | None = None    # stop early (tests, smoke runs)
     max_eval: int | None = None     # evaluate on the first N test images only
+    max_train: int | None = None    # train on the first N (shuffled) training images only
     seed: int = 0
     resume: bool = False
     device: str | None = None       # None: cuda when available, else cpu

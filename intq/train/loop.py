@@ -85,6 +85,8 @@ def _train(cfg: TrainConfig, info: D.DistInfo) -> dict:
     data = load_dataset(cfg.data, cfg.data_dir)
     x_train, y_train = to_float(data.train.images), data.train.labels
     x_test, y_test = to_float(data.test.images), data.test.labels
+    if cfg.max_train is not None:
+        x_train, y_train = x_train[: cfg.max_train], y_train[: cfg.max_train]
     if cfg.max_eval is not None:
         x_test, y_test = x_test[: cfg.max_eval], y_test[: cfg.max_eval]
     model = make_model(cfg, data.image_shape, data.num_classes)
@@ -140,7 +142,7 @@ def _train(cfg: TrainConfig, info: D.DistInfo) -> dict:
         from intq.qat import calibrate
         batches = [torch.from_numpy(x_train[i:i + cfg.batch_size])
                    for i in range(0, min(len(x_train), cfg.calib_batches * cfg.batch_size), cfg.batch_size)]
-        model = calibrate(model, batches)
+        model = calibrate(model, batches, config=qat_config(cfg))
     if info.is_main:
         metrics.update(_evaluate(model, cfg, x_test, y_test, out))
         atomic_write(out / "metrics.json", (json.dumps(metrics, indent=2, default=str) + "\n").encode())
