@@ -115,12 +115,22 @@ def test_tiny_graph_roundtrip_keeps_per_channel_quantization(dtype):
     assert g2.name == "tiny"
 
 
-def test_optional_absent_input_roundtrips_as_none():
-    g = _tiny_graph()
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+def test_conv_without_bias_is_written_with_the_zero_bias_litert_needs(dtype):
+    """LiteRT refuses a quantized CONV_2D with input -1 for the bias; the export writes int32 zeros instead."""
+    from oracles import run_litert
+    g = _tiny_graph(dtype)
     g.nodes[0].inputs = ("x", "w", None)
     del g.tensors["b"]
-    g2 = load_tflite_bytes(graph_to_tflite_bytes(g))
-    assert g2.nodes[0].inputs == ("x", "w", None)
+    g.nodes[0].options = OP_OPTIONS["CONV_2D"](padding="SAME", stride_h=2, stride_w=2, activation="RELU6")
+    data = graph_to_tflite_bytes(g)
+    g2 = load_tflite_bytes(data)
+    bias = g2.tensor(g2.nodes[0].inputs[2])
+    assert bias.dtype == "int32" and not bias.data.any() and not bias.quant.zero_point.any()
+    np.testing.assert_allclose(bias.quant.scale, 0.05 * g.tensor("w").quant.scale, rtol=1e-6)
+    x = np.random.default_rng(1).integers(-128 if dtype == "int8" else 0, 128 if dtype == "int8" else 256,
+                                          (1, 4, 4, 3)).astype(dtype)
+    assert np.array_equal(intq.Interpreter(g, kernels="reference").run(x)[0], run_litert(data, [x])[0])
 
 
 def test_save_tflite_writes_atomically_and_replaces(tmp_path):
