@@ -1,6 +1,6 @@
 """Quantization-aware training and PTQ calibration (Jacob et al. 2018 §3, App. C). Imports: torch, intq.scheme.
 
-Public API (H5 codes against exactly this):
+Public API:
 
     cfg = intq.QatConfig(weight_bits=8, activation_bits=8, quant_delay=0, freeze_bn_delay=None,
                          ema_decay=0.999, weight_narrow_range=True)

@@ -1,4 +1,4 @@
-"""Helpers shared by the reference kernels (H1 and H2 may import them). Imports: numpy, intq.errors, intq.ir, intq.scheme.
+"""Helpers shared by the reference kernels. Imports: numpy, intq.errors, intq.ir, intq.scheme.
 
 What is here, all done at prepare time unless noted:
 

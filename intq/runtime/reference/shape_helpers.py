@@ -1,4 +1,4 @@
-"""Prepare-time checks shared by the data-movement kernels (H2's helpers). Imports: numpy, intq.ir, reference.common.
+"""Prepare-time checks shared by the data-movement kernels. Imports: numpy, intq.ir, reference.common.
 
 * :func:`constant_ints` -- the values of a constant int32/int64 operand (axis, shape, paddings, perm).
 * :func:`require_same_quant` -- a copy op (RESHAPE, PAD, TRANSPOSE, SPLIT...) must not change (scale, zp),
