@@ -7,7 +7,10 @@ MobileNet v1 1.0/224 uint8 graph with random weights built here with the intq.ir
 .tflite bytes with intq.io for LiteRT). Engines run interleaved (one call of each per round), batch 1; the
 table gives medians in ms and ratios against LiteRT's default (XNNPACK) at the same thread count. Also
 reports 1x1-conv GEMM throughput (GOPS = 2*MACs/s) and checks intq fast == reference on the models.
-Imports: numpy, intq, ai_edge_litert, torch (optional, for the float32 peer).
+The random MobileNet v1 also runs on ONNX Runtime (a QDQ ONNX model of the same network, built here with the
+onnx helper API: uint8 activations, per-channel int8 weights, fused by ORT into QLinearConv), PyTorch float32
+eager and PyTorch int8 (torch.ao eager post-training quantization, x86/fbgemm backend), random weights.
+Imports: numpy, intq, ai_edge_litert, torch, onnx, onnxruntime (the last three optional: --skip-torch/--skip-ort).
 """
 from __future__ import annotations
 
@@ -97,6 +100,127 @@ def torch_mobilenet_v1(threads: int):
     return run
 
 
+def torch_int8_mobilenet_v1(threads: int):
+    """PyTorch int8 (torch.ao eager post-training quantization, x86/fbgemm backend) MobileNet v1 1.0/224.
+
+    Same shapes as torch_mobilenet_v1 with conv + ReLU fused (fbgemm fuses ReLU, not ReLU6), random weights,
+    per-channel int8 weights, uint8 activations calibrated on one random input. Softmax runs in float.
+    """
+    import torch
+    from torch import nn
+    from torch.ao import quantization as tq
+    torch.set_num_threads(threads)
+    torch.backends.quantized.engine = "x86"
+    torch.manual_seed(0)
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            layers, c = [nn.Conv2d(3, 32, 3, 2, 1), nn.ReLU()], 32
+            for c_out, s in V1_BLOCKS:
+                layers += [nn.Conv2d(c, c, 3, s, 1, groups=c), nn.ReLU(), nn.Conv2d(c, c_out, 1), nn.ReLU()]
+                c = c_out
+            layers += [nn.AdaptiveAvgPool2d(1), nn.Conv2d(c, 1001, 1)]
+            self.quant, self.body, self.dequant = tq.QuantStub(), nn.Sequential(*layers), tq.DeQuantStub()
+
+        def forward(self, x):
+            return torch.softmax(self.dequant(self.body(self.quant(x))).flatten(1), dim=1)
+
+    model = Net().eval()
+    n = len(model.body)
+    tq.fuse_modules(model.body, [[str(i), str(i + 1)] for i in range(n - 2) if isinstance(model.body[i], nn.Conv2d)],
+                    inplace=True)
+    model.qconfig = tq.get_default_qconfig("x86")
+    tq.prepare(model, inplace=True)
+    x = torch.randn(1, 3, 224, 224)
+    with torch.inference_mode():
+        model(x)
+    tq.convert(model, inplace=True)
+
+    def run():
+        with torch.inference_mode():
+            model(x)
+    return run
+
+
+def onnx_qdq_mobilenet_v1(seed: int = 0) -> bytes:
+    """MobileNet v1 1.0/224 as a QDQ ONNX model (uint8 activations, per-channel int8 weights, int32 bias).
+
+    Built with the onnx helper API, random weights. Every conv is DequantizeLinear -> Conv -> QuantizeLinear
+    (ReLU6 is the output range [0, 6] of the quantized tensor), which ONNX Runtime fuses into QLinearConv;
+    the global average pool and the classifier conv likewise; softmax runs in float at the end.
+    """
+    from onnx import TensorProto, helper, numpy_helper
+    r = np.random.default_rng(seed)
+    nodes, inits = [], []
+
+    def const(name: str, a: np.ndarray) -> str:
+        inits.append(numpy_helper.from_array(a, name))
+        return name
+
+    def dq(x: str, scale: str, zp: str, axis: int | None = None) -> str:
+        nodes.append(helper.make_node("DequantizeLinear", [x, scale, zp], [x + "_f"],
+                                      **({} if axis is None else {"axis": axis})))
+        return x + "_f"
+
+    act = np.float32(6.0 / 255)
+    cur, s_in, c_in = "input", np.float32(1 / 127.5), 3
+    const("input_s", np.array(s_in, np.float32)), const("input_z", np.array(128, np.uint8))
+    z_act = const("act_z", np.array(0, np.uint8))
+    zp_of = {"input": "input_z"}
+
+    def conv(c_out: int, k: int, stride: int, group: int, s_out: np.float32, z_out: int) -> None:
+        nonlocal cur, s_in, c_in
+        i = len(nodes)
+        ci = c_in // group
+        w = r.integers(-60, 61, (c_out, ci, k, k)).astype(np.int8)
+        s_w = np.full(c_out, 0.02, np.float32)
+        const(f"w{i}", w), const(f"w{i}_s", s_w), const(f"w{i}_z", np.zeros(c_out, np.int8))
+        const(f"b{i}", r.integers(-2000, 2000, c_out).astype(np.int32)), const(f"b{i}_s", s_in * s_w)
+        const(f"b{i}_z", np.zeros(c_out, np.int32))
+        xf = dq(cur, f"{cur}_s", zp_of[cur])
+        wf, bf = dq(f"w{i}", f"w{i}_s", f"w{i}_z", 0), dq(f"b{i}", f"b{i}_s", f"b{i}_z", 0)
+        nodes.append(helper.make_node("Conv", [xf, wf, bf], [f"c{i}"], group=group, kernel_shape=[k, k],
+                                      strides=[stride, stride], pads=[k // 2] * 4))
+        const(f"t{i}_s", np.array(s_out, np.float32))
+        zname = z_act if z_out == 0 else const(f"t{i}_z", np.array(z_out, np.uint8))
+        nodes.append(helper.make_node("QuantizeLinear", [f"c{i}", f"t{i}_s", zname], [f"t{i}"]))
+        cur, s_in, c_in = f"t{i}", s_out, c_out
+        zp_of[cur] = zname
+
+    conv(32, 3, 2, 1, act, 0)
+    for c_out, stride in V1_BLOCKS:
+        conv(c_in, 3, stride, c_in, act, 0)
+        conv(c_out, 1, 1, 1, act, 0)
+    xf = dq(cur, f"{cur}_s", zp_of[cur])
+    nodes.append(helper.make_node("GlobalAveragePool", [xf], ["gap_f"]))
+    const("pool_s", np.array(s_in, np.float32))
+    nodes.append(helper.make_node("QuantizeLinear", ["gap_f", "pool_s", z_act], ["pool"]))
+    cur, zp_of["pool"] = "pool", z_act
+    conv(1001, 1, 1, 1, np.float32(0.1), 128)
+    xf = dq(cur, f"{cur}_s", zp_of[cur])
+    const("shape", np.array([1, 1001], np.int64))
+    nodes.append(helper.make_node("Reshape", [xf, "shape"], ["logits"]))
+    nodes.append(helper.make_node("Softmax", ["logits"], ["prob"], axis=1))
+    graph = helper.make_graph(nodes, "mobilenet_v1_qdq",
+                              [helper.make_tensor_value_info("input", TensorProto.UINT8, [1, 3, 224, 224])],
+                              [helper.make_tensor_value_info("prob", TensorProto.FLOAT, [1, 1001])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    return model.SerializeToString()
+
+
+def ort_runner(model_bytes: bytes, threads: int):
+    """ONNX Runtime CPU session (all graph optimisations: QDQ -> QLinearConv fusion), batch 1, NCHW uint8."""
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sess = ort.InferenceSession(model_bytes, so, providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(0).integers(0, 256, (1, 3, 224, 224)).astype(np.uint8)
+    return lambda: sess.run(None, {"input": x})
+
+
 def litert_runner(model_bytes: bytes, x: np.ndarray, threads: int, reference: bool = False):
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
     kw = dict(experimental_op_resolver_type=OpResolverType.BUILTIN_REF) if reference else {}
@@ -150,7 +274,8 @@ def main(argv=None) -> int:
     ap.add_argument("--reps", type=int, default=30)
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--skip-ref", action="store_true", help="skip LiteRT BUILTIN_REF (slow)")
-    ap.add_argument("--skip-torch", action="store_true")
+    ap.add_argument("--skip-torch", action="store_true", help="skip PyTorch float32 and int8")
+    ap.add_argument("--skip-ort", action="store_true", help="skip ONNX Runtime")
     a = ap.parse_args(argv)
     from intq.runtime import fast
     print(f"intq fast kernels ISA: {fast.ISA}")
@@ -171,9 +296,12 @@ def main(argv=None) -> int:
                 runners["litert_ref"] = litert_runner(models[name], x, th, reference=True)
             if not a.skip_torch and name == "mobilenet_v1_1.0_224_random":
                 runners["torch_f32"] = torch_mobilenet_v1(th)
+                runners["torch_int8"] = torch_int8_mobilenet_v1(th)
+            if not a.skip_ort and name == "mobilenet_v1_1.0_224_random":
+                runners["ort_qdq"] = ort_runner(onnx_qdq_mobilenet_v1(), th)
             reps = a.reps if "litert_ref" not in runners else max(3, a.reps // 5)
             t = interleaved(runners, reps)
-            others = ", ".join(f"{k} {v * 1e3:.2f}" + (f" (intq {v / t['intq']:.1f}x faster)" if k == "torch_f32" else "")
+            others = ", ".join(f"{k} {v * 1e3:.2f}" + f" (intq/{k} {t['intq'] / v:.2f})"
                                for k, v in t.items() if k not in ("intq", "xnnpack"))
             print(f"| {name} | {th} | {t['intq'] * 1e3:.2f} | {t['xnnpack'] * 1e3:.2f} | "
                   f"{t['intq'] / t['xnnpack']:.2f} | {others} |", flush=True)
