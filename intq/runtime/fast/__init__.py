@@ -1,6 +1,7 @@
 """Fast kernels: same ops and results as runtime/reference, compiled. Imports: intq.runtime.reference, numpy.
 
-``KERNELS`` maps op -> Kernel for the ops with a fast version (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED compiled; ADD, MUL as lookup tables; SOFTMAX with a tabled exp); every other
+``KERNELS`` maps op -> Kernel for the ops with a fast version (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED compiled; ADD, MUL as lookup tables; SOFTMAX with a tabled exp; AVERAGE_POOL_2D, MEAN vectorised
+NumPy, MEAN tabled); every other
 op uses the reference kernel (intq.runtime.kernels merges the sets). Importing raises ImportError when the
 C library (csrc/intq_fast.c, built by setup.py) is absent, which makes ``kernels="fast"`` mean the reference set.
 """
@@ -13,9 +14,10 @@ from intq.runtime.fast.conv import KERNELS as _CONV
 from intq.runtime.fast.depthwise_conv import KERNELS as _DW
 from intq.runtime.fast.elementwise import KERNELS as _ELEMENTWISE
 from intq.runtime.fast.fully_connected import KERNELS as _FC
+from intq.runtime.fast.pooling import KERNELS as _POOL
 from intq.runtime.fast.softmax import KERNELS as _SOFTMAX
 
-KERNELS = MappingProxyType({**_CONV, **_DW, **_FC, **_ELEMENTWISE, **_SOFTMAX})
+KERNELS = MappingProxyType({**_CONV, **_DW, **_FC, **_ELEMENTWISE, **_SOFTMAX, **_POOL})
 ISA = ISA_NAMES[ISA_LEVEL]
 
 __all__ = ["KERNELS", "ISA", "ISA_LEVEL"]

@@ -1,0 +1,104 @@
+"""Fast AVERAGE_POOL_2D and MEAN in vectorised NumPy integers, equal to runtime/reference. Imports: numpy, intq.
+
+AVERAGE_POOL_2D (TFLite ``reference_ops::AveragePool`` / ``reference_integer_ops::AveragePool``, uint8 and
+int8): the window sums come from an int32 integral image of the zero-padded input (padded taps add 0, as
+skipping them does), four strided reads per output instead of kh*kw shifted views; a window that covers the
+whole image (the global pool that ends MobileNets) is one ``sum`` over H and W; windows of under 16 taps
+sum shifted views in place. The division
+``round_half_away(acc / count)`` and the clamp are the reference's integer formula with the reference
+prepare's ``count``.
+
+MEAN (``reference_ops::QuantizedMeanOrSum``): when the batch axis is not reduced the divisor N is fixed at
+prepare, and the output is a function of the int32 sum alone, which lies in [N*q_min, N*q_max]. Prepare
+evaluates the reference formula (``mean_multiplier``, ``multiply_by_quantized_multiplier``, + z_out, clamp)
+on every possible sum (at most ``_MAX_TABLE`` of them); run is one int32 sum and one table gather. Other
+cases (batch axis reduced, huge N) use the reference run.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from intq.ir.graph import Graph
+from intq.ir.ops import Node
+from intq.runtime.kernels import ExecContext, Kernel
+from intq.runtime.reference import mean as ref_mean
+from intq.runtime.reference import pooling as ref_pool
+from intq.runtime.reference.common import clamp_cast, dtype_range, padded_windows
+from intq.scheme.fixedpoint import multiply_by_quantized_multiplier, wrap32
+
+_MAX_TABLE = 1 << 22
+_MIN_INTEGRAL_TAPS = 16                                           # below this, summing shifted views is faster
+
+
+def _prepare_average(graph: Graph, node: Node) -> dict:
+    """Reference prepare, plus whether the window is the whole (unpadded) image."""
+    p = dict(ref_pool.KERNELS["AVERAGE_POOL_2D"].prepare(graph, node))
+    g = p["geometry"]
+    _, h, w, _ = graph.tensor(node.inputs[0]).shape
+    p["global"] = g["out_hw"] == (1, 1) and g["kernel"] == (h, w) and g["pad"] == (0, 0)
+    return p
+
+
+def _window_sums(x: np.ndarray, g: dict) -> np.ndarray:
+    """int32 [N,oh,ow,C] sums of the zero-padded kh x kw windows, via an integral image."""
+    (kh, kw), (sh, sw), (oh, ow), (ph, pw) = g["kernel"], g["stride"], g["out_hw"], g["pad"]
+    n, h, w, c = x.shape
+    hp, wp = max((oh - 1) * sh + kh, ph + h), max((ow - 1) * sw + kw, pw + w)
+    s = np.zeros((n, hp + 1, wp + 1, c), np.int32)
+    s[:, 1 + ph:1 + ph + h, 1 + pw:1 + pw + w, :] = x
+    np.cumsum(s, axis=1, out=s)
+    np.cumsum(s, axis=2, out=s)
+    ys, xs = slice(0, (oh - 1) * sh + 1, sh), slice(0, (ow - 1) * sw + 1, sw)
+    ye, xe = slice(kh, kh + (oh - 1) * sh + 1, sh), slice(kw, kw + (ow - 1) * sw + 1, sw)
+    return s[:, ye, xe] - s[:, ys, xe] - s[:, ye, xs] + s[:, ys, xs]
+
+
+def _run_average(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
+    """x uint8|int8[N,H,W,C] -> clipped-window mean rounded half away from zero (reference formula), clamped."""
+    x = inputs[0]
+    if p["global"]:
+        acc = x.sum(axis=(1, 2), dtype=np.int32, keepdims=True)
+    elif p["geometry"]["kernel"][0] * p["geometry"]["kernel"][1] >= _MIN_INTEGRAL_TAPS:
+        acc = _window_sums(x, p["geometry"])
+    else:                                                         # small windows: in-place sum of views
+        views = padded_windows(x.astype(np.int32), **p["geometry"])
+        acc = views[0].copy()
+        for v in views[1:]:
+            acc += v
+    n = p["count"]
+    half = n // 2
+    if p["dtype"] == "uint8":                                     # acc >= 0: one branch of the formula
+        acc = (acc + half) // n
+    else:
+        acc = np.where(acc > 0, (acc + half) // n, -((half - acc) // n))
+    return [clamp_cast(acc, p["lo"], p["hi"], p["dtype"])]
+
+
+def _prepare_mean(graph: Graph, node: Node) -> dict:
+    """Reference prepare, plus table[sum - N*q_min] = output code when N is fixed and the table small."""
+    p = dict(ref_mean.prepare(graph, node))
+    shape = graph.tensor(node.inputs[0]).shape
+    p["table"] = None
+    if 0 in p["axes"]:
+        return p                                                  # N depends on the run-time batch
+    n = int(np.prod([shape[a] for a in p["axes"]], dtype=np.int64))
+    lo, hi = dtype_range(p["dtype"])
+    if n == 0 or n * (hi - lo) + 1 > _MAX_TABLE:
+        return p
+    total = np.arange(n * lo, n * hi + 1, dtype=np.int64)        # every possible int32 sum
+    m0, shift = ref_mean.mean_multiplier(p["m0"], p["shift"], n)
+    out = multiply_by_quantized_multiplier(wrap32(total - p["z_in"] * n), m0, shift).astype(np.int64) + p["z_out"]
+    p["table"], p["offset"] = clamp_cast(out, lo, hi, p["dtype"]), n * lo
+    return p
+
+
+def _run_mean(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
+    """x uint8|int8 -> mean over ``axes``: int32 sum, then one table gather (reference run if no table)."""
+    if p["table"] is None:
+        return ref_mean.run(p, inputs, ctx)
+    total = inputs[0].sum(axis=p["axes"], dtype=np.int32, keepdims=p["keep"])
+    return [p["table"][total - p["offset"]]]
+
+
+KERNELS = {"AVERAGE_POOL_2D": Kernel(_prepare_average, _run_average),
+           "MEAN": Kernel(_prepare_mean, _run_mean)}
