@@ -96,6 +96,23 @@ def compute_padding(padding: str, in_size: int, kernel: int, stride: int, dilati
     return out, total // 2
 
 
+def conv_geometry(graph: Graph, node: Node, kernel: tuple[int, int], c_out: int) -> tuple[int, int, int, int]:
+    """Output size and padding (oh, pad_h, ow, pad_w) of a CONV_2D / DEPTHWISE_CONV_2D node, checked against
+    its output tensor (TFLite ComputePaddingHeightWidth); errors name the node and tensor."""
+    o = node.options
+    x, out = graph.tensor(node.inputs[0]), graph.tensor(node.outputs[0])
+    _, h, wd, _ = x.shape
+    kh, kw = kernel
+    require(min(o.stride_h, o.stride_w, o.dilation_h, o.dilation_w) >= 1, "strides and dilations must be >= 1",
+            graph, node)
+    oh, ph = compute_padding(o.padding, h, kh, o.stride_h, o.dilation_h)
+    ow, pw = compute_padding(o.padding, wd, kw, o.stride_w, o.dilation_w)
+    require(oh > 0 and ow > 0, f"filter {kh}x{kw} does not fit input {h}x{wd} with {o.padding}", graph, node, x.name)
+    require(tuple(out.shape[1:]) == (oh, ow, c_out),
+            f"output shape {list(out.shape)} should be [N, {oh}, {ow}, {c_out}]", graph, node, out.name)
+    return oh, ph, ow, pw
+
+
 def clamp_cast(acc: np.ndarray, lo: int, hi: int, dtype: str) -> np.ndarray:
     """Run time: ``min(max(acc, lo), hi)`` cast to ``dtype`` (TFLite's ActivationFunctionWithMinMax + cast)."""
     return np.clip(acc, lo, hi).astype(dtype)

@@ -16,7 +16,7 @@ import numpy as np
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
 from intq.runtime.kernels import ExecContext, Kernel
-from intq.runtime.reference.common import (activation_range, clamp_cast, compute_padding, conv_output_multipliers,
+from intq.runtime.reference.common import (activation_range, clamp_cast, conv_geometry, conv_output_multipliers,
                                            padded_windows, per_tensor, require)
 from intq.runtime.reference.conv import bias_vector, check_conv_operands
 from intq.scheme.fixedpoint import multiply_by_quantized_multiplier
@@ -27,19 +27,13 @@ def prepare(graph: Graph, node: Node) -> dict:
     check_conv_operands(graph, node)
     o = node.options
     x, w, out = graph.tensor(node.inputs[0]), graph.tensor(node.inputs[1]), graph.tensor(node.outputs[0])
-    _, h, wd, c_in = x.shape
+    c_in = x.shape[3]
     one, kh, kw, c_out = w.shape
     require(one == 1, f"depthwise filter must be [1, kh, kw, C*M], got {list(w.shape)}", graph, node, w.name)
     mult = o.depth_multiplier
     require(mult >= 1 and c_out == c_in * mult,
             f"filter depth {c_out} != input depth {c_in} x depth_multiplier {mult}", graph, node, w.name)
-    require(min(o.stride_h, o.stride_w, o.dilation_h, o.dilation_w) >= 1, "strides and dilations must be >= 1",
-            graph, node)
-    oh, ph = compute_padding(o.padding, h, kh, o.stride_h, o.dilation_h)
-    ow, pw = compute_padding(o.padding, wd, kw, o.stride_w, o.dilation_w)
-    require(oh > 0 and ow > 0, f"filter {kh}x{kw} does not fit input {h}x{wd} with {o.padding}", graph, node, x.name)
-    require(tuple(out.shape[1:]) == (oh, ow, c_out),
-            f"output shape {list(out.shape)} should be [N, {oh}, {ow}, {c_out}]", graph, node, out.name)
+    oh, ph, ow, pw = conv_geometry(graph, node, (kh, kw), c_out)
     _, z_in = per_tensor(graph, node, x.name)
     s_out, z_out = per_tensor(graph, node, out.name)
     z_w = int(w.quant.zero_point[0]) if w.dtype == "uint8" else 0
