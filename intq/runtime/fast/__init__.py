@@ -2,8 +2,9 @@
 
 ``KERNELS`` maps op -> Kernel for the ops with a fast version (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED
 compiled; ADD, MUL as lookup tables; SOFTMAX with a tabled exp; AVERAGE_POOL_2D and MEAN in vectorised NumPy
-integers, MEAN tabled); every other op uses the reference kernel (intq.runtime.kernels merges the sets). Importing raises ImportError when the
-C library (csrc/intq_fast.c, built by setup.py) is absent, which makes ``kernels="fast"`` mean the reference set.
+integers, MEAN tabled); every other op uses the reference kernel (intq.runtime.kernels merges the sets).
+Importing raises ImportError when the C library (csrc/intq_fast.c, built by setup.py) is absent, which makes
+``kernels="fast"`` mean the reference set.
 """
 from __future__ import annotations
 
