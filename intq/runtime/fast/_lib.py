@@ -40,3 +40,18 @@ ISA_LEVEL: int = int(LIB.intq_isa_level())
 def ptr(a: np.ndarray) -> int:
     """Address of a C-contiguous array's data (the caller keeps the array alive during the call)."""
     return a.ctypes.data
+
+
+def call_conv_like(fn, name: str, p: dict, x: np.ndarray, num_threads: int, level: int) -> np.ndarray:
+    """Run a packed conv-family C kernel ``fn`` (intq_conv / intq_depthwise) on x uint8|int8[N,H,W,C].
+
+    ``p`` is the prepared dict (geom, consts, out_hw, cout, dtype); the batch comes from ``x``; ``level`` is
+    capped at the machine's ISA_LEVEL. Returns [N, oh, ow, C_out] in p's dtype.
+    """
+    x = np.ascontiguousarray(x)
+    geom = p["geom"].copy()
+    geom[0] = x.shape[0]
+    out = np.empty((x.shape[0], *p["out_hw"], p["cout"]), p["dtype"])
+    if fn(ptr(geom), ptr(x), *p["consts"], ptr(out), int(num_threads), int(min(level, ISA_LEVEL))):
+        raise MemoryError(f"{name}: scratch allocation failed")
+    return out

@@ -12,7 +12,7 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
-from intq.runtime.fast._lib import ISA_LEVEL, LIB, ptr
+from intq.runtime.fast._lib import ISA_LEVEL, LIB, call_conv_like, ptr
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import conv as ref
 
@@ -66,14 +66,7 @@ def prepare(graph: Graph, node: Node) -> dict:
 
 def run_level(p: dict, x: np.ndarray, num_threads: int, level: int) -> np.ndarray:
     """CONV_2D through the C kernel at ISA ``level`` (<= ISA_LEVEL): x uint8|int8[N,H,W,C] -> [N,oh,ow,C_out]."""
-    x = np.ascontiguousarray(x)
-    geom = p["geom"].copy()
-    geom[0] = x.shape[0]
-    out = np.empty((x.shape[0], *p["out_hw"], p["cout"]), p["dtype"])
-    if LIB.intq_conv(ptr(geom), ptr(x), *p["consts"],
-                     ptr(out), int(num_threads), int(min(level, ISA_LEVEL))):
-        raise MemoryError("intq_conv: scratch allocation failed")
-    return out
+    return call_conv_like(LIB.intq_conv, "intq_conv", p, x, num_threads, level)
 
 
 def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
