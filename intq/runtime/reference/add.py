@@ -20,8 +20,7 @@ import numpy as np
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
 from intq.runtime.kernels import ExecContext, Kernel
-from intq.runtime.reference.common import (activation_range, check_binary_dtypes, check_broadcast, clamp_cast,
-                                           per_tensor, require)
+from intq.runtime.reference.common import activation_range, binary_operands, clamp_cast, require
 from intq.scheme.fixedpoint import multiply_by_quantized_multiplier_smaller_than_one_exp, quantize_multiplier
 
 LEFT_SHIFT = 20
@@ -35,11 +34,7 @@ def _smaller_than_one(real: float, graph: Graph, node: Node, what: str) -> tuple
 
 def prepare(graph: Graph, node: Node) -> dict:
     """Offsets, the three multipliers (computed in double from float32 scales) and the clamp range."""
-    dtype = check_binary_dtypes(graph, node)
-    check_broadcast(graph, node)
-    s1, z1 = per_tensor(graph, node, node.inputs[0])
-    s2, z2 = per_tensor(graph, node, node.inputs[1])
-    s_out, z_out = per_tensor(graph, node, node.outputs[0])
+    dtype, (s1, z1), (s2, z2), (s_out, z_out) = binary_operands(graph, node)
     twice_max = 2.0 * float(max(np.float32(s1), np.float32(s2)))                # exact in float32
     m1 = _smaller_than_one(float(np.float32(s1)) / twice_max, graph, node, "input 1")
     m2 = _smaller_than_one(float(np.float32(s2)) / twice_max, graph, node, "input 2")

@@ -188,3 +188,12 @@ def check_binary_dtypes(graph: Graph, node: Node) -> str:
     require(dtypes[0] in ("uint8", "int8") and len(set(dtypes)) == 1,
             f"{node.op} supports uint8 or int8 inputs and output of one dtype, got {dtypes}", graph, node)
     return dtypes[0]
+
+
+def binary_operands(graph: Graph, node: Node):
+    """ADD/MUL prepare preamble: checked dtypes and broadcasting, then the per-tensor (scale, zero point) of
+    both inputs and the output. Returns (dtype, (s1, z1), (s2, z2), (s_out, z_out))."""
+    dtype = check_binary_dtypes(graph, node)
+    check_broadcast(graph, node)
+    return (dtype, per_tensor(graph, node, node.inputs[0]), per_tensor(graph, node, node.inputs[1]),
+            per_tensor(graph, node, node.outputs[0]))

@@ -14,18 +14,13 @@ import numpy as np
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
 from intq.runtime.kernels import ExecContext, Kernel
-from intq.runtime.reference.common import (activation_range, check_binary_dtypes, check_broadcast, clamp_cast,
-                                           per_tensor)
+from intq.runtime.reference.common import activation_range, binary_operands, clamp_cast
 from intq.scheme.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
 
 
 def prepare(graph: Graph, node: Node) -> dict:
     """Offsets, the output multiplier (float32 s1*s2/s_out widened to double) and the clamp range."""
-    dtype = check_binary_dtypes(graph, node)
-    check_broadcast(graph, node)
-    s1, z1 = per_tensor(graph, node, node.inputs[0])
-    s2, z2 = per_tensor(graph, node, node.inputs[1])
-    s_out, z_out = per_tensor(graph, node, node.outputs[0])
+    dtype, (s1, z1), (s2, z2), (s_out, z_out) = binary_operands(graph, node)
     real = float(np.float32(s1) * np.float32(s2) / np.float32(s_out))         # float32 arithmetic (mul.cc)
     m0, shift = quantize_multiplier(real)
     lo, hi = activation_range(node.options.activation, s_out, z_out, dtype)
