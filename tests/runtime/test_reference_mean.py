@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from intq.errors import IRError
 from intq.ir.ops import ReducerOptions
-from intq.runtime.reference.mean import mean_multiplier
+from intq.scheme.requant import mean_multiplier
 from reference_cases import dequant, one_op, q, run, within_one_lsb
 
 

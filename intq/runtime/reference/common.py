@@ -16,8 +16,8 @@ import numpy as np
 from intq.errors import IRError
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
+from intq.scheme import requant
 from intq.scheme.fixedpoint import quantize_multiplier
-from intq.scheme.qparams import round_half_away
 
 _RANGES = {"uint8": (0, 255), "int8": (-128, 127), "int16": (-32768, 32767),
            "int32": (-(1 << 31), (1 << 31) - 1)}
@@ -50,33 +50,13 @@ def per_tensor(graph: Graph, node: Node, name: str) -> tuple[float, int]:
     return t.quant.single_scale, t.quant.single_zero_point
 
 
-def _quantize_real(f: float, scale: float, zero_point: int) -> int:
-    """zero_point + (int32)TfLiteRound(f / scale), in float32 (kernel_util.cc ``Quantize``)."""
-    q = round_half_away(np.float32(f) / np.float32(scale))
-    if not (-(2.0 ** 31) <= float(q) <= 2.0 ** 31 - 1):
-        raise ValueError(f"activation bound {f} / scale {scale} overflows int32")
-    return int(zero_point) + int(q)
-
-
 def activation_range(activation: str, scale: float, zero_point: int, dtype: str) -> tuple[int, int]:
     """Fused activation clamp [act_min, act_max] in output codes: ``CalculateActivationRangeQuantized``.
 
-    Starts from the dtype's range; RELU raises the floor to Quantize(0); RELU6 also caps at Quantize(6);
-    RELU_N1_TO_1 clamps to [Quantize(-1), Quantize(1)]. Quantize(f) = zp + round_half_away(f / scale) in
-    float32 (notes A.6). NONE gives the full dtype range.
+    intq.scheme.requant.activation_range over the dtype's range (NONE gives the full range).
     """
     qmin, qmax = dtype_range(dtype)
-    if activation == "NONE":
-        return qmin, qmax
-    if activation == "RELU":
-        return max(qmin, _quantize_real(0.0, scale, zero_point)), qmax
-    if activation == "RELU6":
-        return (max(qmin, _quantize_real(0.0, scale, zero_point)),
-                min(qmax, _quantize_real(6.0, scale, zero_point)))
-    if activation == "RELU_N1_TO_1":
-        return (max(qmin, _quantize_real(-1.0, scale, zero_point)),
-                min(qmax, _quantize_real(1.0, scale, zero_point)))
-    raise ValueError(f"unknown fused activation {activation!r}")
+    return requant.activation_range(activation, scale, zero_point, qmin, qmax)
 
 
 def compute_padding(padding: str, in_size: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
@@ -142,11 +122,10 @@ def conv_output_multipliers(graph: Graph, node: Node, weight_axis: int,
     if float32_product is None:
         float32_product = x.dtype == "uint8"
     if float32_product:
-        real = [float(np.float64(np.float32(s_in) * np.float32(scales[0])) / np.float64(s_out))] * channels
+        pairs = [requant.legacy_conv_multiplier(s_in, float(scales[0]), s_out)] * channels
     else:
         per = scales if scales.size == channels else np.full(channels, scales[0], np.float32)
-        real = [float(np.float64(s_in) * np.float64(s) / np.float64(s_out)) for s in per]
-    pairs = [quantize_multiplier(r) for r in real]
+        pairs = [quantize_multiplier(float(np.float64(s_in) * np.float64(s) / np.float64(s_out))) for s in per]
     return (np.array([p[0] for p in pairs], np.int64), np.array([p[1] for p in pairs], np.int64))
 
 

@@ -20,6 +20,7 @@ from intq.ir.ops import Node
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference.common import clamp_cast, dtype_range, per_tensor, require
 from intq.scheme.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier, wrap32
+from intq.scheme.requant import mean_multiplier
 
 
 def prepare(graph: Graph, node: Node) -> dict:
@@ -45,12 +46,6 @@ def prepare(graph: Graph, node: Node) -> dict:
     s_out, z_out = per_tensor(graph, node, out.name)
     m0, shift = quantize_multiplier(float(np.float64(s_in) / np.float64(s_out)))
     return dict(axes=axes, keep=keep, z_in=z_in, z_out=z_out, m0=m0, shift=shift, dtype=out.dtype)
-
-
-def mean_multiplier(m0: int, shift: int, n: int) -> tuple[int, int]:
-    """Fold 1/n into (M0, shift) as QuantizedMeanOrSum does: s = min(floor(log2 n), 32, 31 + shift)."""
-    s = min(n.bit_length() - 1, 32, 31 + shift)
-    return (m0 << s) // n, shift - s
 
 
 def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:

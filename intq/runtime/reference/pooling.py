@@ -19,6 +19,7 @@ from intq.ir.ops import Node
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference.common import (activation_range, clamp_cast, compute_padding, dtype_range,
                                            padded_windows, per_tensor, require)
+from intq.scheme.requant import average_round
 
 
 def _prepare(graph: Graph, node: Node) -> dict:
@@ -55,9 +56,7 @@ def _run_average(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     """x uint8|int8[N,H,W,C] -> mean over each clipped window, rounded half away from zero."""
     views = padded_windows(inputs[0].astype(np.int32), **p["geometry"])
     acc = sum(views)                                               # int32 [N,oh,ow,C]
-    n = p["count"]
-    half = n // 2
-    acc = np.where(acc > 0, (acc + half) // n, -((half - acc) // n))   # C's truncating division, both signs
+    acc = average_round(acc, p["count"])                            # C's truncating division, both signs
     return [clamp_cast(acc, p["lo"], p["hi"], p["dtype"])]
 
 
