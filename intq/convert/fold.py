@@ -11,7 +11,8 @@ import numpy as np
 import torch
 
 from intq.ir.tensor import Quantization
-from intq.scheme.qparams import QParams, quantize, round_half_away
+from intq.scheme.qparams import QParams, quantize
+from intq.scheme.requant import quantize_bias
 
 
 @torch.no_grad()
@@ -26,10 +27,8 @@ def quantized_weight(layer) -> tuple[np.ndarray, QParams]:
 def quantized_bias(layer, s_in: float, s_w: float) -> tuple[np.ndarray, Quantization]:
     """(int32 bias, its quantization with scale S_in*S_w) of a QConv2d / QLinear in eval."""
     _, b = layer.folded_weight_and_bias()
-    scale = np.float32(np.float64(s_in) * np.float64(s_w))
-    q = round_half_away(b.detach().cpu().numpy().astype(np.float64) / np.float64(scale))
-    q = np.clip(q, np.iinfo(np.int32).min, np.iinfo(np.int32).max).astype(np.int32)
-    return q, Quantization.per_tensor(float(scale), 0)
+    q, scale = quantize_bias(b.detach().cpu().numpy(), s_in, s_w)
+    return q, Quantization.per_tensor(scale, 0)
 
 
 def ohwi(w_oihw: np.ndarray) -> np.ndarray:

@@ -10,12 +10,13 @@ import torch.fx as fx
 from torch.fx.passes.shape_prop import ShapeProp
 
 from intq.convert import fold
-from intq.convert.patterns import is_global_mean, output_quant, pool_args
+from intq.convert.patterns import output_quant, pool_args
 from intq.errors import QuantizationError, UnsupportedOpError
 from intq.ir import Graph, verify
 from intq.ir.ops import options_for
 from intq.ir.tensor import Quantization
 from intq.qat.fused import QConv2d, QLinear
+from intq.qat.pools import QAvgPool2d
 from intq.qat.rewrite import describe, node_kind, op_name
 from intq.scheme.qparams import QParams
 
@@ -169,21 +170,19 @@ class _Lowering:
         self.env[node] = out
 
     def requant(self, node: fx.Node) -> None:
-        x = self.src(node)
-        xt = self.g.tensor(x)
-        out = self.act(node, self.shape(node), xt.quant)
-        if is_global_mean(self.gm, node):
-            keep = len(self.shape(node)) == 4
-            axes = self.const(node.name + "_axes", np.array([1, 2], np.int32))
-            self.g.add_node("MEAN", (x, axes), (out,), options_for("MEAN", keep_dims=keep), node.name)
-        elif node.op == "call_module" and isinstance(self.gm.get_submodule(node.target), torch.nn.AvgPool2d) \
-                or node.target is torch.nn.functional.avg_pool2d:
-            (kh, kw), (sh, sw) = pool_args(self.gm, node)
-            self.g.add_node("AVERAGE_POOL_2D", (x,), (out,), options_for(
-                "AVERAGE_POOL_2D", padding="VALID", stride_h=sh, stride_w=sw, filter_h=kh, filter_w=kw), node.name)
-        else:
+        m = self.gm.get_submodule(node.target) if node.op == "call_module" else None
+        if not isinstance(m, QAvgPool2d):
             raise UnsupportedOpError(op_name(self.gm, node), describe(node), "only global average pooling / "
                                      "AvgPool2d without padding map to integer ops")
+        x = self.src(node)
+        out = self.act(node, self.shape(node), self.g.tensor(x).quant)
+        if m.kind == "mean":
+            axes = self.const(node.name + "_axes", np.array([1, 2], np.int32))
+            self.g.add_node("MEAN", (x, axes), (out,), options_for("MEAN", keep_dims=m.keep_dims), node.name)
+        else:
+            (kh, kw), (sh, sw) = m.kernel_size, m.stride
+            self.g.add_node("AVERAGE_POOL_2D", (x,), (out,), options_for(
+                "AVERAGE_POOL_2D", padding="VALID", stride_h=sh, stride_w=sw, filter_h=kh, filter_w=kw), node.name)
         self.env[node] = out
 
     def quant(self, node: fx.Node) -> None:

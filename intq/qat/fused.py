@@ -11,14 +11,19 @@ Appendix C / tf.contrib.quantize ``FoldBatchNorms`` (notes B.2):
 * after freeze (``step > freeze_bn_delay`` or ``freeze_bn``) and in eval: ``out = conv(x, fq(w_fold)) + b_fold``
   with ``b_fold = beta + (b - running_mean) * sf`` and the running statistics no longer updated -- exactly the
   integer inference graph.
+
+In eval, once prepare_qat has linked the layer to its input and output quantizers and both quantize, the
+forward computes what the integer kernel computes (int32 bias, fixed-point requantization, clamp:
+intq.qat.integer_eval), so the eval model and its converted graph give equal outputs.
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
+from intq.qat import integer_eval
 from intq.qat.fake_quant import fake_quant
-from intq.qat.observers import MODE_OFF, MODE_ON, weight_qparams
+from intq.qat.observers import MODE_OFF, MODE_ON, ActQuant, weight_qparams
 from intq.scheme.qparams import QParams
 
 ACTIVATIONS = ("NONE", "RELU", "RELU6")
@@ -45,6 +50,24 @@ class _QuantLayer(torch.nn.Module):
         self.register_buffer("step", torch.zeros((), dtype=torch.int64))
         self.register_buffer("bn_frozen", torch.zeros((), dtype=torch.uint8))
         self.register_buffer("fake_quant_mode", torch.zeros((), dtype=torch.uint8))
+        self._io_quant: tuple[ActQuant, ...] = ()
+
+    def link(self, input_quant: ActQuant, output_quant: ActQuant) -> None:
+        """The quantizers whose grids this layer reads and writes (references, not submodules)."""
+        object.__setattr__(self, "_io_quant", (input_quant, output_quant))
+
+    def _integer_io(self):
+        """(input qparams, output qparams) when the eval forward should be the integer one, else None."""
+        if self.training or not self._io_quant or not self.quant_active():
+            return None
+        qi, qo = self._io_quant
+        if qo.force_observe or not (qi.quant_active() and qo.quant_active()):
+            return None   # calibrating this range, or float mode: keep the float forward
+        return qi.qparams(), qo.qparams()
+
+    def _integer_forward(self, x: torch.Tensor, io, op) -> torch.Tensor:
+        w, b = self.folded_weight_and_bias()
+        return integer_eval.fused_layer(x, io[0], w, b, self.weight_qparams(), io[1], self.activation, op)
 
     def quant_active(self) -> bool:
         mode = int(self.fake_quant_mode)
@@ -99,8 +122,14 @@ class QConv2d(_QuantLayer):
         c = self.conv
         return F.conv2d(x, w, b, c.stride, c.padding, c.dilation, c.groups)
 
+    def _conv_codes(self, x, w):
+        return self._conv(x, w, None)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._tick()
+        io = self._integer_io()
+        if io is not None:
+            return self._integer_forward(x, io, self._conv_codes)
         bn = self.bn
         if bn is None or not self.training or bool(self.bn_frozen):
             w, b = self.folded_weight_and_bias()
@@ -129,5 +158,8 @@ class QLinear(_QuantLayer):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._tick()
+        io = self._integer_io()
+        if io is not None:
+            return self._integer_forward(x, io, F.linear)
         w, b = self.folded_weight_and_bias()
         return _activate(F.linear(x, self.quantized_weight(w), b), self.activation)

@@ -38,7 +38,10 @@ class ActQuant(torch.nn.Module):
     then ``v <- decay * v + (1 - decay) * batch`` (the first batch initialises v, no zero-debias).
     Quantizes when step > quant_delay (TF: global_step >= quant_delay, counted before this step's
     increment), or always in eval once initialised. ``observe=False`` is a shared use (concat producers,
-    average pooling): it reads the range and never updates it.
+    average pooling): it reads the range and never updates it. ``concat_input=True`` marks a concat
+    producer quantized onto the concat's range: while that range is being observed (training, calibration)
+    the producer passes through in float, so values outside the current range still reach the concat's
+    observation and can widen it (the concat's own fake quant then quantizes them).
     """
 
     def __init__(self, num_bits: int = 8, ema_decay: float = 0.999, quant_delay: int = 0):
@@ -86,13 +89,17 @@ class ActQuant(torch.nn.Module):
             return True
         return int(self.step) > self.quant_delay
 
-    def forward(self, x: torch.Tensor, observe: bool = True) -> torch.Tensor:
+    def observing(self) -> bool:
+        """Whether forwards in the current mode update the range."""
+        return (self.training or self.force_observe) and bool(self.observer_enabled)
+
+    def forward(self, x: torch.Tensor, observe: bool = True, concat_input: bool = False) -> torch.Tensor:
         if observe and (self.training or self.force_observe):
             if self.training:
                 self.step += 1
             if bool(self.observer_enabled):
                 self.observe(x)
-        if not self.quant_active():
+        if not self.quant_active() or (concat_input and self.observing()):
             return x
         return fake_quant(x, self.qparams())
 

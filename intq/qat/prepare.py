@@ -10,7 +10,7 @@ import torch.fx as fx
 from intq.errors import IntqError, UnsupportedOpError
 from intq.qat.config import QatConfig
 from intq.qat.observers import ActQuant
-from intq.qat.rewrite import fuse_layers, place_quantizers
+from intq.qat.rewrite import fuse_adds, fuse_layers, fuse_pools, link_quantizers, place_quantizers
 from intq.qat.switches import freeze_bn
 
 
@@ -37,11 +37,14 @@ def prepare_qat(model: torch.nn.Module, example_inputs, config: QatConfig | None
     except Exception as e:  # fx raises many kinds for untraceable code
         raise UnsupportedOpError(type(model).__name__, "torch.fx trace", f"model is not fx-traceable: {e}") from e
     fuse_layers(gm, cfg)
+    fuse_pools(gm)
+    fuse_adds(gm)
     place_quantizers(gm, cfg)
     gm.graph.eliminate_dead_code()
     gm.delete_all_unused_submodules()
     gm.graph.lint()
     gm.recompile()
+    link_quantizers(gm)
     gm.intq_config = cfg
     gm.intq_input_shapes = [tuple(t.shape) for t in _as_tuple(example_inputs)]
     gm.train(model.training)

@@ -19,11 +19,13 @@ from intq.errors import UnsupportedOpError
 from intq.qat.config import QatConfig
 from intq.qat.fused import QConv2d, QLinear
 from intq.qat.observers import ActQuant
+from intq.qat.add import QAdd
+from intq.qat.pools import QAvgPool2d, pool_spec
 
 PASS_MODULES = (torch.nn.MaxPool2d, torch.nn.Flatten, torch.nn.Dropout, torch.nn.Identity)
 PASS_FUNCTIONS = (torch.flatten, F.max_pool2d, F.dropout, torch.reshape)
 PASS_METHODS = ("view", "reshape", "flatten", "contiguous")
-REQUANT_MODULES = (torch.nn.AvgPool2d, torch.nn.AdaptiveAvgPool2d)
+REQUANT_MODULES = (torch.nn.AvgPool2d, torch.nn.AdaptiveAvgPool2d, QAvgPool2d)
 REQUANT_FUNCTIONS = (F.avg_pool2d, F.adaptive_avg_pool2d, torch.mean)
 ADD_FUNCTIONS = (operator.add, torch.add)
 NON_TENSOR_METHODS = ("size", "dim")
@@ -44,6 +46,8 @@ def node_kind(gm: fx.GraphModule, node: fx.Node) -> str:
             return "layer"
         if isinstance(m, ActQuant):
             return "quant"
+        if isinstance(m, QAdd):
+            return "add"
         if isinstance(m, (torch.nn.ReLU, torch.nn.ReLU6)) or (
                 isinstance(m, torch.nn.Hardtanh) and m.min_val == 0.0 and m.max_val == 6.0):
             return "act"
@@ -170,6 +174,90 @@ def fuse_layers(gm: fx.GraphModule, cfg: QatConfig) -> None:
             raise UnsupportedOpError("BatchNorm2d", describe(node), "BatchNorm must directly follow a Conv2d")
 
 
+def fuse_pools(gm: fx.GraphModule) -> None:
+    """Replace average poolings that map to MEAN / AVERAGE_POOL_2D by QAvgPool2d modules (intq.qat.pools)."""
+    counter = 0
+    for node in list(gm.graph.nodes):
+        if node_kind(gm, node) != "requant" or (node.op == "call_module" and
+                                                isinstance(gm.get_submodule(node.target), QAvgPool2d)):
+            continue
+        pool = pool_spec(gm, node)
+        if pool is None:
+            continue   # convert names it; the float op still trains
+        name = f"avg_pool_{counter}"
+        counter += 1
+        gm.add_submodule(name, pool)
+        with gm.graph.inserting_after(node):
+            new = gm.graph.call_module(name, (node.args[0],))
+        node.replace_all_uses_with(new)
+        gm.graph.erase_node(node)
+        if node.op == "call_module":
+            _del_module(gm, node.target)
+
+
+def fuse_adds(gm: fx.GraphModule) -> None:
+    """Replace tensor additions ``a + b`` by QAdd modules (intq.qat.add)."""
+    counter = 0
+    for node in list(gm.graph.nodes):
+        if node_kind(gm, node) != "add" or node.op == "call_module" or len(node.args) != 2 or node.kwargs:
+            continue
+        name = f"add_{counter}"
+        counter += 1
+        gm.add_submodule(name, QAdd())
+        with gm.graph.inserting_after(node):
+            new = gm.graph.call_module(name, tuple(node.args))
+        node.replace_all_uses_with(new)
+        gm.graph.erase_node(node)
+
+
+def input_quant(gm: fx.GraphModule, node: fx.Node, index: int = 0) -> ActQuant | None:
+    """The quantizer whose grid ``node``'s input ``index`` lies on (through pass-through ops), if any."""
+    cur = node.args[index] if len(node.args) > index else None
+    while isinstance(cur, fx.Node):
+        kind = node_kind(gm, cur)
+        if kind == "quant":
+            return gm.get_submodule(cur.target)
+        if kind != "pass" or not cur.args:
+            return None
+        cur = cur.args[0]
+    return None
+
+
+def output_quant(gm: fx.GraphModule, node: fx.Node) -> ActQuant | None:
+    """The quantizer applied to ``node``'s output (past an ADD's fused activation), if any."""
+    cur = node
+    if node_kind(gm, node) == "add":
+        users = list(node.users)
+        if len(users) == 1 and node_kind(gm, users[0]) == "act":
+            cur = users[0]
+    for user in cur.users:
+        if node_kind(gm, user) == "quant":
+            return gm.get_submodule(user.target)
+    return None
+
+
+def link_quantizers(gm: fx.GraphModule) -> None:
+    """Give fused layers, QAvgPool2d and QAdd modules their quantizers (for the integer eval forward)."""
+    for node in gm.graph.nodes:
+        if node.op != "call_module":
+            continue
+        m = gm.get_submodule(node.target)
+        if isinstance(m, (QConv2d, QLinear)):
+            qi, qo = input_quant(gm, node), output_quant(gm, node)
+            if qi is not None and qo is not None:
+                m.link(qi, qo)
+        elif isinstance(m, QAvgPool2d):
+            qi = input_quant(gm, node)
+            if qi is not None and output_quant(gm, node) is qi:
+                m.link(qi)
+        elif isinstance(m, QAdd):
+            qa, qb, qo = input_quant(gm, node, 0), input_quant(gm, node, 1), output_quant(gm, node)
+            users = list(node.users)
+            act = activation_name(gm, users[0]) if len(users) == 1 and node_kind(gm, users[0]) == "act" else "NONE"
+            if qa is not None and qb is not None and qo is not None:
+                m.link(qa, qb, qo, act)
+
+
 def _insert_quant(gm: fx.GraphModule, after: fx.Node, target: str, observe: bool = True) -> fx.Node:
     with gm.graph.inserting_after(after):
         q = gm.graph.call_module(target, (after,), {} if observe else {"observe": False})
@@ -244,7 +332,7 @@ def _share_cat_range(gm: fx.GraphModule, cat: fx.Node, name: str, owner: dict) -
         if node_kind(gm, root) not in ("layer", "add"):
             continue
         a.target = name
-        a.kwargs = {"observe": False}
+        a.kwargs = {"observe": False, "concat_input": True}
         for n, o in list(owner.items()):
             if n in (a, prod, root):
                 owner[n] = name

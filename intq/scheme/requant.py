@@ -9,11 +9,14 @@ runtime's reference kernels and intq.qat's eval-mode integer simulation use one 
   FULLY_CONNECTED: ``(double)(float)(s_in * s_w) / (double)s_out`` (``GetQuantizedConvolutionMultipler``).
 * :func:`mean_multiplier` -- 1/N folded into (M0, shift) as ``QuantizedMeanOrSum`` does.
 * :func:`average_round` -- AVERAGE_POOL_2D's integer division of a window sum, rounded half away from zero.
+* :func:`quantize_bias` -- the int32 bias with scale ``S_in * S_w`` and zero point 0.
+* :func:`add_multipliers`, :func:`add_rescaled` -- ADD's common scale ``2 max(s1, s2) / 2^20`` (notes A.11).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from intq.scheme.fixedpoint import multiply_by_quantized_multiplier_smaller_than_one_exp as _mbqm_lt1
 from intq.scheme.fixedpoint import quantize_multiplier
 from intq.scheme.qparams import round_half_away
 
@@ -63,3 +66,41 @@ def average_round(acc: np.ndarray, n) -> np.ndarray:
     n = np.asarray(n, np.int64)
     half = n // 2
     return np.where(acc > 0, (acc + half) // n, -((half - acc) // n))
+
+
+def quantize_bias(b: np.ndarray, s_in: float, s_w: float) -> tuple[np.ndarray, float]:
+    """(int32 bias, its scale): scale = float32(s_in * s_w), zero point 0 (paper §2.4, eq. 10).
+
+    q = round_half_away(b / scale) in float64, saturated to int32.
+    """
+    scale = np.float32(np.float64(s_in) * np.float64(s_w))
+    q = round_half_away(np.asarray(b, np.float64) / np.float64(scale))
+    q = np.clip(q, np.iinfo(np.int32).min, np.iinfo(np.int32).max).astype(np.int32)
+    return q, float(scale)
+
+
+ADD_LEFT_SHIFT = 20
+
+
+def add_multipliers(s1: float, s2: float, s_out: float) -> tuple[tuple[int, int], ...]:
+    """((M1, sh1), (M2, sh2), (Mo, sho)) of TFLite's uint8/int8 ADD (add.cc Prepare), in double from float32.
+
+    ``s_i / (2 max(s1, s2))`` for the inputs and ``2 max(s1, s2) / (2^20 s_out)`` for the output; each must
+    lie in (0, 1) (``QuantizeMultiplierSmallerThanOneExp``), else ValueError naming which.
+    """
+    twice_max = 2.0 * float(max(np.float32(s1), np.float32(s2)))                  # exact in float32
+    reals = {"input 1": float(np.float32(s1)) / twice_max, "input 2": float(np.float32(s2)) / twice_max,
+             "output": twice_max / float(np.float32(1 << ADD_LEFT_SHIFT) * np.float32(s_out))}
+    for what, real in reals.items():
+        if not 0.0 < real < 1.0:
+            raise ValueError(f"{what} multiplier {real} must be in (0, 1) (output scale too small?)")
+    return tuple(quantize_multiplier(r) for r in reals.values())
+
+
+def add_rescaled(a: np.ndarray, b: np.ndarray, multipliers) -> np.ndarray:
+    """``MBQM(MBQM(a << 20, M1) + MBQM(b << 20, M2), Mo)`` for a = q1 - z1, b = q2 - z2 (int64, before + z_out)."""
+    (m1, m2, mo) = multipliers
+    a = _mbqm_lt1(np.asarray(a, np.int64) << ADD_LEFT_SHIFT, *m1)
+    b = _mbqm_lt1(np.asarray(b, np.int64) << ADD_LEFT_SHIFT, *m2)
+    raw_sum = a.astype(np.int64) + b                                            # |.| < 2^29: no overflow
+    return _mbqm_lt1(raw_sum, *mo).astype(np.int64)

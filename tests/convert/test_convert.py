@@ -43,7 +43,7 @@ def test_residual_concat_graph_structure():
             assert n.options.axis == 3
             assert len({g.tensor(t).quant for t in n.inputs + n.outputs}) == 1   # concat is a copy
     acts = {n.name: n.options.activation for n in g.nodes if hasattr(n.options, "activation")}
-    assert acts["c1"] == "RELU6" and acts["add"] == "RELU" and acts["pa"] == "RELU" and acts["pb"] == "NONE"
+    assert acts["c1"] == "RELU6" and acts["add_0"] == "RELU" and acts["pa"] == "RELU" and acts["pb"] == "NONE"
 
 
 def test_interpreter_matches_fake_quant_model():
@@ -52,10 +52,10 @@ def test_interpreter_matches_fake_quant_model():
     x = torch.randn(32, 3, 16, 16)
     with torch.no_grad():
         ref = gm(x).numpy()
-    (y,) = intq.Interpreter(g, kernels="reference").run(x.numpy())
-    lsb = np.abs(y - ref).max() / _out_scale(g)
-    assert lsb <= 3.01, lsb
-    assert (y.argmax(1) == ref.argmax(1)).mean() >= 0.9
+    for kernels in ("reference", "fast"):
+        (y,) = intq.Interpreter(g, kernels=kernels).run(x.numpy())
+        # the eval forward simulates every integer kernel (intq.qat.integer_eval): equal floats, not close ones
+        assert np.array_equal(y, ref), np.abs(y - ref).max() / _out_scale(g)
 
 
 def test_model_input_quantization_is_exact():

@@ -8,8 +8,10 @@ import torch.nn as nn
 import intq
 from intq.errors import UnsupportedOpError
 from intq.qat import QatConfig, calibrate, enable_fake_quant, freeze_observers, prepare_qat
+from intq.qat.add import QAdd
 from intq.qat.fused import QConv2d, QLinear
 from intq.qat.observers import ActQuant
+from intq.qat.pools import QAvgPool2d
 
 from .models import ConvBnRelu, FlattenMLP, ResidualConcat
 
@@ -45,7 +47,9 @@ def test_residual_concat_placement():
     shared = [(t, kw) for _, t, kw in calls if kw.get("observe") is False]
     assert len(shared) == 3 and len({t for t, _ in shared}) == 1
     nodes = {n.name: n for n in gm.graph.nodes}
-    assert nodes["relu"].args[0].name == "add"              # ReLU after add stays fused before the add's quantizer
+    add = nodes["relu"].args[0]                             # ReLU after add stays fused before the add's quantizer
+    assert add.op == "call_module" and isinstance(gm.get_submodule(add.target), QAdd)
+    assert any(isinstance(m, QAvgPool2d) and m.kind == "mean" for m in gm.modules())
     n_quant = sum(isinstance(m, ActQuant) for m in gm.modules())
     assert n_quant == 6  # input, c1, dw, add, cat, fc
 

@@ -20,37 +20,26 @@ import numpy as np
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
 from intq.runtime.kernels import ExecContext, Kernel
-from intq.runtime.reference.common import activation_range, binary_operands, clamp_cast, require
-from intq.scheme.fixedpoint import multiply_by_quantized_multiplier_smaller_than_one_exp, quantize_multiplier
-
-LEFT_SHIFT = 20
-
-
-def _smaller_than_one(real: float, graph: Graph, node: Node, what: str) -> tuple[int, int]:
-    """TFLite QuantizeMultiplierSmallerThanOneExp: 0 < real < 1 -> (M0, shift <= 0)."""
-    require(0.0 < real < 1.0, f"{what} multiplier {real} must be in (0, 1) (output scale too small?)", graph, node)
-    return quantize_multiplier(real)
-
+from intq.errors import IRError
+from intq.runtime.reference.common import activation_range, binary_operands, clamp_cast, node_where
+from intq.scheme.requant import add_multipliers, add_rescaled
 
 def prepare(graph: Graph, node: Node) -> dict:
     """Offsets, the three multipliers (computed in double from float32 scales) and the clamp range."""
     dtype, (s1, z1), (s2, z2), (s_out, z_out) = binary_operands(graph, node)
-    twice_max = 2.0 * float(max(np.float32(s1), np.float32(s2)))                # exact in float32
-    m1 = _smaller_than_one(float(np.float32(s1)) / twice_max, graph, node, "input 1")
-    m2 = _smaller_than_one(float(np.float32(s2)) / twice_max, graph, node, "input 2")
-    mo = _smaller_than_one(twice_max / float(np.float32(1 << LEFT_SHIFT) * np.float32(s_out)), graph, node, "output")
+    try:
+        multipliers = add_multipliers(s1, s2, s_out)
+    except ValueError as e:
+        raise IRError(str(e), node=node_where(graph, node)) from None
     lo, hi = activation_range(node.options.activation, s_out, z_out, dtype)
-    return dict(z1=z1, z2=z2, z_out=z_out, m1=m1, m2=m2, mo=mo, lo=lo, hi=hi, dtype=dtype)
+    return dict(z1=z1, z2=z2, z_out=z_out, multipliers=multipliers, lo=lo, hi=hi, dtype=dtype)
 
 
 def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     """a, b uint8|int8 (broadcasting) -> same dtype."""
-    a = (inputs[0].astype(np.int64) - p["z1"]) << LEFT_SHIFT
-    b = (inputs[1].astype(np.int64) - p["z2"]) << LEFT_SHIFT
-    a = multiply_by_quantized_multiplier_smaller_than_one_exp(a, *p["m1"])
-    b = multiply_by_quantized_multiplier_smaller_than_one_exp(b, *p["m2"])
-    raw_sum = a.astype(np.int64) + b                                            # |.| < 2^29: no overflow
-    out = multiply_by_quantized_multiplier_smaller_than_one_exp(raw_sum, *p["mo"]).astype(np.int64) + p["z_out"]
+    a = inputs[0].astype(np.int64) - p["z1"]
+    b = inputs[1].astype(np.int64) - p["z2"]
+    out = add_rescaled(a, b, p["multipliers"]) + p["z_out"]
     return [clamp_cast(out, p["lo"], p["hi"], p["dtype"])]
 
 

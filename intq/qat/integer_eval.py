@@ -1,0 +1,92 @@
+"""Eval-mode integer simulation: what the uint8 kernels compute, in torch. Imports: torch, numpy, intq.scheme.
+
+A fake-quant model in eval is meant to predict its integer graph. Fake quantization alone leaves two
+differences (each worth at most an output LSB or two, enough to flip near-tied top-1 predictions):
+the kernels requantize the int32 accumulator with the fixed-point multiplier ``M0 * 2^-n`` and an int32 bias
+(paper eq. 7-10), ADD rescales both inputs in fixed point, and average pooling divides integer sums with
+integer rounding. The functions here take
+tensors that lie on a quantizer's grid (``S * (q - Z)`` in float32, as fake_quant returns them), recover the
+integer codes exactly, do the kernel's arithmetic with intq.scheme's code (the same functions the runtime's
+reference kernels call), and return the result on the output grid. Integer sums are carried in float64,
+exact below 2^53; requantization runs in NumPy int64 on the CPU.
+
+Used only in eval (no gradient); training keeps the straight-through fake-quant forward.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from intq.scheme.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier, wrap32
+from intq.scheme.qparams import QParams, quantize, round_half_away
+from intq.scheme.requant import activation_range, add_multipliers, add_rescaled, average_round, \
+    legacy_conv_multiplier, mean_multiplier, quantize_bias
+
+
+def codes(x: torch.Tensor, qp: QParams) -> torch.Tensor:
+    """``q - Z`` (float64, integer valued) of a tensor on the grid of ``qp``."""
+    q = round_half_away(x.detach().to(torch.float64).cpu().numpy() / np.float64(np.float32(qp.scale)))
+    return torch.from_numpy(q).to(x.device)
+
+
+def _on_grid(q_minus_z: np.ndarray, qp: QParams, device) -> torch.Tensor:
+    """float32 ``(q - Z) * S``: what fake_quant returns for code q."""
+    y = q_minus_z.astype(np.float32) * np.float32(qp.scale)
+    return torch.from_numpy(np.ascontiguousarray(y)).to(device)
+
+
+@torch.no_grad()
+def fused_layer(x: torch.Tensor, in_qp: QParams, w_fold: torch.Tensor, b_fold: torch.Tensor, w_qp: QParams,
+                out_qp: QParams, activation: str,
+                op: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED as the uint8 kernels compute it.
+
+    ``acc = op(q_x - Z_x, q_w - Z_w) + bias_int32``; ``q = clamp(MBQM(acc, M0, n) + Z_out, act_lo, act_hi)``
+    with (M0, n) from ``float32(S_x * S_w) / S_out``. ``op`` is the layer's float conv / linear (float64).
+    """
+    w_codes = quantize(w_fold.detach().cpu().numpy().astype(np.float32), w_qp, np.int64) - w_qp.zero_point
+    bias, _ = quantize_bias(b_fold.detach().cpu().numpy(), in_qp.scale, w_qp.scale)
+    acc = op(codes(x, in_qp), torch.from_numpy(w_codes.astype(np.float64)).to(x.device))
+    shape = (1, -1) + (1,) * (acc.dim() - 2)
+    acc = acc + torch.from_numpy(bias.astype(np.float64)).to(x.device).reshape(shape)
+    m0, shift = legacy_conv_multiplier(in_qp.scale, w_qp.scale, out_qp.scale)
+    lo, hi = activation_range(activation, out_qp.scale, out_qp.zero_point, out_qp.qmin, out_qp.qmax)
+    acc32 = wrap32(acc.cpu().numpy().astype(np.int64))
+    q = np.clip(multiply_by_quantized_multiplier(acc32, m0, shift).astype(np.int64) + out_qp.zero_point, lo, hi)
+    return _on_grid(q - out_qp.zero_point, out_qp, x.device)
+
+
+@torch.no_grad()
+def mean_hw(x: torch.Tensor, qp: QParams, keep_dims: bool) -> torch.Tensor:
+    """MEAN over H, W of an NCHW tensor, input and output on ``qp`` (intq.runtime.reference.mean's formula)."""
+    n = int(x.shape[2] * x.shape[3])
+    total = (codes(x, qp) + qp.zero_point).sum(dim=(2, 3), keepdim=keep_dims)   # sum of uint8 codes
+    m0, shift = mean_multiplier(*quantize_multiplier(float(np.float64(qp.scale) / np.float64(qp.scale))), n)
+    shifted = wrap32(total.cpu().numpy().astype(np.int64) - qp.zero_point * n)
+    q = np.clip(multiply_by_quantized_multiplier(shifted, m0, shift).astype(np.int64) + qp.zero_point,
+                qp.qmin, qp.qmax)
+    return _on_grid(q - qp.zero_point, qp, x.device)
+
+
+@torch.no_grad()
+def average_pool(x: torch.Tensor, qp: QParams, kernel: tuple[int, int], stride: tuple[int, int]) -> torch.Tensor:
+    """AVERAGE_POOL_2D (VALID, no activation) of an NCHW tensor on ``qp``: window sums of the codes,
+    divided by the tap count with integer half-away rounding."""
+    u = codes(x, qp) + qp.zero_point
+    sums = F.avg_pool2d(u, kernel, stride, divisor_override=1)
+    q = np.clip(average_round(sums.cpu().numpy().astype(np.int64), kernel[0] * kernel[1]), qp.qmin, qp.qmax)
+    return _on_grid(q - qp.zero_point, qp, x.device)
+
+
+@torch.no_grad()
+def add(a: torch.Tensor, b: torch.Tensor, qa: QParams, qb: QParams, out_qp: QParams, activation: str) -> torch.Tensor:
+    """ADD of two same-shape tensors on the grids ``qa``, ``qb`` with the fused ``activation`` clamp."""
+    multipliers = add_multipliers(qa.scale, qb.scale, out_qp.scale)
+    raw = add_rescaled(codes(a, qa).cpu().numpy().astype(np.int64), codes(b, qb).cpu().numpy().astype(np.int64),
+                       multipliers)
+    lo, hi = activation_range(activation, out_qp.scale, out_qp.zero_point, out_qp.qmin, out_qp.qmax)
+    q = np.clip(raw + out_qp.zero_point, lo, hi)
+    return _on_grid(q - out_qp.zero_point, out_qp, a.device)

@@ -1,0 +1,93 @@
+"""Average pooling and global mean in a prepared model: QAvgPool2d. Imports: torch, intq.errors, intq.qat.
+
+prepare_qat replaces every average pooling the integer graph can hold -- AvgPool2d / F.avg_pool2d without
+padding, ceil_mode or dilation (AVERAGE_POOL_2D, VALID), and global averages: AdaptiveAvgPool2d(1),
+F.adaptive_avg_pool2d(x, 1), mean over dims (2, 3) (MEAN over H, W) -- by a QAvgPool2d, so that convert
+reads its geometry from one place and the eval forward can compute what the integer kernel computes.
+Input and output share one quantizer (the uint8 kernels need equal parameters), linked by prepare_qat.
+"""
+from __future__ import annotations
+
+import torch
+import torch.fx as fx
+import torch.nn.functional as F
+
+from intq.qat import integer_eval
+from intq.qat.observers import ActQuant
+
+
+def _pair(v) -> tuple[int, int]:
+    return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+class QAvgPool2d(torch.nn.Module):
+    """Average pooling of an NCHW tensor: ``kind`` 'mean' (over H, W; ``keep_dims`` as torch's keepdim)
+    or 'avg' (``kernel_size``/``stride`` windows, no padding).
+
+    Training, calibration and float mode: the float average. Eval with its quantizer active: the integer
+    MEAN / AVERAGE_POOL_2D result on the quantizer's grid (intq.qat.integer_eval).
+    """
+
+    def __init__(self, kind: str, kernel_size=(1, 1), stride=(1, 1), keep_dims: bool = True):
+        super().__init__()
+        if kind not in ("mean", "avg"):
+            raise ValueError(f"QAvgPool2d kind must be 'mean' or 'avg', got {kind!r}")
+        self.kind = kind
+        self.kernel_size = _pair(kernel_size)
+        self.stride = _pair(stride)
+        self.keep_dims = bool(keep_dims)
+        self._quant: tuple[ActQuant, ...] = ()
+
+    def link(self, quantizer: ActQuant) -> None:
+        """Use ``quantizer``'s grid (input and output) for the eval-mode integer average."""
+        object.__setattr__(self, "_quant", (quantizer,))   # a reference, not a submodule
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = self._quant[0] if self._quant else None
+        if q is not None and not self.training and not q.force_observe and q.quant_active():
+            if self.kind == "mean":
+                return integer_eval.mean_hw(x, q.qparams(), self.keep_dims)
+            return integer_eval.average_pool(x, q.qparams(), self.kernel_size, self.stride)
+        if self.kind == "mean":
+            return x.mean(dim=(2, 3), keepdim=self.keep_dims)
+        return F.avg_pool2d(x, self.kernel_size, self.stride)
+
+    def extra_repr(self) -> str:
+        if self.kind == "mean":
+            return f"mean over H, W, keep_dims={self.keep_dims}"
+        return f"kernel_size={self.kernel_size}, stride={self.stride}"
+
+
+def pool_spec(gm: fx.GraphModule, node: fx.Node) -> QAvgPool2d | None:
+    """The QAvgPool2d for an average-pooling fx node, or None if no integer op computes it."""
+    if node.op == "call_module":
+        m = gm.get_submodule(node.target)
+        if isinstance(m, torch.nn.AdaptiveAvgPool2d):
+            size = m.output_size
+            return QAvgPool2d("mean") if size is not None and _pair(size) == (1, 1) else None
+        if isinstance(m, torch.nn.AvgPool2d):
+            if _pair(m.padding) != (0, 0) or m.ceil_mode or m.divisor_override is not None:
+                return None
+            return QAvgPool2d("avg", m.kernel_size, m.stride if m.stride is not None else m.kernel_size)
+        return None
+    t = node.target
+    if t is F.adaptive_avg_pool2d:
+        size = node.args[1] if len(node.args) > 1 else node.kwargs.get("output_size")
+        return QAvgPool2d("mean") if size is not None and _pair(size) == (1, 1) else None
+    if t is F.avg_pool2d:
+        vals = dict(zip(("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
+                         "divisor_override"), node.args))
+        vals.update(node.kwargs)
+        k, s = vals["kernel_size"], vals.get("stride")
+        if _pair(vals.get("padding", 0)) != (0, 0) or vals.get("ceil_mode", False) or \
+                vals.get("divisor_override") is not None:
+            return None
+        return QAvgPool2d("avg", k, s if s not in (None, []) else k)
+    if t in (torch.mean, "mean"):
+        dims = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
+        dims = (dims,) if isinstance(dims, int) else tuple(dims or ())
+        keep = node.args[2] if len(node.args) > 2 else node.kwargs.get("keepdim", False)
+        if len(dims) != 2 or sorted(d % 4 for d in dims) != [2, 3] or node.kwargs.get("dtype") is not None:
+            return None
+        return QAvgPool2d("mean", keep_dims=bool(keep))
+    return None

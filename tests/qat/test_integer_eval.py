@@ -1,0 +1,98 @@
+"""Eval-mode integer simulation: a prepared model in eval returns exactly what its integer graph returns."""
+from __future__ import annotations
+
+import copy
+import io
+
+import numpy as np
+import pytest
+import torch
+
+import intq
+from intq.models import build_model
+from intq.qat import QatConfig, calibrate, enable_fake_quant, prepare_qat
+from intq.qat import integer_eval
+
+from .models import FlattenMLP, ResBlock, ResidualConcat, train_a_little
+
+
+def _eval_equals_graph(gm, x):
+    gm.eval()
+    with torch.no_grad():
+        ref = gm(x).numpy()
+    g = intq.convert(gm)
+    for kernels in ("reference", "fast"):
+        (y,) = intq.Interpreter(g, kernels=kernels).run(x.numpy())
+        assert np.array_equal(y, ref), (kernels, np.abs(y - ref).max())
+    return ref
+
+
+@pytest.mark.parametrize("factory,shape", [(ResidualConcat, (3, 16, 16)), (ResBlock, (4, 12, 12)),
+                                           (FlattenMLP, (2, 8, 8))])
+@pytest.mark.parametrize("weight_bits", [8, 4])
+def test_trained_models_equal_their_graph(factory, shape, weight_bits):
+    torch.manual_seed(1)
+    gm = prepare_qat(factory(), torch.randn(2, *shape), QatConfig(weight_bits=weight_bits))
+    train_a_little(gm, (16, *shape), steps=12, seed=1)
+    _eval_equals_graph(gm, torch.randn(64, *shape) * 1.5)
+
+
+@pytest.mark.parametrize("activation", ["relu", "relu6"])
+def test_mobilenet_v1_relu_and_relu6(activation):
+    torch.manual_seed(0)
+    m = build_model("mobilenet_v1", 1, 10, 28, activation=activation, width=0.25, depth=3)
+    gm = prepare_qat(m, torch.rand(2, 1, 28, 28), QatConfig())
+    train_a_little(gm, (16, 1, 28, 28), steps=8)
+    _eval_equals_graph(gm, torch.rand(32, 1, 28, 28))
+
+
+def test_calibrated_model_equals_graph_and_ranges_still_grow():
+    torch.manual_seed(2)
+    model = ResidualConcat().eval()
+    small, large = torch.randn(8, 3, 16, 16) * 0.1, torch.randn(8, 3, 16, 16) * 3.0
+    both = calibrate(model, [small, large], method="minmax")
+    only_large = calibrate(model, [large], method="minmax")
+    # calibration forwards run the float path: a later, larger batch still widens every range
+    for a, b in zip(both.modules(), only_large.modules()):
+        if isinstance(a, intq.qat.observers.ActQuant):
+            assert float(a.max_val) >= float(b.max_val) - 1e-6 and float(a.min_val) <= float(b.min_val) + 1e-6
+    _eval_equals_graph(both, torch.randn(32, 3, 16, 16))
+
+
+def test_integer_path_only_in_eval(monkeypatch):
+    torch.manual_seed(3)
+    gm = prepare_qat(ResidualConcat(), torch.randn(2, 3, 16, 16))
+    train_a_little(gm, (8, 3, 16, 16), steps=2)
+    calls = []
+    real = integer_eval.fused_layer
+    monkeypatch.setattr(integer_eval, "fused_layer", lambda *a, **k: calls.append(1) or real(*a, **k))
+    x = torch.randn(4, 3, 16, 16)
+    gm.train()
+    out = gm(x)
+    out.pow(2).mean().backward()                       # the straight-through training forward keeps gradients
+    assert not calls and gm.c1.conv.weight.grad is not None
+    gm.eval()
+    with torch.no_grad():
+        gm(x)
+    assert calls
+    calls.clear()
+    enable_fake_quant(gm, False)                        # float mode: no integer arithmetic anywhere
+    with torch.no_grad():
+        gm(x)
+    assert not calls
+
+
+def test_links_survive_deepcopy_and_pickle():
+    torch.manual_seed(4)
+    gm = prepare_qat(ResidualConcat(), torch.randn(2, 3, 16, 16))
+    train_a_little(gm, (8, 3, 16, 16), steps=3)
+    x = torch.randn(16, 3, 16, 16)
+    ref = _eval_equals_graph(gm, x)
+    buf = io.BytesIO()
+    torch.save(gm, buf)
+    buf.seek(0)
+    for other in (copy.deepcopy(gm), torch.load(buf, weights_only=False)):
+        other.eval()
+        assert other.c1._io_quant[0] is other.act_quant_0          # the copy's own quantizers
+        with torch.no_grad():
+            assert np.array_equal(other(x).numpy(), ref)
