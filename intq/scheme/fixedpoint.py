@@ -32,8 +32,11 @@ def _out(x):
 
 
 def _trunc_div_pow2(t: np.ndarray, bits: int) -> np.ndarray:
-    """C++ integer division by 2**bits: rounds toward zero (``>>`` would floor negatives)."""
-    return np.where(t >= 0, t >> bits, -((-t) >> bits))
+    """C++ integer division by 2**bits: rounds toward zero (``>>`` would floor negatives).
+
+    Negative t gets 2**bits - 1 added before the floor shift (``t >> 63`` is -1 exactly for t < 0).
+    """
+    return (t + ((t >> 63) & ((1 << bits) - 1))) >> bits
 
 
 def saturating_rounding_doubling_high_mul(a, b):
@@ -44,9 +47,11 @@ def saturating_rounding_doubling_high_mul(a, b):
     """
     a, b = _i64(a), _i64(b)
     ab = a * b
-    nudge = np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
+    nudge = (1 << 30) + ((ab >> 63) & (1 - (1 << 31)))      # 2^30 if ab >= 0 else 1 - 2^30
     r = _trunc_div_pow2(ab + nudge, 31)
-    return _out(np.where((a == INT32_MIN) & (b == INT32_MIN), INT32_MAX, r))
+    if np.any(b == INT32_MIN):                              # the one overflow needs both operands INT32_MIN
+        r = np.where((a == INT32_MIN) & (b == INT32_MIN), INT32_MAX, r)
+    return _out(r)
 
 
 def rounding_divide_by_pot(x, exponent):
