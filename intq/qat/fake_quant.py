@@ -16,8 +16,13 @@ def qparams_for(rmin: float, rmax: float, num_bits: int, narrow_range: bool = Fa
 
 
 def round_half_away_t(x: torch.Tensor) -> torch.Tensor:
-    """Round ties away from zero (``std::round``); torch.round rounds ties to even."""
-    return torch.sign(x) * torch.floor(torch.abs(x) + 0.5)
+    """Round ties away from zero (``std::round``); torch.round rounds ties to even.
+
+    trunc(x) plus one step away from zero when the (exact) fractional part is >= 0.5, as
+    intq.scheme.round_half_away does: ``floor(|x| + 0.5)`` would round 0.49999997f up.
+    """
+    t = torch.trunc(x)
+    return t + torch.sign(x) * (torch.abs(x - t) >= 0.5).to(x.dtype)
 
 
 def quantize_t(x: torch.Tensor, qp: QParams) -> torch.Tensor:

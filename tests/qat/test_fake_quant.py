@@ -8,12 +8,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from intq.qat.fake_quant import fake_quant, qparams_for, quantize_t, round_half_away_t
-from intq.scheme.qparams import choose_qparams, dequantize, quantize
+from intq.scheme.qparams import choose_qparams, dequantize, quantize, round_half_away
 
 
 def test_round_half_away_ties():
     x = torch.tensor([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 2.4, -2.6])
     assert round_half_away_t(x).tolist() == [-3, -2, -1, 1, 2, 3, 2, -3]
+
+
+def test_round_half_away_matches_scheme_below_one_half():
+    # 0.49999997f + 0.5 rounds to 1.0f, so floor(|x| + 0.5) would give 1; the kernels' rounding gives 0
+    x = np.array([0.49999997, -0.49999997, 2.4999998, 8388609.0, -8388607.5], np.float32)
+    assert np.array_equal(round_half_away_t(torch.from_numpy(x)).numpy(), round_half_away(x))
 
 
 def test_hand_values_uint8():
