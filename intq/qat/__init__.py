@@ -22,7 +22,8 @@ Public API:
   forward, so ``quant_delay`` and ``freeze_bn_delay`` count training steps (forwards); TF semantics:
   step s (0-based) quantizes when s >= quant_delay, BN freezes when s >= freeze_bn_delay. They apply to
   weights and activations. Eval-mode forwards always quantize (once a range was observed) and never update
-  ranges or BN statistics. All state is in ``state_dict`` and identical on every DDP rank; under an
+  ranges or BN statistics; there the fused layers, additions and average poolings compute what the integer
+  kernels compute (intq.qat.integer_eval), so ``qmodel.eval()(x)`` equals the converted graph's output. All state is in ``state_dict`` and identical on every DDP rank; under an
   initialised torch.distributed, batch min/max are all_reduced (MIN/MAX) before the EMA update (every rank
   must run the same forwards, as DDP does).
 * ``calibrate(model, batches, method="ema"|"minmax", config=None)`` accepts a float nn.Module (prepared
