@@ -23,9 +23,10 @@ Public API:
   step s (0-based) quantizes when s >= quant_delay, BN freezes when s >= freeze_bn_delay. They apply to
   weights and activations. Eval-mode forwards always quantize (once a range was observed) and never update
   ranges or BN statistics; there the fused layers, additions and average poolings compute what the integer
-  kernels compute (intq.qat.integer_eval), so ``qmodel.eval()(x)`` equals the converted graph's output. All state is in ``state_dict`` and identical on every DDP rank; under an
-  initialised torch.distributed, batch min/max are all_reduced (MIN/MAX) before the EMA update (every rank
-  must run the same forwards, as DDP does).
+  kernels compute (intq.qat.integer_eval), so ``qmodel.eval()(x)`` equals the converted graph's output.
+  All state is in ``state_dict`` and identical on every DDP rank; under an initialised torch.distributed,
+  batch min/max are all_reduced (MIN/MAX) before the EMA update (every rank must run the same forwards, as
+  DDP does).
 * ``calibrate(model, batches, method="ema"|"minmax", config=None)`` accepts a float nn.Module (prepared
   internally in PTQ mode: BN folded with its running statistics, weights quantized with last-value min/max)
   or an already prepared module (calibrated in place, its BN frozen). It runs the batches in eval mode
