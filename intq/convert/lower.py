@@ -106,15 +106,13 @@ class _Lowering:
             x = padded
         geo = dict(padding=pad, stride_h=c.stride[0], stride_w=c.stride[1], dilation_h=c.dilation[0],
                    dilation_w=c.dilation[1], activation=m.activation)
-        if c.groups == 1:
-            w = self.const(node.name + "_filter", fold.ohwi(w_u8), wq)
-            self.g.add_node("CONV_2D", (x, w, b), (out,), options_for("CONV_2D", **geo), node.name)
-        elif c.groups == c.in_channels:
+        if c.groups == c.in_channels and c.groups > 1:
             w = self.const(node.name + "_filter", fold.depthwise(w_u8), wq)
             self.g.add_node("DEPTHWISE_CONV_2D", (x, w, b), (out,), options_for(
                 "DEPTHWISE_CONV_2D", depth_multiplier=c.out_channels // c.in_channels, **geo), node.name)
-        else:
-            raise UnsupportedOpError("Conv2d", describe(node), f"grouped conv (groups={c.groups}) has no TFLite op")
+        else:   # groups == 1, or grouped: CONV_2D with filter [O, kh, kw, I / groups] (TFLite's grouped conv)
+            w = self.const(node.name + "_filter", fold.ohwi(w_u8), wq)
+            self.g.add_node("CONV_2D", (x, w, b), (out,), options_for("CONV_2D", **geo), node.name)
         self.env[node] = out
 
     def add(self, node: fx.Node) -> None:

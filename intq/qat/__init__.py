@@ -13,7 +13,7 @@ Public API:
 * ``example_inputs``: a tensor or tuple of tensors (NCHW images or [N, F] features) used for tracing and
   for the shapes convert records (the batch size of the exported graph; any batch runs). The model must be
   torch.fx-traceable; ops prepare cannot map raise intq.errors.UnsupportedOpError naming the op and the fx
-  node. Supported: Conv2d (groups 1 or depthwise; other groups prepare but do not convert) (+BatchNorm2d)
+  node. Supported: Conv2d (any groups: depthwise -> DEPTHWISE_CONV_2D, else CONV_2D) (+BatchNorm2d)
   (+ReLU/ReLU6/Hardtanh(0,6)), Linear(+ReLU/ReLU6), add (+ReLU), torch.cat, MaxPool2d, AvgPool2d,
   global average pooling (AdaptiveAvgPool2d(1), mean over dims 2,3), flatten/view/reshape, Dropout, Identity.
 * prepare_qat deep-copies the float model and keeps its train/eval mode; quantizers are created on the

@@ -112,18 +112,29 @@ def test_batch_size_may_change():
     assert y.shape == (5, 8, 8, 8) and y.dtype == np.float32
 
 
-def test_grouped_conv_is_unsupported():
+def test_grouped_conv_converts_to_conv_2d_and_matches_litert(tmp_path):
+    oracles = pytest.importorskip("oracles")
+
     class G(nn.Module):
         def __init__(self):
             super().__init__()
-            self.conv = nn.Conv2d(4, 4, 3, groups=2)
+            self.conv, self.bn = nn.Conv2d(4, 6, 3, groups=2, padding=1), nn.BatchNorm2d(6)
+            self.c2 = nn.Conv2d(6, 6, 1, groups=3)
 
         def forward(self, x):
-            return self.conv(x)
+            return self.c2(torch.relu(self.bn(self.conv(x))))
 
-    gm = calibrate(G(), [torch.randn(2, 4, 6, 6)])
-    with pytest.raises(UnsupportedOpError, match="groups=2"):
-        intq.convert(gm)
+    torch.manual_seed(0)
+    gm = prepare_qat(G(), torch.randn(2, 4, 6, 6))
+    train_a_little(gm, (8, 4, 6, 6), steps=5)
+    g = intq.convert(gm.eval())
+    assert g.op_counts()["CONV_2D"] == 2
+    assert g.tensor(g.nodes[2].inputs[1]).shape == (6, 3, 3, 2)      # [O, kh, kw, I / groups]
+    x = torch.randn(3, 4, 6, 6)
+    (y,) = intq.Interpreter(g).run(x.numpy())
+    intq.save_tflite(g, tmp_path / "g.tflite")
+    (z,) = oracles.run_litert((tmp_path / "g.tflite").read_bytes(), [x.numpy()])
+    assert np.array_equal(y, z)
 
 
 def test_convert_rejects_plain_module():
