@@ -67,6 +67,19 @@ class _Lowering:
     def src(self, node: fx.Node, i: int = 0) -> str:
         return self.env[node.args[i]]
 
+    def pool_padding(self, node: fx.Node, xt, kernel, stride, pad) -> str:
+        """'VALID' or 'SAME' for torch's symmetric pooling padding; TFLite pools have no explicit padding.
+
+        SAME pooling skips the padded taps, as torch's max pooling (-inf padding) and average pooling with
+        count_include_pad=False do.
+        """
+        mode, explicit = fold.conv_padding(xt.shape[1:3], kernel, stride, (1, 1), tuple(pad))
+        if explicit is not None:
+            raise UnsupportedOpError(op_name(self.gm, node), describe(node),
+                                     f"padding {tuple(pad)} is neither VALID nor TFLite SAME on a "
+                                     f"{xt.shape[1]}x{xt.shape[2]} input")
+        return mode
+
     # --- ops -----------------------------------------------------------------------------------
     def placeholder(self, node: fx.Node, shape) -> None:
         qp = self.out_qp(node)
@@ -148,10 +161,11 @@ class _Lowering:
         is_pool = isinstance(kind_mod, torch.nn.MaxPool2d) or node.target is torch.nn.functional.max_pool2d
         out_shape = self.shape(node)
         if is_pool:
-            (kh, kw), (sh, sw) = pool_args(self.gm, node)
+            (kh, kw), (sh, sw), pad = pool_args(self.gm, node)
             out = self.act(node, out_shape, xt.quant)
             self.g.add_node("MAX_POOL_2D", (x,), (out,), options_for(
-                "MAX_POOL_2D", padding="VALID", stride_h=sh, stride_w=sw, filter_h=kh, filter_w=kw), node.name)
+                "MAX_POOL_2D", padding=self.pool_padding(node, xt, (kh, kw), (sh, sw), pad), stride_h=sh, stride_w=sw,
+                filter_h=kh, filter_w=kw), node.name)
         elif tuple(out_shape) == tuple(xt.shape):
             out = x   # dropout, identity, contiguous, a no-op view
         elif len(out_shape) == 2 and len(xt.shape) == 4:
@@ -179,8 +193,9 @@ class _Lowering:
             self.g.add_node("MEAN", (x, axes), (out,), options_for("MEAN", keep_dims=m.keep_dims), node.name)
         else:
             (kh, kw), (sh, sw) = m.kernel_size, m.stride
+            pad = self.pool_padding(node, self.g.tensor(x), m.kernel_size, m.stride, m.padding)
             self.g.add_node("AVERAGE_POOL_2D", (x,), (out,), options_for(
-                "AVERAGE_POOL_2D", padding="VALID", stride_h=sh, stride_w=sw, filter_h=kh, filter_w=kw), node.name)
+                "AVERAGE_POOL_2D", padding=pad, stride_h=sh, stride_w=sw, filter_h=kh, filter_w=kw), node.name)
         self.env[node] = out
 
     def quant(self, node: fx.Node) -> None:

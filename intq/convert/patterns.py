@@ -24,8 +24,8 @@ def _pair(v) -> tuple[int, int]:
     return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))
 
 
-def pool_args(gm: fx.GraphModule, node: fx.Node) -> tuple[tuple[int, int], tuple[int, int]]:
-    """(kernel, stride) of a max pool with zero padding (else UnsupportedOpError)."""
+def pool_args(gm: fx.GraphModule, node: fx.Node) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+    """(kernel, stride, padding) of a max pool without ceil_mode / dilation (else UnsupportedOpError)."""
     if node.op == "call_module":
         m = gm.get_submodule(node.target)
         k, s, p = m.kernel_size, m.stride, m.padding
@@ -38,6 +38,6 @@ def pool_args(gm: fx.GraphModule, node: fx.Node) -> tuple[tuple[int, int], tuple
         k, s, p = vals["kernel_size"], vals.get("stride"), vals.get("padding", 0)
         ceil, dil = vals.get("ceil_mode", False), vals.get("dilation", 1)
         s = s if s not in (None, []) else k
-    if _pair(p) != (0, 0) or ceil or _pair(dil) != (1, 1):
-        raise UnsupportedOpError(op_name(gm, node), describe(node), "pooling needs padding 0, no ceil_mode/dilation")
-    return _pair(k), _pair(s)
+    if ceil or _pair(dil) != (1, 1):
+        raise UnsupportedOpError(op_name(gm, node), describe(node), "pooling with ceil_mode or dilation")
+    return _pair(k), _pair(s), _pair(p)

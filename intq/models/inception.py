@@ -9,10 +9,8 @@ from intq.models.common import Classifier, ConvBNAct, stride_plan
 
 
 class InceptionBlock(nn.Module):
-    """Four branches concatenated on channels: 1x1; 1x1->3x3; 1x1->3x3->3x3; 3x3 depthwise->1x1.
-
-    The fourth branch stands in for GoogLeNet's 3x3/stride-1 max pool: that pool needs SAME padding, which
-    intq.convert does not lower (pooling with padding 0 only), so a depthwise 3x3 plays its spatial role."""
+    """Four branches concatenated on channels: 1x1; 1x1->3x3; 1x1->3x3->3x3; 3x3/1 max pool->1x1 (GoogLeNet's;
+    the pool's padding 1 is TFLite SAME, so it converts to MAX_POOL_2D)."""
 
     def __init__(self, cin: int, c1: int, c3: int, c5: int, cp: int, activation: str = "relu6"):
         super().__init__()
@@ -20,8 +18,7 @@ class InceptionBlock(nn.Module):
         self.b3 = nn.Sequential(ConvBNAct(cin, c3, 1, activation=activation), ConvBNAct(c3, c3, 3, activation=activation))
         self.b5 = nn.Sequential(ConvBNAct(cin, c5, 1, activation=activation), ConvBNAct(c5, c5, 3, activation=activation),
                                 ConvBNAct(c5, c5, 3, activation=activation))
-        self.bp = nn.Sequential(ConvBNAct(cin, cin, 3, groups=cin, activation=activation),
-                                ConvBNAct(cin, cp, 1, activation=activation))
+        self.bp = nn.Sequential(nn.MaxPool2d(3, 1, padding=1), ConvBNAct(cin, cp, 1, activation=activation))
         self.out_channels = c1 + c3 + c5 + cp
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -72,12 +72,15 @@ def mean_hw(x: torch.Tensor, qp: QParams, keep_dims: bool) -> torch.Tensor:
 
 
 @torch.no_grad()
-def average_pool(x: torch.Tensor, qp: QParams, kernel: tuple[int, int], stride: tuple[int, int]) -> torch.Tensor:
-    """AVERAGE_POOL_2D (VALID, no activation) of an NCHW tensor on ``qp``: window sums of the codes,
-    divided by the tap count with integer half-away rounding."""
+def average_pool(x: torch.Tensor, qp: QParams, kernel: tuple[int, int], stride: tuple[int, int],
+                 padding: tuple[int, int] = (0, 0)) -> torch.Tensor:
+    """AVERAGE_POOL_2D (no activation) of an NCHW tensor on ``qp``: window sums of the codes over the taps
+    inside the image, divided by their count with integer half-away rounding."""
     u = codes(x, qp) + qp.zero_point
-    sums = F.avg_pool2d(u, kernel, stride, divisor_override=1)
-    q = np.clip(average_round(sums.cpu().numpy().astype(np.int64), kernel[0] * kernel[1]), qp.qmin, qp.qmax)
+    sums = F.avg_pool2d(u, kernel, stride, padding, divisor_override=1)
+    count = F.avg_pool2d(torch.ones_like(u[:1, :1]), kernel, stride, padding, divisor_override=1)
+    q = np.clip(average_round(sums.cpu().numpy().astype(np.int64), count.cpu().numpy().astype(np.int64)),
+                qp.qmin, qp.qmax)
     return _on_grid(q - qp.zero_point, qp, x.device)
 
 

@@ -1,7 +1,8 @@
 """Average pooling and global mean in a prepared model: QAvgPool2d. Imports: torch, intq.errors, intq.qat.
 
 prepare_qat replaces every average pooling the integer graph can hold -- AvgPool2d / F.avg_pool2d without
-padding, ceil_mode or dilation (AVERAGE_POOL_2D, VALID), and global averages: AdaptiveAvgPool2d(1),
+ceil_mode, and with padding only when padded taps are not counted (``count_include_pad=False``: TFLite's
+SAME pooling divides by the valid taps; convert checks the padding is SAME), and global averages: AdaptiveAvgPool2d(1),
 F.adaptive_avg_pool2d(x, 1), mean over dims (2, 3) (MEAN over H, W) -- by a QAvgPool2d, so that convert
 reads its geometry from one place and the eval forward can compute what the integer kernel computes.
 Input and output share one quantizer (the uint8 kernels need equal parameters), linked by prepare_qat.
@@ -22,19 +23,20 @@ def _pair(v) -> tuple[int, int]:
 
 class QAvgPool2d(torch.nn.Module):
     """Average pooling of an NCHW tensor: ``kind`` 'mean' (over H, W; ``keep_dims`` as torch's keepdim)
-    or 'avg' (``kernel_size``/``stride`` windows, no padding).
+    or 'avg' (``kernel_size``/``stride``/``padding`` windows, averaging the taps inside the image).
 
     Training, calibration and float mode: the float average. Eval with its quantizer active: the integer
     MEAN / AVERAGE_POOL_2D result on the quantizer's grid (intq.qat.integer_eval).
     """
 
-    def __init__(self, kind: str, kernel_size=(1, 1), stride=(1, 1), keep_dims: bool = True):
+    def __init__(self, kind: str, kernel_size=(1, 1), stride=(1, 1), keep_dims: bool = True, padding=(0, 0)):
         super().__init__()
         if kind not in ("mean", "avg"):
             raise ValueError(f"QAvgPool2d kind must be 'mean' or 'avg', got {kind!r}")
         self.kind = kind
         self.kernel_size = _pair(kernel_size)
         self.stride = _pair(stride)
+        self.padding = _pair(padding)
         self.keep_dims = bool(keep_dims)
         self._quant: tuple[ActQuant, ...] = ()
 
@@ -47,15 +49,22 @@ class QAvgPool2d(torch.nn.Module):
         if q is not None and not self.training and not q.force_observe and q.quant_active():
             if self.kind == "mean":
                 return integer_eval.mean_hw(x, q.qparams(), self.keep_dims)
-            return integer_eval.average_pool(x, q.qparams(), self.kernel_size, self.stride)
+            return integer_eval.average_pool(x, q.qparams(), self.kernel_size, self.stride, self.padding)
         if self.kind == "mean":
             return x.mean(dim=(2, 3), keepdim=self.keep_dims)
-        return F.avg_pool2d(x, self.kernel_size, self.stride)
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, count_include_pad=False)
 
     def extra_repr(self) -> str:
         if self.kind == "mean":
             return f"mean over H, W, keep_dims={self.keep_dims}"
-        return f"kernel_size={self.kernel_size}, stride={self.stride}"
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+def _avg(kernel, stride, padding, ceil_mode, count_include_pad, divisor_override) -> QAvgPool2d | None:
+    padded = _pair(padding) != (0, 0)
+    if ceil_mode or divisor_override is not None or (padded and count_include_pad):
+        return None
+    return QAvgPool2d("avg", kernel, stride if stride not in (None, []) else kernel, padding=padding)
 
 
 def pool_spec(gm: fx.GraphModule, node: fx.Node) -> QAvgPool2d | None:
@@ -66,9 +75,7 @@ def pool_spec(gm: fx.GraphModule, node: fx.Node) -> QAvgPool2d | None:
             size = m.output_size
             return QAvgPool2d("mean") if size is not None and _pair(size) == (1, 1) else None
         if isinstance(m, torch.nn.AvgPool2d):
-            if _pair(m.padding) != (0, 0) or m.ceil_mode or m.divisor_override is not None:
-                return None
-            return QAvgPool2d("avg", m.kernel_size, m.stride if m.stride is not None else m.kernel_size)
+            return _avg(m.kernel_size, m.stride, m.padding, m.ceil_mode, m.count_include_pad, m.divisor_override)
         return None
     t = node.target
     if t is F.adaptive_avg_pool2d:
@@ -78,11 +85,8 @@ def pool_spec(gm: fx.GraphModule, node: fx.Node) -> QAvgPool2d | None:
         vals = dict(zip(("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
                          "divisor_override"), node.args))
         vals.update(node.kwargs)
-        k, s = vals["kernel_size"], vals.get("stride")
-        if _pair(vals.get("padding", 0)) != (0, 0) or vals.get("ceil_mode", False) or \
-                vals.get("divisor_override") is not None:
-            return None
-        return QAvgPool2d("avg", k, s if s not in (None, []) else k)
+        return _avg(vals["kernel_size"], vals.get("stride"), vals.get("padding", 0), vals.get("ceil_mode", False),
+                    vals.get("count_include_pad", True), vals.get("divisor_override"))
     if t in (torch.mean, "mean"):
         dims = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
         dims = (dims,) if isinstance(dims, int) else tuple(dims or ())

@@ -177,3 +177,45 @@ def test_low_bit_weights_convert_low_bit_activations_refused():
     gm = calibrate(ConvBnRelu(), [torch.randn(2, 3, 8, 8)], config=QatConfig(activation_bits=4))
     with pytest.raises(QuantizationError, match="4-bit"):
         intq.convert(gm)
+
+
+class _PaddedPools(nn.Module):
+    """GoogLeNet-style SAME pools: 3x3/1 max and average (padded taps not counted), 3x3/2 max on an odd input."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 6, 3, padding=1)
+        self.mp = nn.MaxPool2d(3, 1, padding=1)
+        self.ap = nn.AvgPool2d(3, 1, padding=1, count_include_pad=False)
+        self.down = nn.MaxPool2d(3, 2, padding=1)
+        self.fc = nn.Linear(12 * 4 * 4, 4)
+
+    def forward(self, x):
+        y = torch.relu(self.conv(x))
+        y = torch.cat([self.mp(y), self.ap(y)], 1)
+        return self.fc(torch.flatten(self.down(y), 1))
+
+
+def test_same_padded_pooling_converts_and_matches_litert(tmp_path):
+    oracles = pytest.importorskip("oracles")
+    torch.manual_seed(5)
+    gm = prepare_qat(_PaddedPools(), torch.randn(2, 3, 7, 7))
+    train_a_little(gm, (8, 3, 7, 7), steps=6)
+    gm.eval()
+    g = intq.convert(gm)
+    pools = [n for n in g.nodes if n.op in ("MAX_POOL_2D", "AVERAGE_POOL_2D")]
+    assert [n.options.padding for n in pools] == ["SAME"] * 3
+    x = torch.randn(5, 3, 7, 7)
+    with torch.no_grad():
+        ref = gm(x).numpy()
+    (y,) = intq.Interpreter(g).run(x.numpy())
+    assert np.array_equal(y, ref)                    # the eval forward simulates the padded average too
+    intq.save_tflite(g, tmp_path / "p.tflite")
+    (z,) = oracles.run_litert((tmp_path / "p.tflite").read_bytes(), [x.numpy()])
+    assert np.array_equal(y, z)
+
+
+def test_padding_that_is_not_same_is_refused_with_the_node():
+    gm = calibrate(nn.Sequential(nn.Conv2d(3, 4, 1), nn.MaxPool2d(3, 2, padding=1)), [torch.randn(2, 3, 8, 8)])
+    with pytest.raises(UnsupportedOpError, match="neither VALID nor TFLite SAME"):
+        intq.convert(gm)
