@@ -184,8 +184,9 @@ class _Lowering:
     def requant(self, node: fx.Node) -> None:
         m = self.gm.get_submodule(node.target) if node.op == "call_module" else None
         if not isinstance(m, QAvgPool2d):
-            raise UnsupportedOpError(op_name(self.gm, node), describe(node), "only global average pooling / "
-                                     "AvgPool2d without padding map to integer ops")
+            raise UnsupportedOpError(op_name(self.gm, node), describe(node), "only global average pooling and "
+                                     "average pooling without ceil_mode / divisor_override, with padding only when "
+                                     "count_include_pad=False, map to integer ops")
         x = self.src(node)
         out = self.act(node, self.shape(node), self.g.tensor(x).quant)
         if m.kind == "mean":
