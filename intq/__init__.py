@@ -3,7 +3,7 @@
 Jacob et al., "Quantization and Training of Neural Networks for Efficient Integer-Arithmetic-Only
 Inference" (CVPR 2018), bit-exact with TensorFlow Lite's reference uint8/int8 kernels.
 
-Data flow: float model -> intq.qat (fake quant) -> intq.convert -> intq.ir.Graph -> intq.runtime
+Data flow: float model -> intq.qat (fake quant) -> intq.conversion -> intq.ir.Graph -> intq.runtime
 (reference and fast kernels) / intq.io (.tflite) -> intq.cli. This module only re-exports.
 """
 from __future__ import annotations
@@ -37,6 +37,6 @@ def __getattr__(name):
         from intq import qat
         return getattr(qat, name)
     if name == "convert":
-        from intq.convert import convert
+        from intq.conversion import convert
         return convert
     raise AttributeError(f"module 'intq' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""The package's import rules (data flows scheme -> ir -> runtime / io; qat -> convert; cli on top)."""
+"""The package's import rules (data flows scheme -> ir -> runtime / io; qat -> conversion; cli on top)."""
 from __future__ import annotations
 
 import ast
@@ -17,11 +17,11 @@ ALLOWED = {
     "runtime": {"ir", "scheme"},
     "io": {"ir", "scheme"},
     "qat": {"scheme"},
-    "convert": {"qat", "ir", "scheme"},
+    "conversion": {"qat", "ir", "scheme"},
     "data": set(),
     "models": set(),
-    "train": {"qat", "convert", "ir", "scheme", "runtime", "io", "models", "data"},
-    "cli": {"qat", "convert", "ir", "scheme", "runtime", "io", "models", "data", "train"},
+    "train": {"qat", "conversion", "ir", "scheme", "runtime", "io", "models", "data"},
+    "cli": {"qat", "conversion", "ir", "scheme", "runtime", "io", "models", "data", "train"},
 }
 TORCH_FREE = ("scheme", "ir", "runtime", "io", "data")
 

@@ -176,7 +176,7 @@ def _evaluate(model: torch.nn.Module, cfg: TrainConfig, x_test: np.ndarray, y_te
     res[key] = accuracy(pred, y_test)
     if cfg.mode == "float":
         return res
-    from intq.convert import convert
+    from intq.conversion import convert
     from intq.io.tflite_export import save_tflite
     graph = convert(model)
     int_pred = int_predict(graph, x_test)

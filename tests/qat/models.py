@@ -1,4 +1,4 @@
-"""Small float models shared by tests/qat and tests/convert."""
+"""Small float models shared by tests/qat and tests/conversion."""
 from __future__ import annotations
 
 import torch

@@ -219,3 +219,8 @@ def test_padding_that_is_not_same_is_refused_with_the_node():
     gm = calibrate(nn.Sequential(nn.Conv2d(3, 4, 1), nn.MaxPool2d(3, 2, padding=1)), [torch.randn(2, 3, 8, 8)])
     with pytest.raises(UnsupportedOpError, match="neither VALID nor TFLite SAME"):
         intq.convert(gm)
+
+
+def test_intq_convert_stays_the_function_after_the_package_is_imported():
+    import intq.conversion.lower  # noqa: F401  (binds intq.conversion, never intq.convert)
+    assert intq.convert is intq.conversion.convert and callable(intq.convert)

@@ -9,8 +9,8 @@ import torch
 import torch.fx as fx
 from torch.fx.passes.shape_prop import ShapeProp
 
-from intq.convert import fold
-from intq.convert.patterns import output_quant, pool_args
+from intq.conversion import fold
+from intq.conversion.patterns import output_quant, pool_args
 from intq.errors import QuantizationError, UnsupportedOpError
 from intq.ir import Graph, verify
 from intq.ir.ops import options_for
