@@ -27,6 +27,13 @@ def _quant(qp: QParams) -> Quantization:
     return Quantization.per_tensor(qp.scale, qp.zero_point)
 
 
+def _broadcast(a, b) -> tuple | None:
+    try:
+        return tuple(np.broadcast_shapes(tuple(a), tuple(b)))
+    except ValueError:
+        return None
+
+
 class _Lowering:
     def __init__(self, gm: fx.GraphModule):
         self.gm, self.g = gm, Graph(name=type(gm).__name__)
@@ -135,8 +142,10 @@ class _Lowering:
             from intq.qat.rewrite import activation_name
             activation = activation_name(self.gm, users[0])
         a, b = self.src(node, 0), self.src(node, 1)
-        if self.g.tensor(a).shape != self.g.tensor(b).shape:
-            raise UnsupportedOpError("add", describe(node), "broadcasting add is not supported")
+        sa, sb = self.g.tensor(a).shape, self.g.tensor(b).shape
+        if len(sa) != len(sb) or _broadcast(sa, sb) != tuple(self.shape(node)):
+            raise UnsupportedOpError("add", describe(node), f"operands {list(sa)} and {list(sb)} (NHWC) do not "
+                                     "broadcast to the output in the integer graph's layout")
         out = self.act(node, self.shape(node), _quant(self.out_qp(node)))
         self.g.add_node("ADD", (a, b), (out,), options_for("ADD", activation=activation), node.name)
         self.env[node] = out

@@ -15,7 +15,7 @@ from intq.qat.observers import ActQuant
 
 
 class QAdd(torch.nn.Module):
-    """``a + b`` of two same-shape tensors, with an eval-mode integer forward (see module docstring)."""
+    """``a + b`` (broadcasting), with an eval-mode integer forward (see module docstring)."""
 
     def __init__(self):
         super().__init__()
@@ -26,7 +26,7 @@ class QAdd(torch.nn.Module):
         object.__setattr__(self, "_quant", (quant_a, quant_b, quant_out, activation))
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        if not self.training and self._quant and a.shape == b.shape:
+        if not self.training and self._quant:
             qa, qb, qo, activation = self._quant
             if not qo.force_observe and qa.quant_active() and qb.quant_active() and qo.quant_active():
                 return integer_eval.add(a, b, qa.qparams(), qb.qparams(), qo.qparams(), activation)

@@ -86,7 +86,7 @@ def average_pool(x: torch.Tensor, qp: QParams, kernel: tuple[int, int], stride: 
 
 @torch.no_grad()
 def add(a: torch.Tensor, b: torch.Tensor, qa: QParams, qb: QParams, out_qp: QParams, activation: str) -> torch.Tensor:
-    """ADD of two same-shape tensors on the grids ``qa``, ``qb`` with the fused ``activation`` clamp."""
+    """ADD (NumPy broadcasting) of tensors on the grids ``qa``, ``qb`` with the fused ``activation`` clamp."""
     multipliers = add_multipliers(qa.scale, qb.scale, out_qp.scale)
     raw = add_rescaled(codes(a, qa).cpu().numpy().astype(np.int64), codes(b, qb).cpu().numpy().astype(np.int64),
                        multipliers)

@@ -224,3 +224,36 @@ def test_padding_that_is_not_same_is_refused_with_the_node():
 def test_intq_convert_stays_the_function_after_the_package_is_imported():
     import intq.conversion.lower  # noqa: F401  (binds intq.conversion, never intq.convert)
     assert intq.convert is intq.conversion.convert and callable(intq.convert)
+
+
+class _GlobalContextAdd(nn.Module):
+    """x + its global average (an [N, C, 1, 1] operand broadcast over H, W), then ReLU."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.ctx = nn.Conv2d(4, 4, 1)
+        self.gap = nn.AdaptiveAvgPool2d(1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return torch.relu(y + self.ctx(self.gap(y)))
+
+
+def test_broadcasting_add_converts_and_matches_litert(tmp_path):
+    oracles = pytest.importorskip("oracles")
+    torch.manual_seed(6)
+    gm = prepare_qat(_GlobalContextAdd(), torch.randn(2, 3, 6, 6))
+    train_a_little(gm, (8, 3, 6, 6), steps=6)
+    gm.eval()
+    g = intq.convert(gm)
+    add = next(n for n in g.nodes if n.op == "ADD")
+    assert [g.tensor(t).shape for t in add.inputs] == [(2, 6, 6, 4), (2, 1, 1, 4)]
+    x = torch.randn(2, 3, 6, 6)
+    with torch.no_grad():
+        ref = gm(x).numpy()
+    (y,) = intq.Interpreter(g).run(x.numpy())
+    assert np.array_equal(y, ref)
+    intq.save_tflite(g, tmp_path / "b.tflite")
+    (z,) = oracles.run_litert((tmp_path / "b.tflite").read_bytes(), [x.numpy()])
+    assert np.array_equal(y, z)
