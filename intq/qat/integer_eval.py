@@ -1,14 +1,14 @@
 """Eval-mode integer simulation: what the uint8 kernels compute, in torch. Imports: torch, numpy, intq.scheme.
 
-A fake-quant model in eval is meant to predict its integer graph. Fake quantization alone leaves two
-differences (each worth at most an output LSB or two, enough to flip near-tied top-1 predictions):
-the kernels requantize the int32 accumulator with the fixed-point multiplier ``M0 * 2^-n`` and an int32 bias
-(paper eq. 7-10), ADD rescales both inputs in fixed point, and average pooling divides integer sums with
-integer rounding. The functions here take
-tensors that lie on a quantizer's grid (``S * (q - Z)`` in float32, as fake_quant returns them), recover the
-integer codes exactly, do the kernel's arithmetic with intq.scheme's code (the same functions the runtime's
-reference kernels call), and return the result on the output grid. Integer sums are carried in float64,
-exact below 2^53; requantization runs in NumPy int64 on the CPU.
+A fake-quant model in eval is meant to predict its integer graph, but fake quantization alone rounds
+differently from the kernels in three places (each worth at most an output LSB or two, enough to flip
+near-tied top-1 predictions): the kernels add an int32 bias and requantize the accumulator with the
+fixed-point multiplier ``M0 * 2^-n`` (paper eq. 5-10), ADD rescales both inputs in fixed point, and MEAN /
+AVERAGE_POOL_2D divide integer sums with integer rounding. The functions here take tensors that lie on a
+quantizer's grid (``S * (q - Z)`` in float32, as fake_quant returns them), recover the integer codes exactly,
+do the kernel's arithmetic with intq.scheme's code (the same functions the runtime's reference kernels call),
+and return the result on the output grid. Integer sums are carried in float64 (exact below 2^53) on the
+tensors' device; requantization runs in NumPy int64 on the CPU.
 
 Used only in eval (no gradient); training keeps the straight-through fake-quant forward.
 """
