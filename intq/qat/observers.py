@@ -57,6 +57,7 @@ class ActQuant(torch.nn.Module):
         self.register_buffer("observer_enabled", torch.ones((), dtype=torch.uint8))
         self.register_buffer("fake_quant_mode", torch.zeros((), dtype=torch.uint8))
         self.force_observe = False
+        self.label = "activation quantizer"   # prepare_qat names it and the fx node it follows (errors)
 
     def qparams(self) -> QParams:
         """Nudged parameters of the current range (the ones convert exports)."""
@@ -69,6 +70,9 @@ class ActQuant(torch.nn.Module):
         lo = torch.clamp(x.detach().min().to(torch.float32), max=0.0)
         hi = torch.clamp(x.detach().max().to(torch.float32), min=0.0)
         lo, hi = reduce_min_max(lo, hi)
+        if not bool(torch.isfinite(lo) & torch.isfinite(hi)):
+            raise QuantizationError(f"{self.label} observed non-finite values (min {float(lo)}, max {float(hi)}): "
+                                    "NaN or inf in the inputs or in the model's float computation")
         if not bool(self.initialized):
             self.min_val.copy_(lo)
             self.max_val.copy_(hi)

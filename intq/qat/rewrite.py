@@ -302,6 +302,7 @@ def place_quantizers(gm: fx.GraphModule, cfg: QatConfig) -> None:
             elif kind in ("layer",):
                 src(node)
             name = new_quant()
+            gm.get_submodule(name).label = f"{name} (output of fx node {node.name!r})"
             q = _insert_quant(gm, end, name)
             owner[node] = owner[end] = owner[q] = name
             if kind == "cat":

@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 
 import intq
-from intq.errors import UnsupportedOpError
+from intq.errors import QuantizationError, UnsupportedOpError
 from intq.qat import QatConfig, calibrate, enable_fake_quant, freeze_observers, prepare_qat
 from intq.qat.add import QAdd
 from intq.qat.fused import QConv2d, QLinear
@@ -131,3 +131,14 @@ def test_calibrate_float_model(method):
 def test_calibrate_needs_batches():
     with pytest.raises(ValueError):
         calibrate(FlattenMLP(), [])
+
+
+def test_non_finite_activations_are_refused_naming_the_quantizer():
+    x = torch.randn(4, 3, 8, 8)
+    x[0, 0, 0, 0] = float("nan")
+    with pytest.raises(QuantizationError, match=r"act_quant_0 \(output of fx node 'x'\) observed non-finite"):
+        calibrate(ConvBnRelu().eval(), [x])
+    gm = prepare_qat(ConvBnRelu(), torch.randn(2, 3, 8, 8))
+    gm.train()
+    with pytest.raises(QuantizationError, match="non-finite"):
+        gm(torch.full((2, 3, 8, 8), float("inf")))
