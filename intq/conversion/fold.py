@@ -28,7 +28,7 @@ def quantized_bias(layer, s_in: float, s_w: float) -> tuple[np.ndarray, Quantiza
     """(int32 bias, its quantization with scale S_in*S_w) of a QConv2d / QLinear in eval."""
     _, b = layer.folded_weight_and_bias()
     q, scale = quantize_bias(b.detach().cpu().numpy(), s_in, s_w)
-    return q, Quantization.per_tensor(scale, 0)
+    return q, Quantization(scale, np.zeros(scale.size, np.int64), 0)
 
 
 def ohwi(w_oihw: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ runtime's reference kernels and intq.qat's eval-mode integer simulation use one 
 * :func:`activation_range` -- ``CalculateActivationRangeQuantized`` for a code range [qmin, qmax].
 * :func:`legacy_conv_multiplier` -- (M0, shift) of a uint8 per-tensor CONV_2D / DEPTHWISE_CONV_2D /
   FULLY_CONNECTED: ``(double)(float)(s_in * s_w) / (double)s_out`` (``GetQuantizedConvolutionMultipler``).
+* :func:`conv_multipliers` -- per output channel: that, or int8's ``(double)s_in * (double)s_w[c] / s_out``.
 * :func:`mean_multiplier` -- 1/N folded into (M0, shift) as ``QuantizedMeanOrSum`` does.
 * :func:`average_round` -- AVERAGE_POOL_2D's integer division of a window sum, rounded half away from zero.
 * :func:`quantize_bias` -- the int32 bias with scale ``S_in * S_w`` and zero point 0.
@@ -54,6 +55,24 @@ def legacy_conv_multiplier(s_in: float, s_w: float, s_out: float) -> tuple[int, 
     return quantize_multiplier(real)
 
 
+def conv_multipliers(s_in: float, s_w, s_out: float, channels: int,
+                     float32_product: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per-output-channel (M0, left shift) int64 arrays of CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED.
+
+    ``float32_product``: TFLite's legacy per-tensor path (uint8 layers, and every per-tensor FULLY_CONNECTED),
+    one multiplier from :func:`legacy_conv_multiplier` with ``s_w[0]``. Otherwise int8's
+    ``PopulateConvolutionQuantizationParams``: ``(double)s_in * (double)s_w[c] / (double)s_out`` per channel,
+    a single weight scale broadcast over the channels.
+    """
+    scales = np.atleast_1d(np.asarray(s_w, np.float32))
+    if float32_product:
+        pairs = [legacy_conv_multiplier(s_in, float(scales[0]), s_out)] * channels
+    else:
+        per = scales if scales.size == channels else np.full(channels, scales[0], np.float32)
+        pairs = [quantize_multiplier(float(np.float64(s_in) * np.float64(s) / np.float64(s_out))) for s in per]
+    return np.array([p[0] for p in pairs], np.int64), np.array([p[1] for p in pairs], np.int64)
+
+
 def mean_multiplier(m0: int, shift: int, n: int) -> tuple[int, int]:
     """Fold 1/n into (M0, shift) as QuantizedMeanOrSum does: s = min(floor(log2 n), 32, 31 + shift)."""
     s = min(n.bit_length() - 1, 32, 31 + shift)
@@ -68,15 +87,16 @@ def average_round(acc: np.ndarray, n) -> np.ndarray:
     return np.where(acc > 0, (acc + half) // n, -((half - acc) // n))
 
 
-def quantize_bias(b: np.ndarray, s_in: float, s_w: float) -> tuple[np.ndarray, float]:
-    """(int32 bias, its scale): scale = float32(s_in * s_w), zero point 0 (paper §2.4, eq. 10).
+def quantize_bias(b: np.ndarray, s_in: float, s_w) -> tuple[np.ndarray, np.ndarray]:
+    """(int32 bias, its float32 scales): scale = float32(s_in * s_w), zero point 0 (paper §2.4, eq. 10).
 
-    q = round_half_away(b / scale) in float64, saturated to int32.
+    ``s_w`` is one weight scale or one per output channel (int8 per-channel weights; the bias is then
+    per-channel too). q = round_half_away(b / scale) in float64, saturated to int32.
     """
-    scale = np.float32(np.float64(s_in) * np.float64(s_w))
-    q = round_half_away(np.asarray(b, np.float64) / np.float64(scale))
+    scale = (np.float64(s_in) * np.atleast_1d(np.asarray(s_w, np.float64))).astype(np.float32)
+    q = round_half_away(np.asarray(b, np.float64) / scale.astype(np.float64))
     q = np.clip(q, np.iinfo(np.int32).min, np.iinfo(np.int32).max).astype(np.int32)
-    return q, float(scale)
+    return q, scale
 
 
 ADD_LEFT_SHIFT = 20

@@ -17,7 +17,6 @@ from intq.errors import IRError
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
 from intq.scheme import requant
-from intq.scheme.fixedpoint import quantize_multiplier
 
 _RANGES = {"uint8": (0, 255), "int8": (-128, 127), "int16": (-32768, 32767),
            "int32": (-(1 << 31), (1 << 31) - 1)}
@@ -121,12 +120,7 @@ def conv_output_multipliers(graph: Graph, node: Node, weight_axis: int,
                 f"per-channel weight scales must lie along axis {weight_axis}", graph, node, w.name)
     if float32_product is None:
         float32_product = x.dtype == "uint8"
-    if float32_product:
-        pairs = [requant.legacy_conv_multiplier(s_in, float(scales[0]), s_out)] * channels
-    else:
-        per = scales if scales.size == channels else np.full(channels, scales[0], np.float32)
-        pairs = [quantize_multiplier(float(np.float64(s_in) * np.float64(s) / np.float64(s_out))) for s in per]
-    return (np.array([p[0] for p in pairs], np.int64), np.array([p[1] for p in pairs], np.int64))
+    return requant.conv_multipliers(s_in, scales, s_out, channels, float32_product)
 
 
 def padded_windows(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int],
