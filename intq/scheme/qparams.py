@@ -92,6 +92,22 @@ def choose_qparams(rmin: float, rmax: float, num_bits: int = 8, narrow_range: bo
     return QParams(float(scale), int(zero_point), qmin, qmax)
 
 
+def symmetric_scales(absmax, num_bits: int = 8) -> np.ndarray:
+    """float32 scales of symmetric narrow-range signed weights (TFLite's int8 spec: zero point 0, codes in
+    [-(2^(n-1) - 1), 2^(n-1) - 1]), one per entry of ``absmax`` (e.g. per output channel).
+
+    Equal to ``choose_qparams(-m, m, num_bits, narrow_range=True, signed=True).scale`` (whose zero point is
+    then 0) for each normal float32 m, vectorised: ``(m - (-m)) / (2^n - 2)`` in float32. m == 0 gets the scale of m = 1
+    (every code is 0 anyway).
+    """
+    qmin, qmax = quant_range(num_bits, narrow_range=True, signed=True)
+    m = np.asarray(absmax, np.float32)
+    if not np.all(np.isfinite(m)) or np.any(m < 0):
+        raise QuantizationError("symmetric ranges need finite absolute maxima >= 0")
+    m = np.where(m == 0, np.float32(1.0), m)
+    return ((m - (-m)) / np.float32(qmax - qmin)).astype(np.float32)
+
+
 def quantize(x, qp: QParams, dtype=np.uint8) -> np.ndarray:
     """q = clamp(round_half_away(x / scale) + zero_point, qmin, qmax), in float32 like TFLite's AffineQuantize.
 

@@ -112,3 +112,12 @@ def test_errors():
         quantize(np.array([np.nan]), QParams(0.1, 0))
     with pytest.raises(QuantizationError):
         choose_qparams(-1.0, 1.0, num_bits=1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.just(0.0), st.floats(2.0 ** -60, 1e4, width=32)), st.integers(2, 8))
+def test_symmetric_scales_equal_choose_qparams(m, bits):
+    from intq.scheme.qparams import symmetric_scales
+    qp = choose_qparams(-m if m > 0 else -1.0, m if m > 0 else 1.0, bits, narrow_range=True, signed=True)
+    assert qp.zero_point == 0
+    assert symmetric_scales(np.array([m], np.float32), bits)[0] == np.float32(qp.scale)
