@@ -1,9 +1,9 @@
-"""Integer constants of fused layers: uint8 narrow-range weights and int32 biases. Imports: numpy, torch, intq.
+"""Integer constants of fused layers: narrow-range weights and int32 biases. Imports: numpy, torch, intq.
 
-The weights are folded and quantized with the very torch code the fake-quant forward runs
-(``folded_weight_and_bias`` + ``weight_qparams``) and then ``intq.scheme.quantize``, so the exported codes
-are the training-time fake-quant codes. Biases: int32 = round_half_away(b / (S_in * S_w)), zero point 0
-(paper §2.4, eq. 10 scale).
+The weights are the fused layer's ``weight_codes()``: folded and quantized with the scales the fake-quant
+forward uses, so the exported codes are the training-time fake-quant codes (uint8 scheme: asymmetric uint8,
+per tensor; int8 scheme: symmetric int8, zero point 0, per output channel or per tensor). Biases: int32 =
+round_half_away(b / (S_in * S_w)), zero point 0 (paper §2.4, eq. 10 scale), per channel with the weights.
 """
 from __future__ import annotations
 
@@ -11,21 +11,19 @@ import numpy as np
 import torch
 
 from intq.ir.tensor import Quantization
-from intq.scheme.qparams import QParams, quantize
 from intq.scheme.requant import quantize_bias
 
 
-@torch.no_grad()
-def quantized_weight(layer) -> tuple[np.ndarray, QParams]:
-    """(uint8 codes in torch layout, weight qparams) of a QConv2d / QLinear in eval."""
-    w, _ = layer.folded_weight_and_bias()
-    qp = layer.weight_qparams()
-    return quantize(w.detach().cpu().numpy().astype(np.float32), qp, np.uint8), qp
+def quantized_weight(layer, axis: int) -> tuple[np.ndarray, Quantization]:
+    """(codes in torch layout as uint8 or int8, their quantization along ``axis`` of the *stored* layout)."""
+    wc = layer.weight_codes()
+    dtype = np.int8 if layer.scheme == "int8" else np.uint8
+    return wc.codes.astype(dtype), Quantization(wc.scales, wc.zero_points, axis if wc.scales.size > 1 else 0)
 
 
 @torch.no_grad()
-def quantized_bias(layer, s_in: float, s_w: float) -> tuple[np.ndarray, Quantization]:
-    """(int32 bias, its quantization with scale S_in*S_w) of a QConv2d / QLinear in eval."""
+def quantized_bias(layer, s_in: float, s_w) -> tuple[np.ndarray, Quantization]:
+    """(int32 bias, its quantization with scale S_in*S_w, per channel when S_w is) of a QConv2d / QLinear."""
     _, b = layer.folded_weight_and_bias()
     q, scale = quantize_bias(b.detach().cpu().numpy(), s_in, s_w)
     return q, Quantization(scale, np.zeros(scale.size, np.int64), 0)

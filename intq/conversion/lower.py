@@ -37,6 +37,8 @@ def _broadcast(a, b) -> tuple | None:
 class _Lowering:
     def __init__(self, gm: fx.GraphModule):
         self.gm, self.g = gm, Graph(name=type(gm).__name__)
+        cfg = getattr(gm, "intq_config", None)
+        self.dtype = "int8" if cfg is not None and cfg.scheme == "int8" else "uint8"   # activations
         self.env: dict[fx.Node, str] = {}   # fx value -> graph tensor name (NHWC when rank 4)
 
     # --- helpers --------------------------------------------------------------------------------
@@ -48,7 +50,7 @@ class _Lowering:
         return (s[0], s[2], s[3], s[1]) if len(s) == 4 else s
 
     def act(self, node: fx.Node, shape, q: Quantization, base: str | None = None) -> str:
-        return self.g.add_tensor(self.g.unique_name(base or node.name), shape, "uint8", q)
+        return self.g.add_tensor(self.g.unique_name(base or node.name), shape, self.dtype, q)
 
     def const(self, base: str, data: np.ndarray, q: Quantization | None = None) -> str:
         return self.g.add_constant(self.g.unique_name(base), data, q)
@@ -65,8 +67,8 @@ class _Lowering:
                                     "train or calibrate before convert")
         if quantizer.num_bits != 8:
             raise QuantizationError(f"{describe(node)}: {quantizer.num_bits}-bit activations cannot be exported: "
-                                    "uint8 kernels clamp to [0, 255], not to the n-bit grid")
-        return quantizer.qparams()
+                                    "8-bit kernels clamp to the 8-bit range, not to the n-bit grid")
+        return quantizer.code_qparams()
 
     def out_qp(self, node: fx.Node) -> QParams:
         return self.qp_of(output_quant(self.gm, node), node)
@@ -92,7 +94,7 @@ class _Lowering:
         qp = self.out_qp(node)
         x = self.g.add_tensor(self.g.unique_name(node.name), shape, "float32")
         self.g.inputs.append(x)
-        q = self.g.add_tensor(self.g.unique_name(node.name + "_q"), shape, "uint8", _quant(qp))
+        q = self.g.add_tensor(self.g.unique_name(node.name + "_q"), shape, self.dtype, _quant(qp))
         self.g.add_node("QUANTIZE", (x,), (q,))
         self.env[node] = self.transpose(q, TO_NHWC, node.name + "_nhwc") if len(shape) == 4 else q
 
@@ -103,15 +105,15 @@ class _Lowering:
         x = self.src(node)
         xt = self.g.tensor(x)
         out_q = _quant(self.out_qp(node))
-        w_u8, qp_w = fold.quantized_weight(m)
-        b_i32, b_q = fold.quantized_bias(m, xt.scale, qp_w.scale)
-        wq = _quant(qp_w)
+        depthwise = isinstance(m, QConv2d) and m.conv.groups == m.conv.in_channels and m.conv.groups > 1
+        w_codes, wq = fold.quantized_weight(m, axis=3 if depthwise else 0)   # TFLite depthwise: [1, kh, kw, C]
+        b_i32, b_q = fold.quantized_bias(m, xt.scale, wq.scale)
         b = self.const(node.name + "_bias", b_i32, b_q)
         out = self.act(node, self.shape(node), out_q)
         if isinstance(m, QLinear):
             if len(xt.shape) != 2:
                 raise UnsupportedOpError("Linear", describe(node), "input must be [N, features]")
-            w = self.const(node.name + "_weights", w_u8, wq)
+            w = self.const(node.name + "_weights", w_codes, wq)
             self.g.add_node("FULLY_CONNECTED", (x, w, b), (out,), options_for("FULLY_CONNECTED", activation=m.activation),
                             node.name)
             self.env[node] = out
@@ -126,12 +128,12 @@ class _Lowering:
             x = padded
         geo = dict(padding=pad, stride_h=c.stride[0], stride_w=c.stride[1], dilation_h=c.dilation[0],
                    dilation_w=c.dilation[1], activation=m.activation)
-        if c.groups == c.in_channels and c.groups > 1:
-            w = self.const(node.name + "_filter", fold.depthwise(w_u8), wq)
+        if depthwise:
+            w = self.const(node.name + "_filter", fold.depthwise(w_codes), wq)
             self.g.add_node("DEPTHWISE_CONV_2D", (x, w, b), (out,), options_for(
                 "DEPTHWISE_CONV_2D", depth_multiplier=c.out_channels // c.in_channels, **geo), node.name)
         else:   # groups == 1, or grouped: CONV_2D with filter [O, kh, kw, I / groups] (TFLite's grouped conv)
-            w = self.const(node.name + "_filter", fold.ohwi(w_u8), wq)
+            w = self.const(node.name + "_filter", fold.ohwi(w_codes), wq)
             self.g.add_node("CONV_2D", (x, w, b), (out,), options_for("CONV_2D", **geo), node.name)
         self.env[node] = out
 

@@ -29,5 +29,5 @@ class QAdd(torch.nn.Module):
         if not self.training and self._quant:
             qa, qb, qo, activation = self._quant
             if not qo.force_observe and qa.quant_active() and qb.quant_active() and qo.quant_active():
-                return integer_eval.add(a, b, qa.qparams(), qb.qparams(), qo.qparams(), activation)
+                return integer_eval.add(a, b, qa.code_qparams(), qb.code_qparams(), qo.code_qparams(), activation)
         return a + b

@@ -23,7 +23,11 @@ class QatConfig:
     ema_decay: float = 0.999
     # Paper: weights in [-127, 127] (uint8 [1, 255]) so int8 pair products fit int16 accumulation.
     weight_narrow_range: bool = True
-    # The uint8 scheme is per-tensor only; kept as a field so an int8 path can turn it on later.
+    # "uint8": the paper's scheme (uint8 activations, asymmetric per-tensor uint8 weights).
+    # "int8": TFLite's int8 spec (int8 activations on the same grid, zero point - 128; symmetric int8 weights
+    # in [-(2^(n-1) - 1), 2^(n-1) - 1] with zero point 0, per output channel when per_channel).
+    scheme: str = "uint8"
+    # Per-output-channel weight scales; the int8 scheme only (the uint8 kernels are per-tensor).
     per_channel: bool = False
     # None: keep each BatchNorm's own momentum (moving mean/var update rate).
     bn_momentum: float | None = None
@@ -41,5 +45,9 @@ class QatConfig:
             raise QuantizationError(f"QatConfig.freeze_bn_delay must be None or an int >= 0, got {self.freeze_bn_delay!r}")
         if not 0.0 <= float(self.ema_decay) < 1.0:
             raise QuantizationError(f"QatConfig.ema_decay must be in [0, 1), got {self.ema_decay!r}")
-        if self.per_channel:
-            raise QuantizationError("QatConfig.per_channel: the uint8 scheme is per-tensor only")
+        if self.scheme not in ("uint8", "int8"):
+            raise QuantizationError(f"QatConfig.scheme must be 'uint8' or 'int8', got {self.scheme!r}")
+        if self.per_channel and self.scheme != "int8":
+            raise QuantizationError("QatConfig.per_channel needs scheme='int8': the uint8 scheme is per-tensor only")
+        if self.scheme == "int8" and self.activation_bits != 8:
+            raise QuantizationError("QatConfig.scheme='int8' needs activation_bits=8 (int8 tensors)")

@@ -5,6 +5,7 @@ the very code the integer export uses) and TFLite's rounding (``TfLiteRound``: h
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from intq.scheme.qparams import QParams, choose_qparams
@@ -58,3 +59,30 @@ def fake_quant(x: torch.Tensor, qp: QParams) -> torch.Tensor:
     scale = torch.tensor(qp.scale, dtype=torch.float32, device=x.device)
     return _FakeQuant.apply(x, scale, float(qp.zero_point), float(qp.qmin), float(qp.qmax),
                             qp.nudged_min, qp.nudged_max)
+
+
+class _FakeQuantSymmetric(torch.autograd.Function):
+    """Forward: S * clamp(round(w / S), -qmax, qmax), S broadcast per channel. Backward: STE inside +-qmax*S."""
+
+    @staticmethod
+    def forward(ctx, w, scale, qmax):
+        q = torch.clamp(round_half_away_t(w / scale), -qmax, qmax)
+        ctx.save_for_backward((w >= -qmax * scale) & (w <= qmax * scale))
+        return q * scale
+
+    @staticmethod
+    def backward(ctx, grad):
+        (mask,) = ctx.saved_tensors
+        return grad * mask.to(grad.dtype), None, None
+
+
+def fake_quant_symmetric(w: torch.Tensor, scales: np.ndarray, num_bits: int) -> torch.Tensor:
+    """Symmetric narrow-range fake quant of float32 ``w`` (TFLite's int8 weights, zero point 0).
+
+    ``scales``: float32 [C] along dim 0 (per output channel) or [1] (per tensor), from
+    intq.scheme.qparams.symmetric_scales; codes are ``round_half_away(w / S)`` in float32, as the export does.
+    """
+    w = w.to(torch.float32)
+    shape = (-1,) + (1,) * (w.dim() - 1) if np.size(scales) > 1 else ()
+    s = torch.from_numpy(np.asarray(scales, np.float32).reshape(shape if shape else ())).to(w.device)
+    return _FakeQuantSymmetric.apply(w, s, float((1 << (num_bits - 1)) - 1))

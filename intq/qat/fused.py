@@ -18,13 +18,30 @@ intq.qat.integer_eval), so the eval model and its converted graph give equal out
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from intq.qat import integer_eval
-from intq.qat.fake_quant import fake_quant
+from intq.qat.fake_quant import fake_quant, fake_quant_symmetric
 from intq.qat.observers import MODE_OFF, MODE_ON, ActQuant, weight_qparams
-from intq.scheme.qparams import QParams
+from intq.scheme.qparams import QParams, quantize, round_half_away, symmetric_scales
+from intq.scheme.requant import conv_multipliers, quantize_bias
+
+
+@dataclass(frozen=True)
+class WeightCodes:
+    """Integer weights of a fused layer as the graph stores them (torch layout, output channels on dim 0).
+
+    uint8 scheme: codes in [1, 255] (narrow), one scale and zero point. int8 scheme: signed codes in
+    [-(2^(n-1) - 1), 2^(n-1) - 1], zero point 0, one scale per output channel (per_channel) or one.
+    """
+
+    codes: np.ndarray          # int64
+    scales: np.ndarray         # float32 [C] or [1]
+    zero_points: np.ndarray    # int64, same size as scales
 
 ACTIVATIONS = ("NONE", "RELU", "RELU6")
 
@@ -41,10 +58,12 @@ class _QuantLayer(torch.nn.Module):
     """Shared buffers and step logic of the fused layers."""
 
     def _init_quant(self, activation: str, weight_bits: int, narrow: bool, quant_delay: int,
-                    freeze_bn_delay: int | None):
+                    freeze_bn_delay: int | None, scheme: str = "uint8", per_channel: bool = False):
         self.activation = activation
         self.weight_bits = int(weight_bits)
         self.weight_narrow_range = bool(narrow)
+        self.scheme = scheme                       # "uint8": asymmetric per-tensor; "int8": symmetric weights
+        self.per_channel = bool(per_channel)
         self.quant_delay = int(quant_delay)
         self.freeze_bn_delay = freeze_bn_delay
         self.register_buffer("step", torch.zeros((), dtype=torch.int64))
@@ -63,11 +82,18 @@ class _QuantLayer(torch.nn.Module):
         qi, qo = self._io_quant
         if qo.force_observe or not (qi.quant_active() and qo.quant_active()):
             return None   # calibrating this range, or float mode: keep the float forward
-        return qi.qparams(), qo.qparams()
+        return qi.code_qparams(), qo.code_qparams()
 
     def _integer_forward(self, x: torch.Tensor, io, op) -> torch.Tensor:
-        w, b = self.folded_weight_and_bias()
-        return integer_eval.fused_layer(x, io[0], w, b, self.weight_qparams(), io[1], self.activation, op)
+        (qi, qo), wc = io, self.weight_codes()
+        _, b = self.folded_weight_and_bias()
+        bias, _ = quantize_bias(b.detach().cpu().numpy(), qi.scale, wc.scales)
+        channels = wc.codes.shape[0]
+        # as the kernels' prepare: uint8 layers and per-tensor FULLY_CONNECTED take the float32 product
+        legacy = self.scheme == "uint8" or (isinstance(self, QLinear) and not self.per_channel)
+        multipliers = conv_multipliers(qi.scale, wc.scales, qo.scale, channels, legacy)
+        zp = wc.zero_points.reshape((-1,) + (1,) * (wc.codes.ndim - 1))
+        return integer_eval.fused_layer(x, qi, wc.codes - zp, bias, multipliers, qo, self.activation, op)
 
     def quant_active(self) -> bool:
         mode = int(self.fake_quant_mode)
@@ -84,13 +110,37 @@ class _QuantLayer(torch.nn.Module):
                 self.bn_frozen.fill_(1)
 
     def weight_qparams(self) -> QParams:
+        """Per-tensor parameters of the uint8 scheme's folded weights."""
         w, _ = self.folded_weight_and_bias()
         return weight_qparams(w, self.weight_bits, self.weight_narrow_range)
 
+    def _symmetric_scales(self, w: torch.Tensor) -> np.ndarray:
+        a = w.detach().abs()
+        m = a.flatten(1).amax(dim=1) if self.per_channel else a.amax().reshape(1)
+        return symmetric_scales(m.cpu().numpy().astype(np.float32), self.weight_bits)
+
     def quantized_weight(self, w: torch.Tensor) -> torch.Tensor:
+        """Fake-quantized weights (last-value ranges) while quantization is active, else ``w``."""
         if not self.quant_active():
             return w
+        if self.scheme == "int8":
+            return fake_quant_symmetric(w, self._symmetric_scales(w), self.weight_bits)
         return fake_quant(w, weight_qparams(w, self.weight_bits, self.weight_narrow_range))
+
+    @torch.no_grad()
+    def weight_codes(self) -> WeightCodes:
+        """The integer weights the converted graph stores (from the moving-statistics fold, as in eval)."""
+        w, _ = self.folded_weight_and_bias()
+        w32 = w.detach().cpu().numpy().astype(np.float32)
+        if self.scheme == "int8":
+            scales = self._symmetric_scales(w)
+            qmax = (1 << (self.weight_bits - 1)) - 1
+            shape = (-1,) + (1,) * (w32.ndim - 1)
+            codes = np.clip(round_half_away(w32 / scales.reshape(shape)), -qmax, qmax).astype(np.int64)
+            return WeightCodes(codes, scales, np.zeros(scales.size, np.int64))
+        qp = weight_qparams(w, self.weight_bits, self.weight_narrow_range)
+        return WeightCodes(quantize(w32, qp, np.int64), np.array([qp.scale], np.float32),
+                           np.array([qp.zero_point], np.int64))
 
 
 class QConv2d(_QuantLayer):
@@ -98,11 +148,11 @@ class QConv2d(_QuantLayer):
 
     def __init__(self, conv: torch.nn.Conv2d, bn: torch.nn.BatchNorm2d | None, activation: str, *,
                  weight_bits: int = 8, narrow_range: bool = True, quant_delay: int = 0,
-                 freeze_bn_delay: int | None = None):
+                 freeze_bn_delay: int | None = None, scheme: str = "uint8", per_channel: bool = False):
         super().__init__()
         self.conv = conv
         self.bn = bn
-        self._init_quant(activation, weight_bits, narrow_range, quant_delay, freeze_bn_delay)
+        self._init_quant(activation, weight_bits, narrow_range, quant_delay, freeze_bn_delay, scheme, per_channel)
 
     def _scale_factor(self) -> torch.Tensor:
         bn = self.bn
@@ -146,10 +196,11 @@ class QLinear(_QuantLayer):
     """Linear with activation fused and weights fake-quantized (no BN)."""
 
     def __init__(self, linear: torch.nn.Linear, activation: str, *, weight_bits: int = 8, narrow_range: bool = True,
-                 quant_delay: int = 0, freeze_bn_delay: int | None = None):
+                 quant_delay: int = 0, freeze_bn_delay: int | None = None, scheme: str = "uint8",
+                 per_channel: bool = False):
         super().__init__()
         self.linear = linear
-        self._init_quant(activation, weight_bits, narrow_range, quant_delay, freeze_bn_delay)
+        self._init_quant(activation, weight_bits, narrow_range, quant_delay, freeze_bn_delay, scheme, per_channel)
 
     def folded_weight_and_bias(self) -> tuple[torch.Tensor, torch.Tensor]:
         lin = self.linear

@@ -1,4 +1,4 @@
-"""Eval-mode integer simulation: what the uint8 kernels compute, in torch. Imports: torch, numpy, intq.scheme.
+"""Eval-mode integer simulation: what the integer kernels compute, in torch. Imports: torch, numpy, intq.scheme.
 
 A fake-quant model in eval is meant to predict its integer graph, but fake quantization alone rounds
 differently from the kernels in three places (each worth at most an output LSB or two, enough to flip
@@ -21,9 +21,8 @@ import torch
 import torch.nn.functional as F
 
 from intq.scheme.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier, wrap32
-from intq.scheme.qparams import QParams, quantize, round_half_away
-from intq.scheme.requant import activation_range, add_multipliers, add_rescaled, average_round, \
-    legacy_conv_multiplier, mean_multiplier, quantize_bias
+from intq.scheme.qparams import QParams, round_half_away
+from intq.scheme.requant import activation_range, add_multipliers, add_rescaled, average_round, mean_multiplier
 
 
 def codes(x: torch.Tensor, qp: QParams) -> torch.Tensor:
@@ -39,20 +38,20 @@ def _on_grid(q_minus_z: np.ndarray, qp: QParams, device) -> torch.Tensor:
 
 
 @torch.no_grad()
-def fused_layer(x: torch.Tensor, in_qp: QParams, w_fold: torch.Tensor, b_fold: torch.Tensor, w_qp: QParams,
-                out_qp: QParams, activation: str,
+def fused_layer(x: torch.Tensor, in_qp: QParams, w_codes: np.ndarray, bias: np.ndarray,
+                multipliers: tuple[np.ndarray, np.ndarray], out_qp: QParams, activation: str,
                 op: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> torch.Tensor:
-    """CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED as the uint8 kernels compute it.
+    """CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED as the integer kernels compute it.
 
-    ``acc = op(q_x - Z_x, q_w - Z_w) + bias_int32``; ``q = clamp(MBQM(acc, M0, n) + Z_out, act_lo, act_hi)``
-    with (M0, n) from ``float32(S_x * S_w) / S_out``. ``op`` is the layer's float conv / linear (float64).
+    ``acc = op(q_x - Z_x, w_codes) + bias`` with ``w_codes = q_w - Z_w`` (torch layout, output channels on
+    dim 0) and the int32 ``bias``; ``q = clamp(MBQM(acc, M0[c], n[c]) + Z_out, act_lo, act_hi)`` with the
+    per-channel ``multipliers`` (M0, left shift) of intq.scheme.requant.conv_multipliers. ``op`` is the
+    layer's float conv / linear (run in float64); ``out_qp`` is in the graph's code space (uint8 or int8).
     """
-    w_codes = quantize(w_fold.detach().cpu().numpy().astype(np.float32), w_qp, np.int64) - w_qp.zero_point
-    bias, _ = quantize_bias(b_fold.detach().cpu().numpy(), in_qp.scale, w_qp.scale)
     acc = op(codes(x, in_qp), torch.from_numpy(w_codes.astype(np.float64)).to(x.device))
-    shape = (1, -1) + (1,) * (acc.dim() - 2)
+    shape = (1, -1) + (1,) * (acc.dim() - 2)                                   # channels on dim 1
     acc = acc + torch.from_numpy(bias.astype(np.float64)).to(x.device).reshape(shape)
-    m0, shift = legacy_conv_multiplier(in_qp.scale, w_qp.scale, out_qp.scale)
+    m0, shift = (np.asarray(v, np.int64).reshape(shape) for v in multipliers)
     lo, hi = activation_range(activation, out_qp.scale, out_qp.zero_point, out_qp.qmin, out_qp.qmax)
     acc32 = wrap32(acc.cpu().numpy().astype(np.int64))
     q = np.clip(multiply_by_quantized_multiplier(acc32, m0, shift).astype(np.int64) + out_qp.zero_point, lo, hi)
@@ -63,7 +62,7 @@ def fused_layer(x: torch.Tensor, in_qp: QParams, w_fold: torch.Tensor, b_fold: t
 def mean_hw(x: torch.Tensor, qp: QParams, keep_dims: bool) -> torch.Tensor:
     """MEAN over H, W of an NCHW tensor, input and output on ``qp`` (intq.runtime.reference.mean's formula)."""
     n = int(x.shape[2] * x.shape[3])
-    total = (codes(x, qp) + qp.zero_point).sum(dim=(2, 3), keepdim=keep_dims)   # sum of uint8 codes
+    total = (codes(x, qp) + qp.zero_point).sum(dim=(2, 3), keepdim=keep_dims)   # sum of the stored codes
     m0, shift = mean_multiplier(*quantize_multiplier(float(np.float64(qp.scale) / np.float64(qp.scale))), n)
     shifted = wrap32(total.cpu().numpy().astype(np.int64) - qp.zero_point * n)
     q = np.clip(multiply_by_quantized_multiplier(shifted, m0, shift).astype(np.int64) + qp.zero_point,

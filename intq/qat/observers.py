@@ -58,12 +58,20 @@ class ActQuant(torch.nn.Module):
         self.register_buffer("fake_quant_mode", torch.zeros((), dtype=torch.uint8))
         self.force_observe = False
         self.label = "activation quantizer"   # prepare_qat names it and the fx node it follows (errors)
+        self.signed = False                    # int8 scheme: the graph stores q - 128 (prepare_qat sets it)
 
     def qparams(self) -> QParams:
         """Nudged parameters of the current range (the ones convert exports)."""
         if not bool(self.initialized):
             raise QuantizationError("activation quantizer has never observed data: train or calibrate first")
         return qparams_for(float(self.min_val), float(self.max_val), self.num_bits)
+
+    def code_qparams(self) -> QParams:
+        """qparams() in the graph's code space: unchanged for uint8, shifted by -128 for int8 tensors."""
+        qp = self.qparams()
+        if not self.signed:
+            return qp
+        return QParams(qp.scale, qp.zero_point - 128, qp.qmin - 128, qp.qmax - 128)
 
     @torch.no_grad()
     def observe(self, x: torch.Tensor) -> None:

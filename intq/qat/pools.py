@@ -48,8 +48,8 @@ class QAvgPool2d(torch.nn.Module):
         q = self._quant[0] if self._quant else None
         if q is not None and not self.training and not q.force_observe and q.quant_active():
             if self.kind == "mean":
-                return integer_eval.mean_hw(x, q.qparams(), self.keep_dims)
-            return integer_eval.average_pool(x, q.qparams(), self.kernel_size, self.stride, self.padding)
+                return integer_eval.mean_hw(x, q.code_qparams(), self.keep_dims)
+            return integer_eval.average_pool(x, q.code_qparams(), self.kernel_size, self.stride, self.padding)
         if self.kind == "mean":
             return x.mean(dim=(2, 3), keepdim=self.keep_dims)
         return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, count_include_pad=False)

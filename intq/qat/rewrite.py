@@ -134,7 +134,7 @@ def _single_user(node: fx.Node) -> fx.Node | None:
 def fuse_layers(gm: fx.GraphModule, cfg: QatConfig) -> None:
     """Replace Conv2d(+BN)(+act) and Linear(+act) chains by QConv2d / QLinear in place."""
     kw = dict(weight_bits=cfg.weight_bits, narrow_range=cfg.weight_narrow_range, quant_delay=cfg.quant_delay,
-              freeze_bn_delay=cfg.freeze_bn_delay)
+              freeze_bn_delay=cfg.freeze_bn_delay, scheme=cfg.scheme, per_channel=cfg.per_channel)
     erased: set[fx.Node] = set()
     for node in list(gm.graph.nodes):
         if node in erased or node.op != "call_module" or node_kind(gm, node) != "layer":
@@ -277,7 +277,9 @@ def place_quantizers(gm: fx.GraphModule, cfg: QatConfig) -> None:
     def new_quant() -> str:
         name = f"act_quant_{counter[0]}"
         counter[0] += 1
-        gm.add_submodule(name, ActQuant(cfg.activation_bits, cfg.ema_decay, cfg.quant_delay).to(device))
+        q = ActQuant(cfg.activation_bits, cfg.ema_decay, cfg.quant_delay).to(device)
+        q.signed = cfg.scheme == "int8"
+        gm.add_submodule(name, q)
         return name
 
     def src(node: fx.Node) -> str:
