@@ -3,13 +3,17 @@
 Public API:
 
     cfg = intq.QatConfig(weight_bits=8, activation_bits=8, quant_delay=0, freeze_bn_delay=None,
-                         ema_decay=0.999, weight_narrow_range=True)
+                         ema_decay=0.999, weight_narrow_range=True, scheme="uint8", per_channel=False)
     qmodel = intq.prepare_qat(float_model, example_inputs, cfg)   # torch.fx.GraphModule, trainable
     ... ordinary training loop on qmodel (qmodel.train(); loss.backward(); opt.step()) ...
     qmodel.eval(); graph = intq.convert(qmodel)                 # intq.Graph, uint8 inside
 
     graph = intq.convert(intq.calibrate(float_model, batches))   # PTQ baseline
 
+* ``scheme="uint8"`` is the paper's (uint8 tensors, asymmetric per-tensor weights in [1, 255]);
+  ``scheme="int8"`` is TFLite's int8 spec: int8 activations on the same grids (zero point - 128), symmetric
+  int8 weights in [-(2^(n-1) - 1), 2^(n-1) - 1] with zero point 0, per output channel with
+  ``per_channel=True``, and per-channel int32 biases. Both convert, run in intq and in LiteRT.
 * ``example_inputs``: a tensor or tuple of tensors (NCHW images or [N, F] features) used for tracing and
   for the shapes convert records (the batch size of the exported graph; any batch runs). The model must be
   torch.fx-traceable; ops prepare cannot map raise intq.errors.UnsupportedOpError naming the op and the fx
