@@ -27,6 +27,9 @@ def register(subparsers) -> None:
     p.add_argument("--quant-delay", type=int, default=d.quant_delay, help="training steps before quantizing activations")
     p.add_argument("--freeze-bn-delay", type=int, default=None, help="step after which BN uses moving statistics")
     p.add_argument("--ema-decay", type=float, default=d.ema_decay)
+    p.add_argument("--scheme", choices=("uint8", "int8"), default=d.scheme,
+                   help="uint8: the paper's scheme; int8: TFLite's int8 spec (symmetric int8 weights)")
+    p.add_argument("--per-channel", action="store_true", help="int8 scheme: per-output-channel weight scales")
     p.add_argument("--activation", choices=ACTIVATIONS, default=d.activation)
     p.add_argument("--width", type=float, default=d.width, help="MobileNet width multiplier")
     p.add_argument("--depth", type=int, default=None, help="MobileNet v1 blocks kept (1..13)")
@@ -58,7 +61,8 @@ def _train(args: argparse.Namespace) -> int:
     cfg = TrainConfig(model=args.model, data=args.data, data_dir=args.data_dir, mode=args.mode, out=args.out,
                       epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_bits=args.weight_bits,
                       activation_bits=args.activation_bits, quant_delay=args.quant_delay,
-                      freeze_bn_delay=args.freeze_bn_delay, ema_decay=args.ema_decay, activation=args.activation,
+                      freeze_bn_delay=args.freeze_bn_delay, ema_decay=args.ema_decay, scheme=args.scheme,
+                      per_channel=args.per_channel, activation=args.activation,
                       width=args.width, depth=args.depth, init=args.init, calib_batches=args.calib_batches,
                       max_steps=args.max_steps, max_eval=args.max_eval, max_train=args.max_train, seed=args.seed, resume=args.resume,
                       device=args.device, threads=args.threads, progress=not args.no_progress)

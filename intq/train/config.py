@@ -24,6 +24,8 @@ class TrainConfig:
     quant_delay: int = 0            # steps before activations are quantized (paper: after float converges)
     freeze_bn_delay: int | None = None
     ema_decay: float = 0.99         # QAT observers: short runs need a faster EMA than the paper's 0.999
+    scheme: str = "uint8"           # "uint8" (the paper's) or "int8" (TFLite's int8 spec)
+    per_channel: bool = False       # int8 scheme: one weight scale per output channel
     activation: str = "relu6"
     width: float = 0.25             # MobileNet width multiplier
     depth: int | None = None        # MobileNet v1 blocks kept (None: all 13)

@@ -44,7 +44,8 @@ def qat_config(cfg: TrainConfig):
     """The intq.QatConfig matching ``cfg``."""
     from intq.qat import QatConfig
     return QatConfig(weight_bits=cfg.weight_bits, activation_bits=cfg.activation_bits, quant_delay=cfg.quant_delay,
-                     freeze_bn_delay=cfg.freeze_bn_delay, ema_decay=cfg.ema_decay)
+                     freeze_bn_delay=cfg.freeze_bn_delay, ema_decay=cfg.ema_decay, scheme=cfg.scheme,
+                     per_channel=cfg.per_channel)
 
 
 def _loader(x: np.ndarray, y: np.ndarray, cfg: TrainConfig, info: D.DistInfo):

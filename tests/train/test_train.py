@@ -48,7 +48,7 @@ def test_resume_is_deterministic(tmp_path):
 def test_quantized_modes_convert(tmp_path, mode):
     cfg = TrainConfig(mode=mode, epochs=1, max_steps=3, out=str(tmp_path), calib_batches=2, **TINY)
     m = train(cfg)
-    assert m["int_vs_fake_quant_agreement"] >= 90.0
+    assert m["int_vs_fake_quant_agreement"] == 100.0      # the eval forward computes the integer graph's logits
     assert m["tflite_bytes"] == (tmp_path / "model.tflite").stat().st_size
     graph = load_tflite(tmp_path / "model.tflite")
     assert graph.tensor(graph.inputs[0]).dtype == "float32"
@@ -61,6 +61,19 @@ def test_cli_train(tmp_path, capsys):
     shown = json.loads(capsys.readouterr().out)
     assert shown["test_images"] == 16 and (tmp_path / "model.tflite").is_file()
     assert json.loads((tmp_path / "metrics.json").read_text())["config"]["weight_bits"] == 4
+
+
+def test_cli_train_int8_per_channel(tmp_path, capsys):
+    rc = main(["train", "--mode", "qat", "--epochs", "1", "--max-steps", "2", "--depth", "1", "--max-eval", "16",
+               "--threads", "1", "--no-progress", "--out", str(tmp_path), "--scheme", "int8", "--per-channel"])
+    assert rc == 0
+    assert json.loads(capsys.readouterr().out)["int_vs_fake_quant_agreement"] == 100.0
+    graph = load_tflite(tmp_path / "model.tflite")
+    conv = next(n for n in graph.nodes if n.op == "CONV_2D")
+    w = graph.tensor(conv.inputs[1])
+    assert graph.tensor(conv.outputs[0]).dtype == "int8" and w.dtype == "int8" and w.quant.per_channel
+    assert main(["train", "--scheme", "uint8", "--per-channel", "--out", str(tmp_path / "x"), "--max-steps", "1",
+                 "--no-progress"]) == 2                                           # refused with a clear message
 
 
 def test_bad_config(tmp_path):
