@@ -1,8 +1,8 @@
 """The paper's experiments in miniature on MNIST / Fashion-MNIST with a MobileNet v1-style network.
 
-Runs `intq train` configurations (float; PTQ and QAT at 8-bit; 4-bit weights PTQ vs QAT; ReLU vs ReLU6) and
-prints a table with float / fake-quant / integer-only accuracy on the full test set and the agreement of the
-integer graph with the fake-quant model. Every row prints the exact `intq train` command that reproduces it.
+Runs `intq train` configurations (float; PTQ and QAT at 8-bit; 4-bit weights PTQ vs QAT; ReLU vs ReLU6; the
+int8 scheme with per-channel weights) and prints a table with float / fake-quant / integer-only accuracy on the
+full test set and the agreement of the integer graph with the fake-quant model. Every row prints the exact `intq train` command that reproduces it.
 
     python experiments/paper_in_miniature.py --data-dir ../shared/data --data fashion-mnist --out exp-out
 """
@@ -19,7 +19,8 @@ from intq.train import TrainConfig, train
 FLAGS = {"model": "--model", "data": "--data", "data_dir": "--data-dir", "mode": "--mode", "epochs": "--epochs",
          "batch_size": "--batch-size", "lr": "--lr", "weight_bits": "--weight-bits", "activation": "--activation",
          "width": "--width", "depth": "--depth", "init": "--init", "max_train": "--max-train", "seed": "--seed",
-         "threads": "--threads", "out": "--out", "calib_batches": "--calib-batches"}
+         "threads": "--threads", "out": "--out", "calib_batches": "--calib-batches", "scheme": "--scheme",
+         "per_channel": "--per-channel"}
 
 
 def command(cfg: TrainConfig) -> str:
@@ -27,7 +28,9 @@ def command(cfg: TrainConfig) -> str:
     d, parts = TrainConfig(), ["intq", "train"]
     for field, flag in FLAGS.items():
         v = getattr(cfg, field)
-        if v is not None and (v != getattr(d, field) or field in ("model", "data", "mode", "out")):
+        if v is True:
+            parts.append(flag)                          # a store_true switch
+        elif v is not None and (v != getattr(d, field) or field in ("model", "data", "mode", "out")):
             parts += [flag, str(v)]
     return " ".join(shlex.quote(p) for p in parts)
 
@@ -53,6 +56,7 @@ def main(argv=None) -> None:
         return TrainConfig(**{**base.to_dict(), "out": str(out / name), **kw})
 
     init6, init = str(out / "float_relu6" / "checkpoint.pt"), str(out / "float_relu" / "checkpoint.pt")
+    int8pc = dict(scheme="int8", per_channel=True)
     rows = [
         ("float_relu6", cfg("float_relu6", mode="float", epochs=args.float_epochs)),
         ("ptq_w8a8", cfg("ptq_w8a8", mode="ptq", epochs=0, init=init6)),
@@ -63,6 +67,11 @@ def main(argv=None) -> None:
         ("ptq_w8a8_relu", cfg("ptq_w8a8_relu", mode="ptq", epochs=0, init=init, activation="relu")),
         ("qat_w8a8_relu", cfg("qat_w8a8_relu", mode="qat", epochs=args.qat_epochs, init=init, lr=5e-4,
                               activation="relu")),
+        # TFLite's int8 spec with per-channel symmetric weights, from the same ReLU6 float model
+        ("ptq_w8a8_int8pc", cfg("ptq_w8a8_int8pc", mode="ptq", epochs=0, init=init6, **int8pc)),
+        ("ptq_w4a8_int8pc", cfg("ptq_w4a8_int8pc", mode="ptq", epochs=0, init=init6, weight_bits=4, **int8pc)),
+        ("qat_w4a8_int8pc", cfg("qat_w4a8_int8pc", mode="qat", epochs=args.qat_epochs, init=init6, lr=5e-4,
+                                weight_bits=4, **int8pc)),
     ]
     results = {}
     for name, c in rows:
