@@ -20,6 +20,27 @@ def _trained_residual(seed=0):
     return gm.eval()
 
 
+def _trained_graph(model, shape, seed):
+    """prepare_qat + a few training steps + eval + convert: (module, graph)."""
+    torch.manual_seed(seed)
+    gm = prepare_qat(model, torch.randn(2, *shape))
+    train_a_little(gm, (8, *shape), steps=6)
+    gm.eval()
+    return gm, intq.convert(gm)
+
+
+def _assert_eval_intq_litert_equal(gm, g, x, tmp_path):
+    """The eval forward, intq's Interpreter and LiteRT BUILTIN_REF give equal outputs on ``x``."""
+    oracles = pytest.importorskip("oracles")
+    with torch.no_grad():
+        ref = gm(x).numpy()
+    (y,) = intq.Interpreter(g).run(x.numpy())
+    assert np.array_equal(y, ref)
+    intq.save_tflite(g, tmp_path / "m.tflite")
+    (z,) = oracles.run_litert((tmp_path / "m.tflite").read_bytes(), [x.numpy()])
+    assert np.array_equal(y, z)
+
+
 def _out_scale(graph):
     deq = [n for n in graph.nodes if n.op == "DEQUANTIZE"][-1]
     return graph.tensor(deq.inputs[0]).scale
@@ -113,8 +134,6 @@ def test_batch_size_may_change():
 
 
 def test_grouped_conv_converts_to_conv_2d_and_matches_litert(tmp_path):
-    oracles = pytest.importorskip("oracles")
-
     class G(nn.Module):
         def __init__(self):
             super().__init__()
@@ -124,17 +143,10 @@ def test_grouped_conv_converts_to_conv_2d_and_matches_litert(tmp_path):
         def forward(self, x):
             return self.c2(torch.relu(self.bn(self.conv(x))))
 
-    torch.manual_seed(0)
-    gm = prepare_qat(G(), torch.randn(2, 4, 6, 6))
-    train_a_little(gm, (8, 4, 6, 6), steps=5)
-    g = intq.convert(gm.eval())
+    gm, g = _trained_graph(G(), (4, 6, 6), seed=0)
     assert g.op_counts()["CONV_2D"] == 2
     assert g.tensor(g.nodes[2].inputs[1]).shape == (6, 3, 3, 2)      # [O, kh, kw, I / groups]
-    x = torch.randn(3, 4, 6, 6)
-    (y,) = intq.Interpreter(g).run(x.numpy())
-    intq.save_tflite(g, tmp_path / "g.tflite")
-    (z,) = oracles.run_litert((tmp_path / "g.tflite").read_bytes(), [x.numpy()])
-    assert np.array_equal(y, z)
+    _assert_eval_intq_litert_equal(gm, g, torch.randn(3, 4, 6, 6), tmp_path)
 
 
 def test_convert_rejects_plain_module():
@@ -197,22 +209,10 @@ class _PaddedPools(nn.Module):
 
 
 def test_same_padded_pooling_converts_and_matches_litert(tmp_path):
-    oracles = pytest.importorskip("oracles")
-    torch.manual_seed(5)
-    gm = prepare_qat(_PaddedPools(), torch.randn(2, 3, 7, 7))
-    train_a_little(gm, (8, 3, 7, 7), steps=6)
-    gm.eval()
-    g = intq.convert(gm)
+    gm, g = _trained_graph(_PaddedPools(), (3, 7, 7), seed=5)
     pools = [n for n in g.nodes if n.op in ("MAX_POOL_2D", "AVERAGE_POOL_2D")]
     assert [n.options.padding for n in pools] == ["SAME"] * 3
-    x = torch.randn(5, 3, 7, 7)
-    with torch.no_grad():
-        ref = gm(x).numpy()
-    (y,) = intq.Interpreter(g).run(x.numpy())
-    assert np.array_equal(y, ref)                    # the eval forward simulates the padded average too
-    intq.save_tflite(g, tmp_path / "p.tflite")
-    (z,) = oracles.run_litert((tmp_path / "p.tflite").read_bytes(), [x.numpy()])
-    assert np.array_equal(y, z)
+    _assert_eval_intq_litert_equal(gm, g, torch.randn(5, 3, 7, 7), tmp_path)   # padded average simulated too
 
 
 def test_padding_that_is_not_same_is_refused_with_the_node():
@@ -241,19 +241,7 @@ class _GlobalContextAdd(nn.Module):
 
 
 def test_broadcasting_add_converts_and_matches_litert(tmp_path):
-    oracles = pytest.importorskip("oracles")
-    torch.manual_seed(6)
-    gm = prepare_qat(_GlobalContextAdd(), torch.randn(2, 3, 6, 6))
-    train_a_little(gm, (8, 3, 6, 6), steps=6)
-    gm.eval()
-    g = intq.convert(gm)
+    gm, g = _trained_graph(_GlobalContextAdd(), (3, 6, 6), seed=6)
     add = next(n for n in g.nodes if n.op == "ADD")
     assert [g.tensor(t).shape for t in add.inputs] == [(2, 6, 6, 4), (2, 1, 1, 4)]
-    x = torch.randn(2, 3, 6, 6)
-    with torch.no_grad():
-        ref = gm(x).numpy()
-    (y,) = intq.Interpreter(g).run(x.numpy())
-    assert np.array_equal(y, ref)
-    intq.save_tflite(g, tmp_path / "b.tflite")
-    (z,) = oracles.run_litert((tmp_path / "b.tflite").read_bytes(), [x.numpy()])
-    assert np.array_equal(y, z)
+    _assert_eval_intq_litert_equal(gm, g, torch.randn(2, 3, 6, 6), tmp_path)
