@@ -59,30 +59,52 @@ static void epilogue(const conv_geom *g, const int32_t *acc, const int32_t *rows
     }
 }
 
+/* copy n bytes with at most two fixed-size moves (no libc call for the few-byte taps of small-C convs) */
+static inline void copy_bytes(uint8_t *d, const uint8_t *s, size_t n) {
+    if (n > 32) { memcpy(d, s, n); return; }
+    if (n >= 16) { memcpy(d, s, 16); memcpy(d + n - 16, s + n - 16, 16); return; }
+    if (n >= 8) { memcpy(d, s, 8); memcpy(d + n - 8, s + n - 8, 8); return; }
+    if (n >= 4) { memcpy(d, s, 4); memcpy(d + n - 4, s + n - 4, 4); return; }
+    for (size_t i = 0; i < n; i++) d[i] = s[i];
+}
+
 /* im2col of TILE pixels starting at flat output pixel p0 into A[TILE][kp] (uint8, int8 inputs xor 0x80,
- * padded taps = za, depth padding = 0); row sums (needed when zb != 0) into rs. Returns the real rows. */
+ * padded taps = za, depth padding = 0); row sums (needed when zb != 0) into rs. Returns the real rows.
+ * Raw bytes are copied (a whole kw*C run per kernel row when the taps are contiguous and in bounds; the
+ * whole tile at once for a 1x1 stride-1 unpadded conv), then int8 rows are flipped in one pass. */
 #define IM2COL_BODY                                                                                \
     int rows = (int)((ptotal - p0) < TILE ? (ptotal - p0) : TILE);                                 \
-    uint8_t pad = (uint8_t)g->za;                                                                  \
+    const uint8_t flip = g->in_int8 ? 0x80 : 0, pad = (uint8_t)(g->za ^ flip);                     \
+    const size_t c = (size_t)g->c, kwc = (size_t)g->kw * c, k = (size_t)g->k, kp = (size_t)g->kp; \
+    const int pointwise = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0; \
+    if (pointwise && kp == k) memcpy(A, x + (size_t)p0 * c, (size_t)rows * c);                     \
+    int ox = (int)(p0 % g->ow), oy = (int)((p0 / g->ow) % g->oh), b = (int)(p0 / ((long)g->ow * g->oh)); \
     for (int r = 0; r < TILE; r++) {                                                               \
-        uint8_t *dst = A + (size_t)r * g->kp;                                                      \
-        if (r >= rows) { memset(dst, 0, g->kp); rs[r] = 0; continue; }                             \
-        long p = p0 + r;                                                                           \
-        int ox = (int)(p % g->ow), oy = (int)((p / g->ow) % g->oh), b = (int)(p / ((long)g->ow * g->oh)); \
-        uint8_t *d = dst;                                                                          \
-        for (int ky = 0; ky < g->kh; ky++) {                                                       \
-            int iy = oy * g->sh - g->ph + ky * g->dh;                                              \
-            for (int kx = 0; kx < g->kw; kx++, d += g->c) {                                        \
-                int ix = ox * g->sw - g->pw + kx * g->dw;                                          \
-                if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) { memset(d, pad, g->c); continue; } \
-                const uint8_t *src = x + (((size_t)b * g->h + iy) * g->w + ix) * g->c;             \
-                if (g->in_int8) for (int i = 0; i < g->c; i++) d[i] = src[i] ^ 0x80;              \
-                else memcpy(d, src, g->c);                                                         \
+        uint8_t *dst = A + (size_t)r * kp;                                                         \
+        if (r >= rows) { memset(dst, 0, kp); rs[r] = 0; continue; }                                \
+        if (pointwise) {                                                                           \
+            if (kp != k) { memcpy(dst, x + (size_t)(p0 + r) * c, c); memset(dst + k, 0, kp - k); } \
+        } else {                                                                                   \
+            uint8_t *d = dst;                                                                      \
+            int ix0 = ox * g->sw - g->pw;                                                          \
+            int row_inside = g->dw == 1 && ix0 >= 0 && ix0 + g->kw <= g->w;                        \
+            for (int ky = 0; ky < g->kh; ky++) {                                                   \
+                int iy = oy * g->sh - g->ph + ky * g->dh;                                          \
+                if (iy < 0 || iy >= g->h) { memset(d, pad, kwc); d += kwc; continue; }             \
+                const uint8_t *srow = x + ((size_t)b * g->h + iy) * g->w * c;                      \
+                if (row_inside) { copy_bytes(d, srow + (size_t)ix0 * c, kwc); d += kwc; continue; } \
+                for (int kx = 0; kx < g->kw; kx++, d += c) {                                       \
+                    int ix = ix0 + kx * g->dw;                                                     \
+                    if (ix < 0 || ix >= g->w) memset(d, pad, c);                                   \
+                    else copy_bytes(d, srow + (size_t)ix * c, c);                                  \
+                }                                                                                  \
             }                                                                                      \
+            memset(d, 0, kp - k);                                                                  \
+            if (++ox == g->ow) { ox = 0; if (++oy == g->oh) { oy = 0; b++; } }                     \
         }                                                                                          \
-        memset(d, 0, g->kp - g->k);                                                                \
+        if (flip) for (size_t i = 0; i < k; i++) dst[i] ^= 0x80;                                   \
         int32_t sum = 0;                                                                           \
-        if (g->zb != 0) for (int i = 0; i < g->kp; i++) sum += dst[i];                             \
+        if (g->zb != 0) for (size_t i = 0; i < k; i++) sum += dst[i];                              \
         rs[r] = sum;                                                                               \
     }                                                                                              \
     return rows;
