@@ -214,6 +214,28 @@ static void gemm_vnni(const conv_geom *g, const uint8_t *A, const int8_t *B, int
 }
 #endif
 
+/* per-channel requantization constants derived once per call from (m0, shift), padded to np: left and right
+ * shifts, the rounding mask and half mask of RoundingDivideByPOT, and m0 with neighbours swapped (msw[2i] =
+ * m0[2i+1]) so one _mm256_mul_epi32 reaches the odd lanes' multipliers. */
+typedef struct { int32_t *left, *right, *mask, *hmask, *msw; int any_left; } rq_consts;
+
+static int rq_init(rq_consts *q, const int32_t *m0, const int32_t *shift, int np) {
+    int32_t *mem = malloc((size_t)5 * np * sizeof(int32_t));
+    if (!mem) return 1;
+    q->left = mem; q->right = mem + np; q->mask = mem + 2 * np; q->hmask = mem + 3 * np; q->msw = mem + 4 * np;
+    q->any_left = 0;
+    for (int j = 0; j < np; j++) {
+        int sh = shift[j];
+        q->left[j] = sh > 0 ? sh : 0;
+        q->right[j] = sh > 0 ? 0 : -sh;
+        q->mask[j] = (int32_t)((1LL << q->right[j]) - 1);
+        q->hmask[j] = q->mask[j] >> 1;
+        q->msw[j] = m0[j ^ 1];
+        q->any_left |= sh > 0;
+    }
+    return 0;
+}
+
 #ifdef INTQ_X86
 /* AVX2 epilogue, 32 channels per step (colterm/m0/shift padded to np): the scalar mbqm() vectorised.
  * SRDHM = (x*m + 2^30) >> 31 on 64-bit lanes (low 32 bits of a logical shift = those of the arithmetic one). */
@@ -232,36 +254,61 @@ __attribute__((target("avx2"))) static inline __m256i mbqm8(__m256i x, __m256i m
     return _mm256_sub_epi32(_mm256_srav_epi32(hi, right), _mm256_cmpgt_epi32(rem, thr));
 }
 
+/* mbqm8 with the per-channel constants at channel c precomputed (the same arithmetic). The odd lanes' SRDHM
+ * is (p + 2^30) doubled, whose high dword is bits 31..62 of p + 2^30, the dword (p + 2^30) >> 31 keeps. */
+__attribute__((target("avx2"))) static inline __m256i rq8(__m256i x, const int32_t *m0, const rq_consts *q, int c) {
+    const __m256i zero = _mm256_setzero_si256(), half = _mm256_set1_epi64x(1LL << 30);
+    if (q->any_left) x = _mm256_sllv_epi32(x, _mm256_loadu_si256((const __m256i *)(q->left + c)));
+    __m256i ev = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(x, _mm256_loadu_si256((const __m256i *)(m0 + c))),
+                                                    half), 31);
+    __m256i od = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32),
+                                                   _mm256_loadu_si256((const __m256i *)(q->msw + c))), half);
+    od = _mm256_add_epi64(od, od);
+    __m256i hi = _mm256_blend_epi32(ev, od, 0xAA);
+    __m256i rem = _mm256_and_si256(hi, _mm256_loadu_si256((const __m256i *)(q->mask + c)));
+    __m256i thr = _mm256_sub_epi32(_mm256_loadu_si256((const __m256i *)(q->hmask + c)), _mm256_cmpgt_epi32(zero, hi));
+    return _mm256_sub_epi32(_mm256_srav_epi32(hi, _mm256_loadu_si256((const __m256i *)(q->right + c))),
+                            _mm256_cmpgt_epi32(rem, thr));
+}
+
+/* AVX2 epilogue over channels [j0, min(j1, cout rounded up to 8)): 32 channels per step, then 8 */
 __attribute__((target("avx2")))
-static void epilogue_avx2(const conv_geom *g, const int32_t *acc, const int32_t *rowsum, int rows,
-                          const int32_t *colterm, const int32_t *m0, const int32_t *shift, uint8_t *out, int j0,
-                          int j1) {
-    __m256i zo = _mm256_set1_epi32(g->zout), lo = _mm256_set1_epi32(g->lo), hi = _mm256_set1_epi32(g->hi);
-    __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+static void epilogue_avx2(const conv_geom *g, const rq_consts *q, const int32_t *acc, const int32_t *rowsum,
+                          int rows, const int32_t *colterm, const int32_t *m0, uint8_t *out, int j0, int j1) {
+    const __m256i zo = _mm256_set1_epi32(g->zout), lo = _mm256_set1_epi32(g->lo), hi = _mm256_set1_epi32(g->hi);
+    const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    const int cout = g->cout, c8 = (cout + 7) / 8 * 8, je = j1 < c8 ? j1 : c8;
     for (int r = 0; r < rows; r++) {
-        __m256i rt = _mm256_set1_epi32((int32_t)(uint32_t)(-(int64_t)g->zb * rowsum[r]));
+        const __m256i rt = _mm256_set1_epi32((int32_t)(uint32_t)(-(int64_t)g->zb * rowsum[r]));
         const int32_t *a = acc + (size_t)r * g->np;
-        uint8_t *o = out + (size_t)r * g->cout;
-        for (int j = j0; j < j1; j += 32) {
-            __m256i v[4];
-            for (int u = 0; u < 4; u++) {
-                int c = j + 8 * u;
-                __m256i t = _mm256_add_epi32(_mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(a + c)), rt),
-                                             _mm256_loadu_si256((const __m256i *)(colterm + c)));
-                t = mbqm8(t, _mm256_loadu_si256((const __m256i *)(m0 + c)),
-                          _mm256_loadu_si256((const __m256i *)(shift + c)));
-                v[u] = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(t, zo), lo), hi);
-            }
-            __m256i w01 = _mm256_packs_epi32(v[0], v[1]), w23 = _mm256_packs_epi32(v[2], v[3]);
+        uint8_t *o = out + (size_t)r * cout;
+#define RQ(c) _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(rq8(_mm256_add_epi32(_mm256_add_epi32(  \
+                  _mm256_loadu_si256((const __m256i *)(a + (c))), rt),                                  \
+                  _mm256_loadu_si256((const __m256i *)(colterm + (c)))), m0, q, (c)), zo), lo), hi)
+        int j = j0;
+        for (; j + 32 <= je; j += 32) {
+            __m256i w01 = _mm256_packs_epi32(RQ(j), RQ(j + 8)), w23 = _mm256_packs_epi32(RQ(j + 16), RQ(j + 24));
             __m256i b = g->out_int8 ? _mm256_packs_epi16(w01, w23) : _mm256_packus_epi16(w01, w23);
             b = _mm256_permutevar8x32_epi32(b, perm);
-            if (j + 32 <= g->cout) _mm256_storeu_si256((__m256i *)(o + j), b);
+            if (j + 32 <= cout) _mm256_storeu_si256((__m256i *)(o + j), b);
             else {
                 uint8_t tmp[32];
                 _mm256_storeu_si256((__m256i *)tmp, b);
-                memcpy(o + j, tmp, (size_t)(g->cout - j));
+                memcpy(o + j, tmp, (size_t)(cout - j));
             }
         }
+        for (; j < je; j += 8) {
+            __m256i v = RQ(j);
+            __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+            w = g->out_int8 ? _mm_packs_epi16(w, w) : _mm_packus_epi16(w, w);
+            if (j + 8 <= cout) _mm_storel_epi64((__m128i *)(o + j), w);
+            else {
+                uint8_t tmp[16];
+                _mm_storeu_si128((__m128i *)tmp, w);
+                memcpy(o + j, tmp, (size_t)(cout - j));
+            }
+        }
+#undef RQ
     }
 }
 #endif
@@ -310,6 +357,7 @@ typedef struct {
     conv_geom g;
     const uint8_t *x; const int8_t *B; const int16_t *B16; const int32_t *colterm, *m0, *shift;
     uint8_t *out; int level; long ptotal, ntiles; int by_channel, nbt;
+    rq_consts rq;                 /* AVX2 epilogue constants (level >= 1) */
 } conv_job;
 
 /* tasks are pixel tiles, or (few pixels) channel blocks, each then doing every tile */
@@ -336,7 +384,7 @@ static int conv_task(void *vp, long begin, long end) {
                 widen_avx2(A, A16, (size_t)rp * g->kp);
                 gemm_avx2(g, A16, c->B16, acc, rp, nb0, nb1);
             }
-            epilogue_avx2(g, acc, rs, rows, c->colterm, c->m0, c->shift, o, j0, j1);
+            epilogue_avx2(g, &c->rq, acc, rs, rows, c->colterm, c->m0, o, j0, j1);
             continue;
         }
 #endif
@@ -362,7 +410,13 @@ int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int1
     c.nbt = c.g.np / NR;
     int nt = nthreads > 0 ? nthreads : 1;
     c.by_channel = nt > 1 && c.ntiles < 4L * nt && c.nbt >= nt;
-    return parallel_for(nt, c.by_channel ? c.nbt : c.ntiles, conv_task, &c);
+    c.rq.left = NULL;
+#ifdef INTQ_X86
+    if (level >= 1 && rq_init(&c.rq, m0, shift, c.g.np)) return 1;
+#endif
+    int err = parallel_for(nt, c.by_channel ? c.nbt : c.ntiles, conv_task, &c);
+    free(c.rq.left);
+    return err;
 }
 
 /* ---- DEPTHWISE_CONV_2D: w32 [kh*kw][cpad] int32 (w - zw), bias/m0/shift padded to cpad (multiple of 8);
