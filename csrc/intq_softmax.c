@@ -1,4 +1,4 @@
-/* intq fast SOFTMAX (uint8/int8, last axis), bit-exact with intq.runtime.reference.softmax. Plain C ABI.
+/* intq fast SOFTMAX (uint8/int8, last axis) and the ADD/MUL table gather, bit-exact with intq.runtime.reference. Plain C ABI.
  *
  * TFLite reference_ops::Softmax: d = q - max(q) takes 256 values, so the Python prepare tabulates
  * exp_on_negative_values (Q0.31) and its Rescale<12> term per -d (term 0 where d < diff_min). Per row this
@@ -96,4 +96,10 @@ void intq_softmax(const uint8_t *x, uint8_t *out, long rows, long depth, int in_
             o[i] = table[mx - v];
         }
     }
+}
+
+/* ADD / MUL of same-shape operands through the 256x256 table built by the Python prepare:
+ * out[i] = table[(a[i] << 8) | b[i]] on raw bytes (intq.runtime.fast.elementwise) */
+void intq_lut2(const uint8_t *a, const uint8_t *b, const uint8_t *table, uint8_t *out, long n) {
+    for (long i = 0; i < n; i++) out[i] = table[((unsigned)a[i] << 8) | b[i]];
 }

@@ -38,6 +38,8 @@ LIB.intq_softmax.restype = None
 LIB.intq_softmax.argtypes = [_P, _P, ctypes.c_long, ctypes.c_long, _I, _P, _P, _P]
 LIB.intq_get_reciprocal.restype = ctypes.c_int32
 LIB.intq_get_reciprocal.argtypes = [ctypes.c_int32, _I, ctypes.POINTER(ctypes.c_int32)]
+LIB.intq_lut2.restype = None
+LIB.intq_lut2.argtypes = [_P, _P, _P, _P, ctypes.c_long]
 ISA_LEVEL: int = int(LIB.intq_isa_level())
 
 
