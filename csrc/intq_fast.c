@@ -20,7 +20,7 @@
 
 #define NR 32      /* output channels per packed block */
 #define MR 6       /* pixel rows per micro-kernel call */
-#define TILE 48    /* pixel rows per im2col tile (multiple of MR) */
+#define TILE 48    /* most pixel rows per im2col tile, except one tile of up to 2*TILE (multiple of MR) */
 
 /* ---- requantization: TFLite MultiplyByQuantizedMultiplier, double rounding ---- */
 static inline int32_t mbqm(int32_t x, int32_t m, int32_t shift) {
@@ -43,7 +43,7 @@ typedef struct {
     int za, zb, zout, lo, hi;     /* za: activation zero point as uint8 code (+128 for int8) */
 } conv_geom;
 
-/* epilogue for rows [0, rows) of an int32 tile acc[TILE][np] */
+/* epilogue for rows [0, rows) of an int32 tile acc[tile][np] */
 static void epilogue(const conv_geom *g, const int32_t *acc, const int32_t *rowsum, int rows,
                      const int32_t *colterm, const int32_t *m0, const int32_t *shift, uint8_t *out, int j0, int j1) {
     for (int r = 0; r < rows; r++) {
@@ -68,18 +68,18 @@ static inline void copy_bytes(uint8_t *d, const uint8_t *s, size_t n) {
     for (size_t i = 0; i < n; i++) d[i] = s[i];
 }
 
-/* im2col of TILE pixels starting at flat output pixel p0 into A[TILE][kp] (uint8, int8 inputs xor 0x80,
+/* im2col of `tile` pixels starting at flat output pixel p0 into A[tile][kp] (uint8, int8 inputs xor 0x80,
  * padded taps = za, depth padding = 0); row sums (needed when zb != 0) into rs. Returns the real rows.
  * Raw bytes are copied (a whole kw*C run per kernel row when the taps are contiguous and in bounds; the
  * whole tile at once for a 1x1 stride-1 unpadded conv), then int8 rows are flipped in one pass. */
 #define IM2COL_BODY                                                                                \
-    int rows = (int)((ptotal - p0) < TILE ? (ptotal - p0) : TILE);                                 \
+    int rows = (int)((ptotal - p0) < tile ? (ptotal - p0) : tile);                                 \
     const uint8_t flip = g->in_int8 ? 0x80 : 0, pad = (uint8_t)(g->za ^ flip);                     \
     const size_t c = (size_t)g->c, kwc = (size_t)g->kw * c, k = (size_t)g->k, kp = (size_t)g->kp; \
     const int pointwise = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0; \
     if (pointwise && kp == k) memcpy(A, x + (size_t)p0 * c, (size_t)rows * c);                     \
     int ox = (int)(p0 % g->ow), oy = (int)((p0 / g->ow) % g->oh), b = (int)(p0 / ((long)g->ow * g->oh)); \
-    for (int r = 0; r < TILE; r++) {                                                               \
+    for (int r = 0; r < tile; r++) {                                                               \
         uint8_t *dst = A + (size_t)r * kp;                                                         \
         if (r >= rows) { memset(dst, 0, kp); rs[r] = 0; continue; }                                \
         if (pointwise) {                                                                           \
@@ -108,7 +108,7 @@ static inline void copy_bytes(uint8_t *d, const uint8_t *s, size_t n) {
         rs[r] = sum;                                                                               \
     }                                                                                              \
     return rows;
-#define IM2COL_ARGS const conv_geom *g, const uint8_t *x, long p0, long ptotal, uint8_t *A, int32_t *rs
+#define IM2COL_ARGS const conv_geom *g, const uint8_t *x, long p0, long ptotal, int tile, uint8_t *A, int32_t *rs
 static int im2col(IM2COL_ARGS) { IM2COL_BODY }
 #ifdef INTQ_X86
 __attribute__((target("avx2"))) static int im2col_avx2(IM2COL_ARGS) { IM2COL_BODY }
@@ -177,6 +177,38 @@ static void gemm_avx2(const conv_geom *g, const int16_t *A, const int16_t *B16, 
             _mm256_storeu_si256(o1 + 2, c12); _mm256_storeu_si256(o1 + 3, c13);
             _mm256_storeu_si256(o2, c20); _mm256_storeu_si256(o2 + 1, c21);
             _mm256_storeu_si256(o2 + 2, c22); _mm256_storeu_si256(o2 + 3, c23);
+        }
+    }
+}
+
+/* AVX2, one or two rows (1x1 images, FULLY_CONNECTED): reads the int8 packing B [np/NR][kp/4][NR][4], half
+ * the bytes of B16, since these products are bound by weight traffic. Each 16-byte chunk holds 4 channels x
+ * 4 depths; widened to int16 and multiplied by (a[k..k+3]) with vpmaddwd it leaves two partial sums per
+ * channel, added pairwise at the end (int32 wrapping sums, so the order does not matter). */
+__attribute__((target("avx2")))
+static void gemv_avx2(const conv_geom *g, const uint8_t *A, const int8_t *B, int32_t *acc, int rows, int nb0,
+                      int nb1) {
+    const size_t kp = g->kp;
+    for (int r = 0; r < rows; r++) {
+        const uint8_t *a = A + (size_t)r * kp;
+        for (int nb = nb0; nb < nb1; nb++) {
+            __m256i s[8];
+            for (int u = 0; u < 8; u++) s[u] = _mm256_setzero_si256();
+            const int8_t *bp = B + (size_t)nb * kp * NR;
+            for (size_t k = 0; k < kp; k += 4, bp += NR * 4) {
+                int32_t t;
+                memcpy(&t, a + k, 4);
+                __m256i av = _mm256_broadcastq_epi64(_mm_cvtepu8_epi16(_mm_cvtsi32_si128(t)));
+                for (int u = 0; u < 8; u++) {
+                    __m256i w = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(bp + 16 * u)));
+                    s[u] = _mm256_add_epi32(s[u], _mm256_madd_epi16(w, av));
+                }
+            }
+            int32_t *o = acc + (size_t)r * g->np + nb * NR;
+            for (int u = 0; u < 8; u += 2) {          /* hadd: [c0 c1 c4 c5 | c2 c3 c6 c7] -> channel order */
+                __m256i h = _mm256_permute4x64_epi64(_mm256_hadd_epi32(s[u], s[u + 1]), 0xD8);
+                _mm256_storeu_si256((__m256i *)(o + 4 * u), h);
+            }
         }
     }
 }
@@ -356,7 +388,7 @@ static int parallel_for(int nt, long n, task_fn f, void *ctx) {
 typedef struct {
     conv_geom g;
     const uint8_t *x; const int8_t *B; const int16_t *B16; const int32_t *colterm, *m0, *shift;
-    uint8_t *out; int level; long ptotal, ntiles; int by_channel, nbt;
+    uint8_t *out; int level; long ptotal, ntiles; int by_channel, nbt, tile;
     rq_consts rq;                 /* AVX2 epilogue constants (level >= 1) */
 } conv_job;
 
@@ -364,23 +396,26 @@ typedef struct {
 static int conv_task(void *vp, long begin, long end) {
     const conv_job *c = vp;
     const conv_geom *g = &c->g;
-    uint8_t *A = aligned_alloc(64, ((size_t)TILE * g->kp + 63) / 64 * 64);
-    int16_t *A16 = c->level == 1 ? aligned_alloc(64, ((size_t)TILE * g->kp * 2 + 63) / 64 * 64) : NULL;
-    int32_t *acc = aligned_alloc(64, (size_t)TILE * g->np * 4);
-    int32_t rs[TILE];
-    if (!A || !acc || (c->level == 1 && !A16)) { free(A); free(A16); free(acc); return 1; }
+    const int tile = c->tile;
+    uint8_t *A = aligned_alloc(64, ((size_t)tile * g->kp + 63) / 64 * 64);
+    int16_t *A16 = c->level == 1 ? aligned_alloc(64, ((size_t)tile * g->kp * 2 + 63) / 64 * 64) : NULL;
+    int32_t *acc = aligned_alloc(64, (size_t)tile * g->np * 4);
+    int32_t *rs = malloc((size_t)tile * sizeof(int32_t));
+    if (!A || !acc || !rs || (c->level == 1 && !A16)) { free(A); free(A16); free(acc); free(rs); return 1; }
     long t0 = c->by_channel ? 0 : begin, t1 = c->by_channel ? c->ntiles : end;
     int nb0 = c->by_channel ? (int)begin : 0, nb1 = c->by_channel ? (int)end : c->nbt;
     int j0 = nb0 * NR, j1 = nb1 * NR;
     for (long t = t0; t < t1; t++) {
-        long p0 = t * TILE;
+        long p0 = t * tile;
         uint8_t *o = c->out + (size_t)p0 * g->cout;
 #ifdef INTQ_X86
         if (c->level >= 1) {
-            int rows = im2col_avx2(g, c->x, p0, c->ptotal, A, rs);
+            int rows = im2col_avx2(g, c->x, p0, c->ptotal, tile, A, rs);
             int rp = (rows + MR - 1) / MR * MR;     /* rows past `rows` are zero in A and not stored */
             if (c->level >= 2) gemm_vnni(g, A, c->B, acc, rp, nb0, nb1);
+            else if (rows <= 2) gemv_avx2(g, A, c->B, acc, rows, nb0, nb1);
             else {
+                rp = (rows + 2) / 3 * 3;           /* the AVX2 micro-kernel takes 3 rows */
                 widen_avx2(A, A16, (size_t)rp * g->kp);
                 gemm_avx2(g, A16, c->B16, acc, rp, nb0, nb1);
             }
@@ -388,13 +423,14 @@ static int conv_task(void *vp, long begin, long end) {
             continue;
         }
 #endif
-        int rows = im2col(g, c->x, p0, c->ptotal, A, rs);
+        int rows = im2col(g, c->x, p0, c->ptotal, tile, A, rs);
         gemm_c(g, A, c->B, acc, (rows + MR - 1) / MR * MR, nb0, nb1);
         epilogue(g, acc, rs, rows, c->colterm, c->m0, c->shift, o, j0, j1);
     }
     free(A);
     free(A16);
     free(acc);
+    free(rs);
     return 0;
 }
 
@@ -406,7 +442,12 @@ int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int1
     c.x = x; c.B = B; c.B16 = B16; c.colterm = colterm; c.m0 = m0; c.shift = shift; c.out = out;
     c.level = level;
     c.ptotal = (long)c.g.n * c.g.oh * c.g.ow;
-    c.ntiles = (c.ptotal + TILE - 1) / TILE;
+    /* one tile when the image has <= 2*TILE pixels (the weights are read once), else balanced tiles */
+    long nt0 = c.ptotal <= 2 * TILE ? 1 : (c.ptotal + TILE - 1) / TILE;
+    long per = (c.ptotal + nt0 - 1) / nt0;
+    c.tile = (int)((per + MR - 1) / MR * MR);
+    if (c.tile < MR) c.tile = MR;
+    c.ntiles = (c.ptotal + c.tile - 1) / c.tile;
     c.nbt = c.g.np / NR;
     int nt = nthreads > 0 ? nthreads : 1;
     c.by_channel = nt > 1 && c.ntiles < 4L * nt && c.nbt >= nt;
