@@ -497,7 +497,8 @@ static void dw_row_c(const dw_geom *g, const uint8_t *x, const int32_t *w32, con
 /* AVX2, depth multiplier 1: 8 channels per vector, int32 multiply-accumulate, vector requantization */
 __attribute__((target("avx2")))
 static void dw_row_avx2(const dw_geom *gp, const uint8_t *x, const int32_t *w32, const int32_t *bias,
-                        const int32_t *m0, const int32_t *shift, uint8_t *out, int b, int oy, int32_t *acc) {
+                        const int32_t *m0, const int32_t *shift, uint8_t *out, int b, int oy, int32_t *acc,
+                        const int16_t *w2, const int32_t *bint, const rq_consts *rq, const long *toff) {
     (void)acc;
     const dw_geom gl = *gp, *g = &gl;     /* a local copy: stores to `out` cannot alias it */
     const int in_int8 = g->in_int8, cout = g->cout, C = g->c, W = g->w, kw = g->kw, dw = g->dw;
@@ -516,6 +517,33 @@ static void dw_row_avx2(const dw_geom *gp, const uint8_t *x, const int32_t *w32,
         while (kx1 > kx0 && ix0 + (kx1 - 1) * dw >= W) kx1--;
         uint8_t *o = out + (((size_t)b * g->oh + oy) * g->ow + ox) * cout;
         int j = 0;
+        if (ky0 == 0 && ky1 == g->kh && kx0 == 0 && kx1 == kw) {
+            /* every tap in bounds: sum (x - za) w = sum x w - za sum w (bint = bias - za sum w), two taps per
+             * vpmaddwd: bytes of taps 2p and 2p+1 interleaved and widened to int16 pairs, times the (w, w')
+             * pairs of w2 [pairs][cpad16][2] (|x w + x' w'| < 2^17: exact) */
+            const uint8_t *base = x + (((size_t)b * g->h + iy0) * W + ix0) * C;
+            const int npairs = (g->kh * kw + 1) / 2;
+            const size_t cp16 = (size_t)(cout + 15) / 16 * 16;
+            for (; j + 16 <= cout; j += 16) {
+                __m256i s0 = _mm256_loadu_si256((const __m256i *)(bint + j));
+                __m256i s1 = _mm256_loadu_si256((const __m256i *)(bint + j + 8));
+                const int16_t *wp = w2 + (size_t)j * 2;
+                for (int pi = 0; pi < npairs; pi++, wp += cp16 * 2) {
+                    __m128i xa = _mm_loadu_si128((const __m128i *)(base + toff[2 * pi] + j));
+                    __m128i xb = _mm_loadu_si128((const __m128i *)(base + toff[2 * pi + 1] + j));
+                    __m128i il = _mm_unpacklo_epi8(xa, xb), ih = _mm_unpackhi_epi8(xa, xb);
+                    __m256i l16 = in_int8 ? _mm256_cvtepi8_epi16(il) : _mm256_cvtepu8_epi16(il);
+                    __m256i h16 = in_int8 ? _mm256_cvtepi8_epi16(ih) : _mm256_cvtepu8_epi16(ih);
+                    s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(l16, _mm256_loadu_si256((const __m256i *)wp)));
+                    s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(h16, _mm256_loadu_si256((const __m256i *)(wp + 16))));
+                }
+                __m256i v0 = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(rq8(s0, m0, rq, j), zo), lo), hi);
+                __m256i v1 = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(rq8(s1, m0, rq, j + 8), zo), lo), hi);
+                __m256i w16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(v0, v1), 0xD8);
+                __m128i l = _mm256_castsi256_si128(w16), h = _mm256_extracti128_si256(w16, 1);
+                _mm_storeu_si128((__m128i *)(o + j), in_int8 ? _mm_packs_epi16(l, h) : _mm_packus_epi16(l, h));
+            }
+        }
         for (; j + 32 <= cout; j += 32) {          /* 32 channels: four independent accumulators */
             __m256i a0 = _mm256_loadu_si256((const __m256i *)(bias + j)), a1 = _mm256_loadu_si256((const __m256i *)(bias + j + 8));
             __m256i a2 = _mm256_loadu_si256((const __m256i *)(bias + j + 16)), a3 = _mm256_loadu_si256((const __m256i *)(bias + j + 24));
@@ -579,6 +607,7 @@ static void dw_row_avx2(const dw_geom *gp, const uint8_t *x, const int32_t *w32,
 
 typedef struct {
     dw_geom g; const uint8_t *x; const int32_t *w32, *bias, *m0, *shift; uint8_t *out; int level;
+    const int16_t *w2; const int32_t *bint; rq_consts rq; long *toff;     /* AVX2 interior-pixel path */
 } dw_job;
 
 static int dw_task(void *vp, long begin, long end) {
@@ -589,7 +618,8 @@ static int dw_task(void *vp, long begin, long end) {
         int b = (int)(ri / d->g.oh), oy = (int)(ri % d->g.oh);
 #ifdef INTQ_X86
         if (d->level >= 1 && d->g.mult == 1) {
-            dw_row_avx2(&d->g, d->x, d->w32, d->bias, d->m0, d->shift, d->out, b, oy, acc);
+            dw_row_avx2(&d->g, d->x, d->w32, d->bias, d->m0, d->shift, d->out, b, oy, acc, d->w2, d->bint, &d->rq,
+                        d->toff);
             continue;
         }
 #endif
@@ -599,10 +629,28 @@ static int dw_task(void *vp, long begin, long end) {
     return 0;
 }
 
+/* w2 int16 [ceil(kh*kw/2)][cpad16][2]: taps (2p, 2p+1) per channel, the missing odd tap 0; bint int32 [cpad16]:
+ * bias - z_in * sum_t w[t] (wrapping), both from the Python prepare */
 int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, const int32_t *bias,
-                   const int32_t *m0, const int32_t *shift, uint8_t *out, int nthreads, int level) {
+                   const int32_t *m0, const int32_t *shift, const int16_t *w2, const int32_t *bint, uint8_t *out,
+                   int nthreads, int level) {
     dw_job d;
     memcpy(&d.g, gm, sizeof d.g);
     d.x = x; d.w32 = w32; d.bias = bias; d.m0 = m0; d.shift = shift; d.out = out; d.level = level;
-    return parallel_for(nthreads > 0 ? nthreads : 1, (long)d.g.n * d.g.oh, dw_task, &d);
+    d.w2 = w2; d.bint = bint; d.toff = NULL; d.rq.left = NULL;
+    int err = 0;
+#ifdef INTQ_X86
+    if (level >= 1 && d.g.mult == 1) {
+        int taps = d.g.kh * d.g.kw;
+        d.toff = malloc(((size_t)taps + 1) * sizeof(long));
+        if (!d.toff || rq_init(&d.rq, m0, shift, d.g.cpad)) { free(d.toff); return 1; }
+        for (int t = 0; t < taps; t++)
+            d.toff[t] = ((long)(t / d.g.kw) * d.g.dh * d.g.w + (long)(t % d.g.kw) * d.g.dw) * d.g.c;
+        d.toff[taps] = d.toff[taps - 1];          /* the odd last pair repeats a tap with weight 0 */
+    }
+#endif
+    err = parallel_for(nthreads > 0 ? nthreads : 1, (long)d.g.n * d.g.oh, dw_task, &d);
+    free(d.toff);
+    free(d.rq.left);
+    return err;
 }
