@@ -11,7 +11,7 @@ from setuptools import Extension, setup
 _unix = sys.platform != "win32"
 setup(ext_modules=[Extension(
     "intq.runtime.fast._intq_fast",
-    sources=["csrc/intq_fast.c", "csrc/intq_softmax.c"],
+    sources=["csrc/intq_fast.c", "csrc/intq_softmax.c", "csrc/intq_plan.c"],
     extra_compile_args=["-O3", "-std=gnu11", "-pthread"] if _unix else ["/O2"],
     extra_link_args=["-pthread"] if _unix else [],
     optional=True,

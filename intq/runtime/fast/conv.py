@@ -12,7 +12,7 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
-from intq.runtime.fast._lib import ISA_LEVEL, LIB, call_conv_like, ptr
+from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_CONV, call_conv_like, ptr
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import conv as ref
 
@@ -76,4 +76,13 @@ def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     return [run_level(p, inputs[0], ctx.num_threads, ISA_LEVEL)]
 
 
-KERNELS = {"CONV_2D": Kernel(prepare, run)}
+def plan(p: dict, ins: list, outs: list, num_threads: int):
+    """intq_run_plan record of this conv on fixed buffers (grouped convolutions: None)."""
+    if p["ref"] is not None:
+        return None
+    geom = p["geom"].copy()
+    geom[0] = ins[0].shape[0]
+    return [OP_CONV, ptr(geom), ptr(ins[0]), *p["consts"], ptr(outs[0]), num_threads, ISA_LEVEL], [geom]
+
+
+KERNELS = {"CONV_2D": Kernel(prepare, run, plan)}

@@ -12,7 +12,7 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
-from intq.runtime.fast._lib import LIB, ptr
+from intq.runtime.fast._lib import LIB, OP_LUT2, ptr
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import add as ref_add
 from intq.runtime.reference import mul as ref_mul
@@ -42,7 +42,13 @@ def _lut_kernel(ref: Kernel) -> Kernel:
         idx = (a.astype(np.uint16) << 8) | b
         return [p["table"][idx].view(p["dtype"])]
 
-    return Kernel(prepare, run)
+    def plan(p: dict, ins: list, outs: list, num_threads: int):
+        """intq_run_plan record of the table gather (same-shape operands only)."""
+        if ins[0].shape != ins[1].shape or outs[0].shape != ins[0].shape:
+            return None
+        return [OP_LUT2, ptr(ins[0]), ptr(ins[1]), ptr(p["table"]), ptr(outs[0]), ins[0].size], []
+
+    return Kernel(prepare, run, plan)
 
 
 KERNELS = {"ADD": _lut_kernel(ref_add.KERNELS["ADD"]), "MUL": _lut_kernel(ref_mul.KERNELS["MUL"])}

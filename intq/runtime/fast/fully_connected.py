@@ -10,7 +10,7 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
-from intq.runtime.fast._lib import ISA_LEVEL, LIB, ptr
+from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_CONV, ptr
 from intq.runtime.fast.conv import pack_gemm
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import fully_connected as ref
@@ -49,4 +49,13 @@ def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     return [run_level(p, inputs[0], ctx.num_threads, ISA_LEVEL)]
 
 
-KERNELS = {"FULLY_CONNECTED": Kernel(prepare, run)}
+def plan(p: dict, ins: list, outs: list, num_threads: int):
+    """intq_run_plan record: the GEMM on the input buffer read as [batches, accum_depth]."""
+    if ins[0].size % p["depth"] or outs[0].size != ins[0].size // p["depth"] * p["units"]:
+        return None
+    geom = p["geom"].copy()
+    geom[0] = ins[0].size // p["depth"]
+    return [OP_CONV, ptr(geom), ptr(ins[0]), *p["consts"], ptr(outs[0]), num_threads, ISA_LEVEL], [geom]
+
+
+KERNELS = {"FULLY_CONNECTED": Kernel(prepare, run, plan)}

@@ -20,6 +20,7 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
+from intq.runtime.fast._lib import OP_GLOBAL_AVG, ptr
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import mean as ref_mean
 from intq.runtime.reference import pooling as ref_pool
@@ -100,5 +101,14 @@ def _run_mean(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     return [p["table"][total - p["offset"]]]
 
 
-KERNELS = {"AVERAGE_POOL_2D": Kernel(_prepare_average, _run_average),
+def _plan_average(p: dict, ins: list, outs: list, num_threads: int):
+    """intq_run_plan record of a global pool (csrc/intq_plan.c, the reference formula with count = H*W)."""
+    x = ins[0]
+    if not p["global"] or x.ndim != 4:
+        return None
+    n, h, w, c = x.shape
+    return [OP_GLOBAL_AVG, ptr(x), ptr(outs[0]), n, h * w, c, int(p["dtype"] == "int8"), p["lo"], p["hi"]], []
+
+
+KERNELS = {"AVERAGE_POOL_2D": Kernel(_prepare_average, _run_average, _plan_average),
            "MEAN": Kernel(_prepare_mean, _run_mean)}

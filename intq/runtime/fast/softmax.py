@@ -13,7 +13,7 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
-from intq.runtime.fast._lib import LIB, ptr
+from intq.runtime.fast._lib import LIB, OP_SOFTMAX, ptr
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import softmax as ref
 from intq.scheme.fixedpoint import (exp_on_negative_values, multiply_by_quantized_multiplier_greater_than_one,
@@ -44,4 +44,12 @@ def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     return [out]
 
 
-KERNELS = {"SOFTMAX": Kernel(prepare, run)}
+def plan(p: dict, ins: list, outs: list, num_threads: int):
+    """intq_run_plan record of this softmax on fixed buffers."""
+    x = ins[0]
+    depth = x.shape[-1] if x.ndim else 1
+    rows = x.size // depth if depth else 0
+    return [OP_SOFTMAX, ptr(x), ptr(outs[0]), rows, depth, p["in_int8"], *p["consts"]], []
+
+
+KERNELS = {"SOFTMAX": Kernel(prepare, run, plan)}
