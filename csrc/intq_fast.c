@@ -21,6 +21,7 @@
 #define NR 32      /* output channels per packed block */
 #define MR 6       /* pixel rows per micro-kernel call */
 #define TILE 48    /* most pixel rows per im2col tile, except one tile of up to 2*TILE (multiple of MR) */
+#define NARROW_ROWS 12  /* tiles are multiples of 12 rows: the AVX2 kernels take 3, 4, 6 or 12 */
 
 /* ---- requantization: TFLite MultiplyByQuantizedMultiplier, double rounding ---- */
 static inline int32_t mbqm(int32_t x, int32_t m, int32_t shift) {
@@ -180,6 +181,34 @@ static void gemm_avx2(const conv_geom *g, const int16_t *A, const int16_t *B16, 
         }
     }
 }
+
+/* AVX2 on the first nv (1..3) 8-channel vectors of one B16 block [kp/2][NR][2], R rows at a time (R*nv = 12
+ * accumulators): the last block of a layer with C_out % 32 in 1..24 (8, 16, 24-channel layers) */
+#define GEMM_NARROW(NAME, R, NV)                                                                         \
+__attribute__((target("avx2")))                                                                         \
+static void NAME(size_t kp, const int16_t *A, const int16_t *bblk, int32_t *o, size_t s, int rows) {     \
+    for (int r = 0; r < rows; r += R) {                                                                  \
+        __m256i c[R][NV];                                                                                \
+        for (int i = 0; i < R; i++)                                                                      \
+            for (int v = 0; v < NV; v++) c[i][v] = _mm256_setzero_si256();                              \
+        const __m256i *bp = (const __m256i *)bblk;                                                       \
+        for (size_t k = 0; k < kp; k += 2, bp += 4) {                                                    \
+            __m256i b[NV];                                                                               \
+            for (int v = 0; v < NV; v++) b[v] = _mm256_loadu_si256(bp + v);                              \
+            for (int i = 0; i < R; i++) {                                                                \
+                int32_t pair;                                                                            \
+                memcpy(&pair, A + (size_t)(r + i) * kp + k, 4);                                          \
+                __m256i a = _mm256_set1_epi32(pair);                                                     \
+                for (int v = 0; v < NV; v++) c[i][v] = _mm256_add_epi32(c[i][v], _mm256_madd_epi16(a, b[v])); \
+            }                                                                                            \
+        }                                                                                                \
+        for (int i = 0; i < R; i++)                                                                      \
+            for (int v = 0; v < NV; v++) _mm256_storeu_si256((__m256i *)(o + (size_t)(r + i) * s + 8 * v), c[i][v]); \
+    }                                                                                                    \
+}
+GEMM_NARROW(gemm_narrow1, 12, 1)
+GEMM_NARROW(gemm_narrow2, 6, 2)
+GEMM_NARROW(gemm_narrow3, 4, 3)
 
 /* AVX2, one or two rows (1x1 images, FULLY_CONNECTED): reads the int8 packing B [np/NR][kp/4][NR][4], half
  * the bytes of B16, since these products are bound by weight traffic. Each 16-byte chunk holds 4 channels x
@@ -415,9 +444,19 @@ static int conv_task(void *vp, long begin, long end) {
             if (c->level >= 2) gemm_vnni(g, A, c->B, acc, rp, nb0, nb1);
             else if (rows <= 2) gemv_avx2(g, A, c->B, acc, rows, nb0, nb1);
             else {
-                rp = (rows + 2) / 3 * 3;           /* the AVX2 micro-kernel takes 3 rows */
+                /* a last block with under 32 real channels runs only its 8-channel vectors, on more rows */
+                int rem = nb1 == c->nbt ? g->cout - (nb1 - 1) * NR : NR, nv = (rem + 7) / 8;
+                int full = nv <= 3 ? nb1 - 1 : nb1;
+                rp = (rows + NARROW_ROWS - 1) / NARROW_ROWS * NARROW_ROWS;   /* <= tile, a multiple of 12 */
                 widen_avx2(A, A16, (size_t)rp * g->kp);
-                gemm_avx2(g, A16, c->B16, acc, rp, nb0, nb1);
+                gemm_avx2(g, A16, c->B16, acc, (rows + 2) / 3 * 3, nb0, full);
+                if (full < nb1) {
+                    const int16_t *bb = c->B16 + (size_t)full * g->kp * NR;
+                    int32_t *ob = acc + (size_t)full * NR;
+                    if (nv == 1) gemm_narrow1(g->kp, A16, bb, ob, g->np, (rows + 11) / 12 * 12);
+                    else if (nv == 2) gemm_narrow2(g->kp, A16, bb, ob, g->np, (rows + 5) / 6 * 6);
+                    else gemm_narrow3(g->kp, A16, bb, ob, g->np, (rows + 3) / 4 * 4);
+                }
             }
             epilogue_avx2(g, &c->rq, acc, rs, rows, c->colterm, c->m0, o, j0, j1);
             continue;
@@ -445,8 +484,8 @@ int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int1
     /* one tile when the image has <= 2*TILE pixels (the weights are read once), else balanced tiles */
     long nt0 = c.ptotal <= 2 * TILE ? 1 : (c.ptotal + TILE - 1) / TILE;
     long per = (c.ptotal + nt0 - 1) / nt0;
-    c.tile = (int)((per + MR - 1) / MR * MR);
-    if (c.tile < MR) c.tile = MR;
+    c.tile = (int)((per + NARROW_ROWS - 1) / NARROW_ROWS * NARROW_ROWS);
+    if (c.tile < NARROW_ROWS) c.tile = NARROW_ROWS;
     c.ntiles = (c.ptotal + c.tile - 1) / c.tile;
     c.nbt = c.g.np / NR;
     int nt = nthreads > 0 ? nthreads : 1;
