@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
-#if defined(__x86_64__) || defined(__i386__)
+/* INTQ_PORTABLE_ONLY (a compile-time define, for checking the non-x86 build on x86) leaves out the SIMD code */
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(INTQ_PORTABLE_ONLY)
 #include <immintrin.h>
 #define INTQ_X86 1
 #endif
@@ -280,7 +281,7 @@ static void gemm_vnni(const conv_geom *g, const uint8_t *A, const int8_t *B, int
  * m0[2i+1]) so one _mm256_mul_epi32 reaches the odd lanes' multipliers. */
 typedef struct { int32_t *left, *right, *mask, *hmask, *msw; int any_left; } rq_consts;
 
-static int rq_init(rq_consts *q, const int32_t *m0, const int32_t *shift, int np) {
+__attribute__((unused)) static int rq_init(rq_consts *q, const int32_t *m0, const int32_t *shift, int np) {
     int32_t *mem = malloc((size_t)5 * np * sizeof(int32_t));
     if (!mem) return 1;
     q->left = mem; q->right = mem + np; q->mask = mem + 2 * np; q->hmask = mem + 3 * np; q->msw = mem + 4 * np;
