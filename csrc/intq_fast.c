@@ -583,6 +583,20 @@ static void dw_row_avx2(const dw_geom *gp, const uint8_t *x, const int32_t *w32,
                 __m128i l = _mm256_castsi256_si128(w16), h = _mm256_extracti128_si256(w16, 1);
                 _mm_storeu_si128((__m128i *)(o + j), in_int8 ? _mm_packs_epi16(l, h) : _mm_packus_epi16(l, h));
             }
+            for (; j + 8 <= cout; j += 8) {               /* 8 channels: the same pairs on 8-byte loads */
+                __m256i s0 = _mm256_loadu_si256((const __m256i *)(bint + j));
+                const int16_t *wp = w2 + (size_t)j * 2;
+                for (int pi = 0; pi < npairs; pi++, wp += cp16 * 2) {
+                    __m128i xa = _mm_loadl_epi64((const __m128i *)(base + toff[2 * pi] + j));
+                    __m128i xb = _mm_loadl_epi64((const __m128i *)(base + toff[2 * pi + 1] + j));
+                    __m128i il = _mm_unpacklo_epi8(xa, xb);
+                    __m256i l16 = in_int8 ? _mm256_cvtepi8_epi16(il) : _mm256_cvtepu8_epi16(il);
+                    s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(l16, _mm256_loadu_si256((const __m256i *)wp)));
+                }
+                __m256i v0 = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(rq8(s0, m0, rq, j), zo), lo), hi);
+                __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v0), _mm256_extracti128_si256(v0, 1));
+                _mm_storel_epi64((__m128i *)(o + j), in_int8 ? _mm_packs_epi16(w, w) : _mm_packus_epi16(w, w));
+            }
         }
         for (; j + 32 <= cout; j += 32) {          /* 32 channels: four independent accumulators */
             __m256i a0 = _mm256_loadu_si256((const __m256i *)(bias + j)), a1 = _mm256_loadu_si256((const __m256i *)(bias + j + 8));
