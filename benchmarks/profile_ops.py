@@ -51,6 +51,21 @@ def main(argv=None) -> int:
             run(params, args, it.ctx)
             times[i].append(time.perf_counter() - t)
     med = [statistics.median(t) for t in times]
+    plan = it._plan
+    if plan is not None:                     # the planned C calls one by one (ctypes overhead ~1 us each)
+        from intq.runtime.fast._lib import LIB, PLAN_WORDS
+        recs, base = plan.records, plan.records.ctypes.data
+        ptimes = [[] for _ in recs]
+        for _ in range(a.reps):
+            for i in range(len(recs)):
+                t = time.perf_counter()
+                LIB.intq_run_plan(base + i * PLAN_WORDS * 8, 1)
+                ptimes[i].append(time.perf_counter() - t)
+        pmed = [statistics.median(t) for t in ptimes]
+        kinds = {1: "conv/fc", 2: "depthwise", 3: "add/mul", 4: "softmax", 5: "global pool"}
+        print(f"plan: {len(recs)} C calls, sum {sum(pmed) * 1e3:.3f} ms; slowest:")
+        for i in sorted(range(len(recs)), key=lambda i: -pmed[i])[: a.top]:
+            print(f"  record {i:3d} {kinds.get(int(recs[i][0]), '?'):12s} {pmed[i] * 1e6:8.1f} us")
     by_op = defaultdict(lambda: [0.0, 0])
     for (node, _, _), m in zip(steps, med):
         by_op[node.op][0] += m

@@ -101,7 +101,7 @@ static inline void copy_bytes(uint8_t *d, const uint8_t *s, size_t n) {
                     else copy_bytes(d, srow + (size_t)ix * c, c);                                  \
                 }                                                                                  \
             }                                                                                      \
-            memset(d, 0, kp - k);                                                                  \
+            for (size_t i = k; i < kp; i++) dst[i] = 0;                                            \
             if (++ox == g->ow) { ox = 0; if (++oy == g->oh) { oy = 0; b++; } }                     \
         }                                                                                          \
         if (flip) for (size_t i = 0; i < k; i++) dst[i] ^= 0x80;                                   \
@@ -417,7 +417,7 @@ static int parallel_for(int nt, long n, task_fn f, void *ctx) {
 
 typedef struct {
     conv_geom g;
-    const uint8_t *x; const int8_t *B; const int16_t *B16; const int32_t *colterm, *m0, *shift;
+    const uint8_t *x; const int8_t *B; const int16_t *B16; const int32_t *colterm, *m0, *shift, *colterm16;
     uint8_t *out; int level; long ptotal, ntiles; int by_channel, nbt, tile;
     rq_consts rq;                 /* AVX2 epilogue constants (level >= 1) */
 } conv_job;
@@ -426,6 +426,8 @@ typedef struct {
 static int conv_task(void *vp, long begin, long end) {
     const conv_job *c = vp;
     const conv_geom *g = &c->g;
+    conv_geom g0 = c->g;
+    g0.zb = 0;
     const int tile = c->tile;
     uint8_t *A = aligned_alloc(64, ((size_t)tile * g->kp + 63) / 64 * 64);
     int16_t *A16 = c->level == 1 ? aligned_alloc(64, ((size_t)tile * g->kp * 2 + 63) / 64 * 64) : NULL;
@@ -439,27 +441,39 @@ static int conv_task(void *vp, long begin, long end) {
         long p0 = t * tile;
         uint8_t *o = c->out + (size_t)p0 * g->cout;
 #ifdef INTQ_X86
-        if (c->level >= 1) {
+        if (c->level >= 2) {
             int rows = im2col_avx2(g, c->x, p0, c->ptotal, tile, A, rs);
-            int rp = (rows + MR - 1) / MR * MR;     /* rows past `rows` are zero in A and not stored */
-            if (c->level >= 2) gemm_vnni(g, A, c->B, acc, rp, nb0, nb1);
-            else if (rows <= 2) gemv_avx2(g, A, c->B, acc, rows, nb0, nb1);
-            else {
-                /* a last block with under 32 real channels runs only its 8-channel vectors, on more rows */
-                int rem = nb1 == c->nbt ? g->cout - (nb1 - 1) * NR : NR, nv = (rem + 7) / 8;
-                int full = nv <= 3 ? nb1 - 1 : nb1;
-                rp = (rows + NARROW_ROWS - 1) / NARROW_ROWS * NARROW_ROWS;   /* <= tile, a multiple of 12 */
-                widen_avx2(A, A16, (size_t)rp * g->kp);
-                gemm_avx2(g, A16, c->B16, acc, (rows + 2) / 3 * 3, nb0, full);
-                if (full < nb1) {
-                    const int16_t *bb = c->B16 + (size_t)full * g->kp * NR;
-                    int32_t *ob = acc + (size_t)full * NR;
-                    if (nv == 1) gemm_narrow1(g->kp, A16, bb, ob, g->np, (rows + 11) / 12 * 12);
-                    else if (nv == 2) gemm_narrow2(g->kp, A16, bb, ob, g->np, (rows + 5) / 6 * 6);
-                    else gemm_narrow3(g->kp, A16, bb, ob, g->np, (rows + 3) / 4 * 4);
-                }
-            }
+            gemm_vnni(g, A, c->B, acc, (rows + MR - 1) / MR * MR, nb0, nb1);   /* rows past `rows` are 0 */
             epilogue_avx2(g, &c->rq, acc, rs, rows, c->colterm, c->m0, o, j0, j1);
+            continue;
+        }
+        if (c->level == 1) {
+            /* B16 holds w - z_w, so no row sums: the tile is built with zb = 0 (rs = 0) and colterm16 */
+            int rows = im2col_avx2(&g0, c->x, p0, c->ptotal, tile, A, rs);
+            if (rows <= 2) {                       /* GEMV on the int8 packing: Sum a*b needs the row sums */
+                for (int r = 0; r < rows; r++) {
+                    int32_t sum = 0;
+                    for (int i = 0; i < g->k; i++) sum += A[(size_t)r * g->kp + i];
+                    rs[r] = sum;
+                }
+                gemv_avx2(g, A, c->B, acc, rows, nb0, nb1);
+                epilogue_avx2(g, &c->rq, acc, rs, rows, c->colterm, c->m0, o, j0, j1);
+                continue;
+            }
+            /* a last block with under 32 real channels runs only its 8-channel vectors, on more rows */
+            int rem = nb1 == c->nbt ? g->cout - (nb1 - 1) * NR : NR, nv = (rem + 7) / 8;
+            int full = nv <= 3 ? nb1 - 1 : nb1;
+            int rp = (rows + NARROW_ROWS - 1) / NARROW_ROWS * NARROW_ROWS;   /* <= tile, a multiple of 12 */
+            widen_avx2(A, A16, (size_t)rp * g->kp);
+            gemm_avx2(g, A16, c->B16, acc, (rows + 2) / 3 * 3, nb0, full);
+            if (full < nb1) {
+                const int16_t *bb = c->B16 + (size_t)full * g->kp * NR;
+                int32_t *ob = acc + (size_t)full * NR;
+                if (nv == 1) gemm_narrow1(g->kp, A16, bb, ob, g->np, (rows + 11) / 12 * 12);
+                else if (nv == 2) gemm_narrow2(g->kp, A16, bb, ob, g->np, (rows + 5) / 6 * 6);
+                else gemm_narrow3(g->kp, A16, bb, ob, g->np, (rows + 3) / 4 * 4);
+            }
+            epilogue_avx2(&g0, &c->rq, acc, rs, rows, c->colterm16, c->m0, o, j0, j1);
             continue;
         }
 #endif
@@ -474,12 +488,16 @@ static int conv_task(void *vp, long begin, long end) {
     return 0;
 }
 
+/* B int8 [np/NR][kp/4][NR][4] (w, or w - 128 for uint8) with colterm = bias - za sum b + K za zb (VNNI,
+ * portable, GEMV: the zb * row-sum term is added per pixel); B16 int16 [np/NR][kp/2][NR][2] holding w - z_w
+ * with colterm16 = bias - za sum (w - z_w) (AVX2: no row sums) */
 int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int16_t *B16,
-              const int32_t *colterm, const int32_t *m0, const int32_t *shift, uint8_t *out, int nthreads,
-              int level) {
+              const int32_t *colterm, const int32_t *m0, const int32_t *shift, const int32_t *colterm16,
+              uint8_t *out, int nthreads, int level) {
     conv_job c;
     memcpy(&c.g, geom, sizeof c.g);
     c.x = x; c.B = B; c.B16 = B16; c.colterm = colterm; c.m0 = m0; c.shift = shift; c.out = out;
+    c.colterm16 = colterm16;
     c.level = level;
     c.ptotal = (long)c.g.n * c.g.oh * c.g.ow;
     /* one tile when the image has <= 2*TILE pixels (the weights are read once), else balanced tiles */

@@ -12,8 +12,8 @@
 enum { OP_CONV = 1, OP_DEPTHWISE = 2, OP_LUT2 = 3, OP_SOFTMAX = 4, OP_GLOBAL_AVG = 5 };
 
 int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int16_t *B16,
-              const int32_t *colterm, const int32_t *m0, const int32_t *shift, uint8_t *out, int nthreads,
-              int level);
+              const int32_t *colterm, const int32_t *m0, const int32_t *shift, const int32_t *colterm16,
+              uint8_t *out, int nthreads, int level);
 int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, const int32_t *bias,
                    const int32_t *m0, const int32_t *shift, const int16_t *w2, const int32_t *bint, uint8_t *out,
                    int nthreads, int level);
@@ -44,7 +44,7 @@ int intq_run_plan(const int64_t *plan, long nrec) {
         int err = 0;
         switch (r[0]) {
         case OP_CONV:
-            err = intq_conv(P(1), P(2), P(3), P(4), P(5), P(6), P(7), P(8), (int)r[9], (int)r[10]);
+            err = intq_conv(P(1), P(2), P(3), P(4), P(5), P(6), P(7), P(8), P(9), (int)r[10], (int)r[11]);
             break;
         case OP_DEPTHWISE:
             err = intq_depthwise(P(1), P(2), P(3), P(4), P(5), P(6), P(7), P(8), P(9), (int)r[10], (int)r[11]);

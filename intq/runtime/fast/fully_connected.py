@@ -28,8 +28,9 @@ def prepare(graph: Graph, node: Node) -> dict:
     padn = g["np"] - units
     q = dict(geom=np.array(geom, np.int32), B=g["B"], B16=g["B16"], colterm=np.pad(g["colterm"], (0, padn)),
              m0=np.pad(p["m0"].astype(np.int32), (0, padn)), shift=np.pad(p["shift"].astype(np.int32), (0, padn)),
-             dtype=p["dtype"], units=units, depth=depth, keep_num_dims=p["keep_num_dims"])
-    q["consts"] = tuple(ptr(q[k]) for k in ("B", "B16", "colterm", "m0", "shift"))   # q keeps them alive
+             colterm16=np.pad(g["colterm16"], (0, padn)), dtype=p["dtype"], units=units, depth=depth,
+             keep_num_dims=p["keep_num_dims"])
+    q["consts"] = tuple(ptr(q[k]) for k in ("B", "B16", "colterm", "m0", "shift", "colterm16"))   # kept alive
     return q
 
 
