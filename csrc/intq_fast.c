@@ -523,6 +523,7 @@ int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int1
 typedef struct {
     int n, h, w, c, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, cout, mult, in_int8, za, zout, lo, hi, cpad;
 } dw_geom;
+#define DW_MAX_TAPS 64     /* larger windows (kh*kw > 64) use the portable loop */
 
 static void dw_row_c(const dw_geom *g, const uint8_t *x, const int32_t *w32, const int32_t *bias,
                      const int32_t *m0, const int32_t *shift, uint8_t *out, int b, int oy, int32_t *acc) {
@@ -556,7 +557,8 @@ static void dw_row_c(const dw_geom *g, const uint8_t *x, const int32_t *w32, con
 __attribute__((target("avx2")))
 static void dw_row_avx2(const dw_geom *gp, const uint8_t *x, const int32_t *w32, const int32_t *bias,
                         const int32_t *m0, const int32_t *shift, uint8_t *out, int b, int oy, int32_t *acc,
-                        const int16_t *w2, const int32_t *bint, const rq_consts *rq, const long *toff) {
+                        const int16_t *w2, const int32_t *bint, const rq_consts *rq, const long *toff,
+                        const uint8_t *zrow) {
     (void)acc;
     const dw_geom gl = *gp, *g = &gl;     /* a local copy: stores to `out` cannot alias it */
     const int in_int8 = g->in_int8, cout = g->cout, C = g->c, W = g->w, kw = g->kw, dw = g->dw;
@@ -575,20 +577,29 @@ static void dw_row_avx2(const dw_geom *gp, const uint8_t *x, const int32_t *w32,
         while (kx1 > kx0 && ix0 + (kx1 - 1) * dw >= W) kx1--;
         uint8_t *o = out + (((size_t)b * g->oh + oy) * g->ow + ox) * cout;
         int j = 0;
-        if (ky0 == 0 && ky1 == g->kh && kx0 == 0 && kx1 == kw) {
-            /* every tap in bounds: sum (x - za) w = sum x w - za sum w (bint = bias - za sum w), two taps per
+        {
+            /* sum (x - za) w = sum x w - za sum w (bint = bias - za sum w over all taps), a padded tap reading
+             * zrow (C bytes equal to za) so that it adds za w - za w = 0 as the skipped tap does; two taps per
              * vpmaddwd: bytes of taps 2p and 2p+1 interleaved and widened to int16 pairs, times the (w, w')
              * pairs of w2 [pairs][cpad16][2] (|x w + x' w'| < 2^17: exact) */
-            const uint8_t *base = x + (((size_t)b * g->h + iy0) * W + ix0) * C;
-            const int npairs = (g->kh * kw + 1) / 2;
+            const uint8_t *src[DW_MAX_TAPS + 1];
+            const int ntaps = g->kh * kw, npairs = (ntaps + 1) / 2;
             const size_t cp16 = (size_t)(cout + 15) / 16 * 16;
+            const uint8_t *base = x + (((size_t)b * g->h + iy0) * W + ix0) * C;
+            if (ky0 == 0 && ky1 == g->kh && kx0 == 0 && kx1 == kw)
+                for (int t = 0; t < ntaps; t++) src[t] = base + toff[t];
+            else
+                for (int t = 0, ky = 0; ky < g->kh; ky++)
+                    for (int kx = 0; kx < kw; kx++, t++)
+                        src[t] = ky >= ky0 && ky < ky1 && kx >= kx0 && kx < kx1 ? base + toff[t] : zrow;
+            src[ntaps] = src[ntaps - 1];                 /* odd count: the last pair's second weight is 0 */
             for (; j + 16 <= cout; j += 16) {
                 __m256i s0 = _mm256_loadu_si256((const __m256i *)(bint + j));
                 __m256i s1 = _mm256_loadu_si256((const __m256i *)(bint + j + 8));
                 const int16_t *wp = w2 + (size_t)j * 2;
                 for (int pi = 0; pi < npairs; pi++, wp += cp16 * 2) {
-                    __m128i xa = _mm_loadu_si128((const __m128i *)(base + toff[2 * pi] + j));
-                    __m128i xb = _mm_loadu_si128((const __m128i *)(base + toff[2 * pi + 1] + j));
+                    __m128i xa = _mm_loadu_si128((const __m128i *)(src[2 * pi] + j));
+                    __m128i xb = _mm_loadu_si128((const __m128i *)(src[2 * pi + 1] + j));
                     __m128i il = _mm_unpacklo_epi8(xa, xb), ih = _mm_unpackhi_epi8(xa, xb);
                     __m256i l16 = in_int8 ? _mm256_cvtepi8_epi16(il) : _mm256_cvtepu8_epi16(il);
                     __m256i h16 = in_int8 ? _mm256_cvtepi8_epi16(ih) : _mm256_cvtepu8_epi16(ih);
@@ -605,8 +616,8 @@ static void dw_row_avx2(const dw_geom *gp, const uint8_t *x, const int32_t *w32,
                 __m256i s0 = _mm256_loadu_si256((const __m256i *)(bint + j));
                 const int16_t *wp = w2 + (size_t)j * 2;
                 for (int pi = 0; pi < npairs; pi++, wp += cp16 * 2) {
-                    __m128i xa = _mm_loadl_epi64((const __m128i *)(base + toff[2 * pi] + j));
-                    __m128i xb = _mm_loadl_epi64((const __m128i *)(base + toff[2 * pi + 1] + j));
+                    __m128i xa = _mm_loadl_epi64((const __m128i *)(src[2 * pi] + j));
+                    __m128i xb = _mm_loadl_epi64((const __m128i *)(src[2 * pi + 1] + j));
                     __m128i il = _mm_unpacklo_epi8(xa, xb);
                     __m256i l16 = in_int8 ? _mm256_cvtepi8_epi16(il) : _mm256_cvtepu8_epi16(il);
                     s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(l16, _mm256_loadu_si256((const __m256i *)wp)));
@@ -679,7 +690,7 @@ static void dw_row_avx2(const dw_geom *gp, const uint8_t *x, const int32_t *w32,
 
 typedef struct {
     dw_geom g; const uint8_t *x; const int32_t *w32, *bias, *m0, *shift; uint8_t *out; int level;
-    const int16_t *w2; const int32_t *bint; rq_consts rq; long *toff;     /* AVX2 interior-pixel path */
+    const int16_t *w2; const int32_t *bint; rq_consts rq; long *toff; uint8_t *zrow;   /* AVX2 paired taps */
 } dw_job;
 
 static int dw_task(void *vp, long begin, long end) {
@@ -689,9 +700,9 @@ static int dw_task(void *vp, long begin, long end) {
     for (long ri = begin; ri < end; ri++) {
         int b = (int)(ri / d->g.oh), oy = (int)(ri % d->g.oh);
 #ifdef INTQ_X86
-        if (d->level >= 1 && d->g.mult == 1) {
+        if (d->level >= 1 && d->g.mult == 1 && d->g.kh * d->g.kw <= DW_MAX_TAPS) {
             dw_row_avx2(&d->g, d->x, d->w32, d->bias, d->m0, d->shift, d->out, b, oy, acc, d->w2, d->bint, &d->rq,
-                        d->toff);
+                        d->toff, d->zrow);
             continue;
         }
 #endif
@@ -709,13 +720,15 @@ int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, cons
     dw_job d;
     memcpy(&d.g, gm, sizeof d.g);
     d.x = x; d.w32 = w32; d.bias = bias; d.m0 = m0; d.shift = shift; d.out = out; d.level = level;
-    d.w2 = w2; d.bint = bint; d.toff = NULL; d.rq.left = NULL;
+    d.w2 = w2; d.bint = bint; d.toff = NULL; d.rq.left = NULL; d.zrow = NULL;
     int err = 0;
 #ifdef INTQ_X86
-    if (level >= 1 && d.g.mult == 1) {
+    if (level >= 1 && d.g.mult == 1 && d.g.kh * d.g.kw <= DW_MAX_TAPS) {
         int taps = d.g.kh * d.g.kw;
         d.toff = malloc(((size_t)taps + 1) * sizeof(long));
-        if (!d.toff || rq_init(&d.rq, m0, shift, d.g.cpad)) { free(d.toff); return 1; }
+        d.zrow = malloc((size_t)d.g.c + 16);
+        if (!d.toff || !d.zrow || rq_init(&d.rq, m0, shift, d.g.cpad)) { free(d.toff); free(d.zrow); return 1; }
+        memset(d.zrow, (uint8_t)d.g.za, (size_t)d.g.c + 16);
         for (int t = 0; t < taps; t++)
             d.toff[t] = ((long)(t / d.g.kw) * d.g.dh * d.g.w + (long)(t % d.g.kw) * d.g.dw) * d.g.c;
         d.toff[taps] = d.toff[taps - 1];          /* the odd last pair repeats a tap with weight 0 */
@@ -723,6 +736,7 @@ int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, cons
 #endif
     err = parallel_for(nthreads > 0 ? nthreads : 1, (long)d.g.n * d.g.oh, dw_task, &d);
     free(d.toff);
+    free(d.zrow);
     free(d.rq.left);
     return err;
 }

@@ -1,7 +1,8 @@
 """Fast DEPTHWISE_CONV_2D on a fixed grid of shapes equals the reference byte for byte, every ISA level.
 
-Covers the AVX2 interior-pixel path (taps paired for vpmaddwd, odd and even tap counts, 16-channel groups
-and the 8/32-channel code for the rest of the channels and the border pixels), strides and dilation.
+Covers the AVX2 paired-tap path (taps paired for vpmaddwd, odd and even tap counts, 16- and 8-channel groups,
+border taps read as the zero point; the per-tap code for the last C % 8 channels; windows over 64 taps on the
+portable loop), strides and dilation.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ SHAPES = [  # (n, h, w, c, mult, kh, kw, stride, dilation, padding)
     (1, 9, 8, 16, 1, 3, 3, 1, 1, "SAME"), (2, 7, 7, 48, 1, 3, 3, 2, 1, "SAME"), (1, 6, 9, 144, 1, 3, 3, 1, 1, "VALID"),
     (1, 8, 8, 40, 1, 3, 3, 1, 2, "SAME"), (1, 9, 9, 24, 1, 5, 5, 2, 1, "SAME"), (1, 5, 6, 32, 1, 2, 2, 1, 1, "VALID"),
     (1, 6, 6, 17, 1, 1, 1, 1, 1, "SAME"), (1, 7, 5, 8, 1, 3, 3, 1, 1, "SAME"), (1, 6, 6, 16, 2, 3, 3, 1, 1, "SAME"),
-    (1, 4, 4, 64, 1, 3, 1, 1, 1, "SAME"),
+    (1, 4, 4, 64, 1, 3, 1, 1, 1, "SAME"), (1, 10, 10, 16, 1, 9, 9, 1, 1, "SAME"), (2, 3, 3, 24, 1, 3, 3, 1, 1, "SAME"),
 ]
 
 
