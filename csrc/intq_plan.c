@@ -4,12 +4,13 @@
  * graph whose every node has a compiled kernel: the op kind, then the same arguments the per-node ctypes call
  * would pass (pointers to the prepared constants and to buffers allocated once for the planned batch).
  * Running the plan is calling those kernels in order; the results are the per-node results by construction.
- * Also the global AVERAGE_POOL_2D (window = whole image) used by the plans. */
+ * Also the global AVERAGE_POOL_2D (window = whole image) and CONCATENATION used by the plans. */
 #include <stdint.h>
 #include <stddef.h>
+#include <string.h>
 
 #define PLAN_WORDS 16
-enum { OP_CONV = 1, OP_DEPTHWISE = 2, OP_LUT2 = 3, OP_SOFTMAX = 4, OP_GLOBAL_AVG = 5 };
+enum { OP_CONV = 1, OP_DEPTHWISE = 2, OP_LUT2 = 3, OP_SOFTMAX = 4, OP_GLOBAL_AVG = 5, OP_CONCAT = 6 };
 
 int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int16_t *B16,
               const int32_t *colterm, const int32_t *m0, const int32_t *shift, const int32_t *colterm16,
@@ -36,6 +37,22 @@ void intq_global_avg_pool(const uint8_t *x, uint8_t *out, long n, long hw, long 
         }
 }
 
+/* CONCATENATION as bytes: for each of `outer` slices, input i contributes meta[3i+1] bytes read from
+ * meta[3i] (advancing by that much per slice), copied or mapped through the 256-entry table meta[3i+2]
+ * (0 = copy; the Python prepare folds requantization and the activation clamp into the tables) */
+void intq_concat(const int64_t *meta, long nin, long outer, uint8_t *out) {
+    for (long o = 0; o < outer; o++)
+        for (long i = 0; i < nin; i++) {
+            const int64_t *m = meta + 3 * i;
+            size_t len = (size_t)m[1];
+            const uint8_t *src = (const uint8_t *)(intptr_t)m[0] + (size_t)o * len;
+            const uint8_t *table = (const uint8_t *)(intptr_t)m[2];
+            if (table) for (size_t k = 0; k < len; k++) out[k] = table[src[k]];
+            else memcpy(out, src, len);
+            out += len;
+        }
+}
+
 #define P(i) ((void *)(intptr_t)r[i])
 /* returns 0, or 1 + the index of the record whose kernel failed (scratch allocation) or is unknown */
 int intq_run_plan(const int64_t *plan, long nrec) {
@@ -54,6 +71,7 @@ int intq_run_plan(const int64_t *plan, long nrec) {
         case OP_GLOBAL_AVG:
             intq_global_avg_pool(P(1), P(2), (long)r[3], (long)r[4], (long)r[5], (int)r[6], (int)r[7], (int)r[8]);
             break;
+        case OP_CONCAT: intq_concat(P(1), (long)r[2], (long)r[3], P(4)); break;
         default: err = 1;
         }
         if (err) return (int)(1 + i);
