@@ -10,7 +10,7 @@
 #include <string.h>
 
 #define PLAN_WORDS 16
-enum { OP_CONV = 1, OP_DEPTHWISE = 2, OP_LUT2 = 3, OP_SOFTMAX = 4, OP_GLOBAL_AVG = 5, OP_CONCAT = 6 };
+enum { OP_CONV = 1, OP_DEPTHWISE = 2, OP_LUT2 = 3, OP_SOFTMAX = 4, OP_GLOBAL_AVG = 5, OP_CONCAT = 6, OP_RESIZE_BILINEAR = 7 };
 
 int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int16_t *B16,
               const int32_t *colterm, const int32_t *m0, const int32_t *shift, const int32_t *colterm16,
@@ -19,6 +19,9 @@ int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, cons
                    const int32_t *m0, const int32_t *shift, const int16_t *w2, const int32_t *bint, uint8_t *out,
                    int nthreads, int level);
 void intq_lut2(const uint8_t *a, const uint8_t *b, const uint8_t *table, uint8_t *out, long n);
+void intq_resize_bilinear(const uint8_t *x, uint8_t *out, long n, long h, long w, long c, long oh, long ow,
+                          const int64_t *y0, const int64_t *y1, const int64_t *x0, const int64_t *x1,
+                          const void *wy, const void *wx, int integer, int in_int8);
 void intq_softmax(const uint8_t *x, uint8_t *out, long rows, long depth, int in_int8, const int32_t *exps,
                   const int32_t *terms, const uint8_t *keep);
 
@@ -72,6 +75,14 @@ int intq_run_plan(const int64_t *plan, long nrec) {
             intq_global_avg_pool(P(1), P(2), (long)r[3], (long)r[4], (long)r[5], (int)r[6], (int)r[7], (int)r[8]);
             break;
         case OP_CONCAT: intq_concat(P(1), (long)r[2], (long)r[3], P(4)); break;
+        case OP_RESIZE_BILINEAR: {            /* r[3..8] = n h w c oh ow; r[9] -> int64[6] of axis arrays */
+            const int64_t *a = P(9);
+            intq_resize_bilinear(P(1), P(2), (long)r[3], (long)r[4], (long)r[5], (long)r[6], (long)r[7],
+                                 (long)r[8], (const int64_t *)(intptr_t)a[0], (const int64_t *)(intptr_t)a[1],
+                                 (const int64_t *)(intptr_t)a[2], (const int64_t *)(intptr_t)a[3],
+                                 (const void *)(intptr_t)a[4], (const void *)(intptr_t)a[5], (int)r[10], (int)r[11]);
+            break;
+        }
         default: err = 1;
         }
         if (err) return (int)(1 + i);

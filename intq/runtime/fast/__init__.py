@@ -2,6 +2,7 @@
 
 ``KERNELS`` maps op -> Kernel for the ops with a fast version (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED
 compiled; ADD, MUL as lookup tables; SOFTMAX with a tabled exp; CONCATENATION as byte copies and tables;
+RESIZE_BILINEAR in C on the reference's precomputed axes;
 AVERAGE_POOL_2D and MEAN in vectorised NumPy integers, MEAN tabled, the global pool in C); every other op uses
 the reference kernel (intq.runtime.kernels merges the sets). The compiled ones also have a ``plan`` for the
 one-call executor (intq.runtime.fast.plan).
@@ -19,9 +20,11 @@ from intq.runtime.fast.depthwise_conv import KERNELS as _DW
 from intq.runtime.fast.elementwise import KERNELS as _ELEMENTWISE
 from intq.runtime.fast.fully_connected import KERNELS as _FC
 from intq.runtime.fast.pooling import KERNELS as _POOL
+from intq.runtime.fast.resize_bilinear import KERNELS as _RESIZE
 from intq.runtime.fast.softmax import KERNELS as _SOFTMAX
 
-KERNELS = MappingProxyType({**_CONV, **_DW, **_FC, **_ELEMENTWISE, **_SOFTMAX, **_POOL, **_CONCAT})
+KERNELS = MappingProxyType({**_CONV, **_DW, **_FC, **_ELEMENTWISE, **_SOFTMAX, **_POOL, **_CONCAT,
+                             **_RESIZE})
 ISA = ISA_NAMES[ISA_LEVEL]
 
 __all__ = ["KERNELS", "ISA", "ISA_LEVEL"]

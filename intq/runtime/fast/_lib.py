@@ -44,10 +44,12 @@ LIB.intq_global_avg_pool.restype = None
 LIB.intq_global_avg_pool.argtypes = [_P, _P, ctypes.c_long, ctypes.c_long, ctypes.c_long, _I, _I, _I]
 LIB.intq_concat.restype = None
 LIB.intq_concat.argtypes = [_P, ctypes.c_long, ctypes.c_long, _P]
+LIB.intq_resize_bilinear.restype = None
+LIB.intq_resize_bilinear.argtypes = [_P, _P] + [ctypes.c_long] * 6 + [_P] * 6 + [_I, _I]
 LIB.intq_run_plan.restype = _I
 LIB.intq_run_plan.argtypes = [_P, ctypes.c_long]
 PLAN_WORDS = 16
-OP_CONV, OP_DEPTHWISE, OP_LUT2, OP_SOFTMAX, OP_GLOBAL_AVG, OP_CONCAT = 1, 2, 3, 4, 5, 6
+OP_CONV, OP_DEPTHWISE, OP_LUT2, OP_SOFTMAX, OP_GLOBAL_AVG, OP_CONCAT, OP_RESIZE_BILINEAR = 1, 2, 3, 4, 5, 6, 7
 ISA_LEVEL: int = int(LIB.intq_isa_level())
 
 
