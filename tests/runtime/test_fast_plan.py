@@ -126,3 +126,12 @@ def test_graph_with_an_op_without_plan_runs_node_by_node():
 
 def test_reference_kernel_set_has_no_plan():
     assert Interpreter(small_net("int8"), kernels="reference")._plan is None
+
+
+def test_plan_reuses_dead_activation_memory():
+    """8 activations (one a RESHAPE view) fit in fewer blocks; the graph outputs y and a3 keep theirs."""
+    g = small_net("uint8")
+    plan = Interpreter(g)._plan
+    assert 0 < plan.n_blocks < 7
+    ys = [o.ctypes.data for o in plan.outputs]
+    assert len(set(ys)) == 2
