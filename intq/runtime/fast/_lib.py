@@ -53,6 +53,16 @@ OP_CONV, OP_DEPTHWISE, OP_LUT2, OP_SOFTMAX, OP_GLOBAL_AVG, OP_CONCAT, OP_RESIZE_
 ISA_LEVEL: int = int(LIB.intq_isa_level())
 
 
+#: multiply-accumulates below which a conv-family call stays on one thread (a pthread start and join cost
+#: about as much as 2-4 M MACs of work on the machines measured); run_level() callers choose threads freely
+MIN_MACS_PER_THREAD = 1 << 21
+
+
+def threads_for(macs: int, num_threads: int) -> int:
+    """``num_threads``, or fewer so that each thread gets at least MIN_MACS_PER_THREAD of work (>= 1)."""
+    return max(1, min(int(num_threads), int(macs) // MIN_MACS_PER_THREAD))
+
+
 def ptr(a: np.ndarray) -> int:
     """Address of a C-contiguous array's data (the caller keeps the array alive during the call)."""
     return a.ctypes.data

@@ -12,7 +12,7 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
-from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_CONV, call_conv_like, ptr
+from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_CONV, call_conv_like, ptr, threads_for
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import conv as ref
 
@@ -78,7 +78,12 @@ def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     """Integer-only CONV_2D, byte-identical to the reference kernel."""
     if p["ref"] is not None:
         return ref.run(p["ref"], inputs, ctx)
-    return [run_level(p, inputs[0], ctx.num_threads, ISA_LEVEL)]
+    return [run_level(p, inputs[0], _threads(p, inputs[0].shape[0], ctx.num_threads), ISA_LEVEL)]
+
+
+def _threads(p: dict, batch: int, num_threads: int) -> int:
+    g = p["geom"]                                          # [12:14] out_hw, [14] K, [16] C_out
+    return threads_for(batch * int(g[12]) * int(g[13]) * int(g[14]) * int(g[16]), num_threads)
 
 
 def plan(p: dict, ins: list, outs: list, num_threads: int):
@@ -87,7 +92,8 @@ def plan(p: dict, ins: list, outs: list, num_threads: int):
         return None
     geom = p["geom"].copy()
     geom[0] = ins[0].shape[0]
-    return [OP_CONV, ptr(geom), ptr(ins[0]), *p["consts"], ptr(outs[0]), num_threads, ISA_LEVEL], [geom]
+    nt = _threads(p, ins[0].shape[0], num_threads)
+    return [OP_CONV, ptr(geom), ptr(ins[0]), *p["consts"], ptr(outs[0]), nt, ISA_LEVEL], [geom]
 
 
 KERNELS = {"CONV_2D": Kernel(prepare, run, plan)}

@@ -11,7 +11,7 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
-from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_DEPTHWISE, call_conv_like, ptr
+from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_DEPTHWISE, call_conv_like, ptr, threads_for
 from intq.runtime.fast.conv import _wrap32
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import depthwise_conv as ref
@@ -49,14 +49,20 @@ def run_level(p: dict, x: np.ndarray, num_threads: int, level: int) -> np.ndarra
 
 def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     """Integer-only DEPTHWISE_CONV_2D, byte-identical to the reference kernel."""
-    return [run_level(p, inputs[0], ctx.num_threads, ISA_LEVEL)]
+    return [run_level(p, inputs[0], _threads(p, inputs[0].shape[0], ctx.num_threads), ISA_LEVEL)]
+
+
+def _threads(p: dict, batch: int, num_threads: int) -> int:
+    g = p["geom"]                         # [4:6] kernel, [12:14] out_hw, [14] C_out; a tap costs ~4 GEMM MACs
+    return threads_for(batch * int(g[12]) * int(g[13]) * int(g[14]) * int(g[4]) * int(g[5]) * 4, num_threads)
 
 
 def plan(p: dict, ins: list, outs: list, num_threads: int):
     """intq_run_plan record of this depthwise conv on fixed buffers."""
     geom = p["geom"].copy()
     geom[0] = ins[0].shape[0]
-    return [OP_DEPTHWISE, ptr(geom), ptr(ins[0]), *p["consts"], ptr(outs[0]), num_threads, ISA_LEVEL], [geom]
+    nt = _threads(p, ins[0].shape[0], num_threads)
+    return [OP_DEPTHWISE, ptr(geom), ptr(ins[0]), *p["consts"], ptr(outs[0]), nt, ISA_LEVEL], [geom]
 
 
 KERNELS = {"DEPTHWISE_CONV_2D": Kernel(prepare, run, plan)}

@@ -10,7 +10,7 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
-from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_CONV, ptr
+from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_CONV, ptr, threads_for
 from intq.runtime.fast.conv import pack_gemm
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import fully_connected as ref
@@ -47,7 +47,8 @@ def run_level(p: dict, x: np.ndarray, num_threads: int, level: int) -> np.ndarra
 
 def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     """Integer-only FULLY_CONNECTED, byte-identical to the reference kernel."""
-    return [run_level(p, inputs[0], ctx.num_threads, ISA_LEVEL)]
+    macs = inputs[0].size // p["depth"] * p["depth"] * p["units"]
+    return [run_level(p, inputs[0], threads_for(macs, ctx.num_threads), ISA_LEVEL)]
 
 
 def plan(p: dict, ins: list, outs: list, num_threads: int):
@@ -56,7 +57,8 @@ def plan(p: dict, ins: list, outs: list, num_threads: int):
         return None
     geom = p["geom"].copy()
     geom[0] = ins[0].size // p["depth"]
-    return [OP_CONV, ptr(geom), ptr(ins[0]), *p["consts"], ptr(outs[0]), num_threads, ISA_LEVEL], [geom]
+    nt = threads_for(int(geom[0]) * p["depth"] * p["units"], num_threads)
+    return [OP_CONV, ptr(geom), ptr(ins[0]), *p["consts"], ptr(outs[0]), nt, ISA_LEVEL], [geom]
 
 
 KERNELS = {"FULLY_CONNECTED": Kernel(prepare, run, plan)}
