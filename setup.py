@@ -3,6 +3,7 @@
 The library is a plain C shared object (no Python C API). It is optional: without a compiler the build
 skips it and intq.runtime.kernels falls back to the reference kernels. ISA-specific code is selected at run
 time (__builtin_cpu_supports + per-function target attributes), so no -march flag is used here.
+-ffp-contract=off keeps the float32 RESIZE_BILINEAR (LiteRT's uint8 reference) free of fused multiply-adds.
 """
 import sys
 
@@ -11,8 +12,10 @@ from setuptools import Extension, setup
 _unix = sys.platform != "win32"
 setup(ext_modules=[Extension(
     "intq.runtime.fast._intq_fast",
-    sources=["csrc/intq_fast.c"],
-    extra_compile_args=["-O3", "-std=gnu11", "-pthread"] if _unix else ["/O2"],
+    sources=["csrc/intq_fast.c", "csrc/intq_depthwise.c", "csrc/intq_softmax.c", "csrc/intq_plan.c",
+             "csrc/intq_resize.c"],
+    depends=["csrc/intq_common.h"],
+    extra_compile_args=["-O3", "-std=gnu11", "-pthread", "-ffp-contract=off"] if _unix else ["/O2", "/fp:precise"],
     extra_link_args=["-pthread"] if _unix else [],
     optional=True,
 )])

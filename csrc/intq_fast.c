@@ -8,32 +8,14 @@
  * Requantization = TFLite MultiplyByQuantizedMultiplier with double rounding (intq.scheme.fixedpoint).
  * Dispatch: AVX512-VNNI (vpdpbusd) when __builtin_cpu_supports says so, else portable C compiled twice
  * (target avx2 and default) and chosen at run time. Threads: pthreads created per call over pixel tiles
- * (or output-channel blocks when there are few pixels); no spinning pool, so oversubscription stays cheap. */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <pthread.h>
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define INTQ_X86 1
-#endif
+ * (or output-channel blocks when there are few pixels); no spinning pool, so oversubscription stays cheap.
+ * DEPTHWISE_CONV_2D is in intq_depthwise.c, the shared helpers in intq_common.h. */
+#include "intq_common.h"
 
 #define NR 32      /* output channels per packed block */
 #define MR 6       /* pixel rows per micro-kernel call */
-#define TILE 48    /* pixel rows per im2col tile (multiple of MR) */
-
-/* ---- requantization: TFLite MultiplyByQuantizedMultiplier, double rounding ---- */
-static inline int32_t mbqm(int32_t x, int32_t m, int32_t shift) {
-    int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
-    int32_t xs = (int32_t)((uint32_t)x << left);
-    int64_t ab = (int64_t)xs * (int64_t)m;              /* m >= 0, so no INT32_MIN*INT32_MIN case */
-    /* SRDHM = trunc((ab + (ab >= 0 ? 2^30 : 1 - 2^30)) / 2^31), which equals floor((ab + 2^30) / 2^31):
-     * for ab < 0 the sum is negative and trunc(t / 2^31) = floor((t + 2^31 - 1) / 2^31). */
-    int32_t hi = (int32_t)((ab + (1LL << 30)) >> 31);
-    int32_t mask = (int32_t)((1LL << right) - 1);
-    int32_t rem = hi & mask, thr = (mask >> 1) + (hi < 0 ? 1 : 0);
-    return (hi >> right) + (rem > thr ? 1 : 0);
-}
+#define TILE 48    /* most pixel rows per im2col tile, except one tile of up to 2*TILE (multiple of MR) */
+#define NARROW_ROWS 12  /* tiles are multiples of 12 rows: the AVX2 kernels take 3, 4, 6 or 12 */
 
 typedef struct {
     int n, h, w, c;               /* input NHWC */
@@ -43,7 +25,7 @@ typedef struct {
     int za, zb, zout, lo, hi;     /* za: activation zero point as uint8 code (+128 for int8) */
 } conv_geom;
 
-/* epilogue for rows [0, rows) of an int32 tile acc[TILE][np] */
+/* epilogue for rows [0, rows) of an int32 tile acc[tile][np] */
 static void epilogue(const conv_geom *g, const int32_t *acc, const int32_t *rowsum, int rows,
                      const int32_t *colterm, const int32_t *m0, const int32_t *shift, uint8_t *out, int j0, int j1) {
     for (int r = 0; r < rows; r++) {
@@ -59,34 +41,56 @@ static void epilogue(const conv_geom *g, const int32_t *acc, const int32_t *rows
     }
 }
 
-/* im2col of TILE pixels starting at flat output pixel p0 into A[TILE][kp] (uint8, int8 inputs xor 0x80,
- * padded taps = za, depth padding = 0); row sums (needed when zb != 0) into rs. Returns the real rows. */
+/* copy n bytes with at most two fixed-size moves (no libc call for the few-byte taps of small-C convs) */
+static inline void copy_bytes(uint8_t *d, const uint8_t *s, size_t n) {
+    if (n > 32) { memcpy(d, s, n); return; }
+    if (n >= 16) { memcpy(d, s, 16); memcpy(d + n - 16, s + n - 16, 16); return; }
+    if (n >= 8) { memcpy(d, s, 8); memcpy(d + n - 8, s + n - 8, 8); return; }
+    if (n >= 4) { memcpy(d, s, 4); memcpy(d + n - 4, s + n - 4, 4); return; }
+    for (size_t i = 0; i < n; i++) d[i] = s[i];
+}
+
+/* im2col of `tile` pixels starting at flat output pixel p0 into A[tile][kp] (uint8, int8 inputs xor 0x80,
+ * padded taps = za, depth padding = 0); row sums (needed when zb != 0) into rs. Returns the real rows.
+ * Raw bytes are copied (a whole kw*C run per kernel row when the taps are contiguous and in bounds; the
+ * whole tile at once for a 1x1 stride-1 unpadded conv), then int8 rows are flipped in one pass. */
 #define IM2COL_BODY                                                                                \
-    int rows = (int)((ptotal - p0) < TILE ? (ptotal - p0) : TILE);                                 \
-    uint8_t pad = (uint8_t)g->za;                                                                  \
-    for (int r = 0; r < TILE; r++) {                                                               \
-        uint8_t *dst = A + (size_t)r * g->kp;                                                      \
-        if (r >= rows) { memset(dst, 0, g->kp); rs[r] = 0; continue; }                             \
-        long p = p0 + r;                                                                           \
-        int ox = (int)(p % g->ow), oy = (int)((p / g->ow) % g->oh), b = (int)(p / ((long)g->ow * g->oh)); \
-        uint8_t *d = dst;                                                                          \
-        for (int ky = 0; ky < g->kh; ky++) {                                                       \
-            int iy = oy * g->sh - g->ph + ky * g->dh;                                              \
-            for (int kx = 0; kx < g->kw; kx++, d += g->c) {                                        \
-                int ix = ox * g->sw - g->pw + kx * g->dw;                                          \
-                if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) { memset(d, pad, g->c); continue; } \
-                const uint8_t *src = x + (((size_t)b * g->h + iy) * g->w + ix) * g->c;             \
-                if (g->in_int8) for (int i = 0; i < g->c; i++) d[i] = src[i] ^ 0x80;              \
-                else memcpy(d, src, g->c);                                                         \
+    int rows = (int)((ptotal - p0) < tile ? (ptotal - p0) : tile);                                 \
+    const uint8_t flip = g->in_int8 ? 0x80 : 0, pad = (uint8_t)(g->za ^ flip);                     \
+    const size_t c = (size_t)g->c, kwc = (size_t)g->kw * c, k = (size_t)g->k, kp = (size_t)g->kp; \
+    const int pointwise = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0; \
+    if (pointwise && kp == k) memcpy(A, x + (size_t)p0 * c, (size_t)rows * c);                     \
+    int ox = (int)(p0 % g->ow), oy = (int)((p0 / g->ow) % g->oh), b = (int)(p0 / ((long)g->ow * g->oh)); \
+    for (int r = 0; r < tile; r++) {                                                               \
+        uint8_t *dst = A + (size_t)r * kp;                                                         \
+        if (r >= rows) { memset(dst, 0, kp); rs[r] = 0; continue; }                                \
+        if (pointwise) {                                                                           \
+            if (kp != k) { memcpy(dst, x + (size_t)(p0 + r) * c, c); memset(dst + k, 0, kp - k); } \
+        } else {                                                                                   \
+            uint8_t *d = dst;                                                                      \
+            int ix0 = ox * g->sw - g->pw;                                                          \
+            int row_inside = g->dw == 1 && ix0 >= 0 && ix0 + g->kw <= g->w;                        \
+            for (int ky = 0; ky < g->kh; ky++) {                                                   \
+                int iy = oy * g->sh - g->ph + ky * g->dh;                                          \
+                if (iy < 0 || iy >= g->h) { memset(d, pad, kwc); d += kwc; continue; }             \
+                const uint8_t *srow = x + ((size_t)b * g->h + iy) * g->w * c;                      \
+                if (row_inside) { copy_bytes(d, srow + (size_t)ix0 * c, kwc); d += kwc; continue; } \
+                for (int kx = 0; kx < g->kw; kx++, d += c) {                                       \
+                    int ix = ix0 + kx * g->dw;                                                     \
+                    if (ix < 0 || ix >= g->w) memset(d, pad, c);                                   \
+                    else copy_bytes(d, srow + (size_t)ix * c, c);                                  \
+                }                                                                                  \
             }                                                                                      \
+            for (size_t i = k; i < kp; i++) dst[i] = 0;                                            \
+            if (++ox == g->ow) { ox = 0; if (++oy == g->oh) { oy = 0; b++; } }                     \
         }                                                                                          \
-        memset(d, 0, g->kp - g->k);                                                                \
+        if (flip) for (size_t i = 0; i < k; i++) dst[i] ^= 0x80;                                   \
         int32_t sum = 0;                                                                           \
-        if (g->zb != 0) for (int i = 0; i < g->kp; i++) sum += dst[i];                             \
+        if (g->zb != 0) for (size_t i = 0; i < k; i++) sum += dst[i];                              \
         rs[r] = sum;                                                                               \
     }                                                                                              \
     return rows;
-#define IM2COL_ARGS const conv_geom *g, const uint8_t *x, long p0, long ptotal, uint8_t *A, int32_t *rs
+#define IM2COL_ARGS const conv_geom *g, const uint8_t *x, long p0, long ptotal, int tile, uint8_t *A, int32_t *rs
 static int im2col(IM2COL_ARGS) { IM2COL_BODY }
 #ifdef INTQ_X86
 __attribute__((target("avx2"))) static int im2col_avx2(IM2COL_ARGS) { IM2COL_BODY }
@@ -159,6 +163,66 @@ static void gemm_avx2(const conv_geom *g, const int16_t *A, const int16_t *B16, 
     }
 }
 
+/* AVX2 on the first nv (1..3) 8-channel vectors of one B16 block [kp/2][NR][2], R rows at a time (R*nv = 12
+ * accumulators): the last block of a layer with C_out % 32 in 1..24 (8, 16, 24-channel layers) */
+#define GEMM_NARROW(NAME, R, NV)                                                                         \
+__attribute__((target("avx2")))                                                                         \
+static void NAME(size_t kp, const int16_t *A, const int16_t *bblk, int32_t *o, size_t s, int rows) {     \
+    for (int r = 0; r < rows; r += R) {                                                                  \
+        __m256i c[R][NV];                                                                                \
+        for (int i = 0; i < R; i++)                                                                      \
+            for (int v = 0; v < NV; v++) c[i][v] = _mm256_setzero_si256();                              \
+        const __m256i *bp = (const __m256i *)bblk;                                                       \
+        for (size_t k = 0; k < kp; k += 2, bp += 4) {                                                    \
+            __m256i b[NV];                                                                               \
+            for (int v = 0; v < NV; v++) b[v] = _mm256_loadu_si256(bp + v);                              \
+            for (int i = 0; i < R; i++) {                                                                \
+                int32_t pair;                                                                            \
+                memcpy(&pair, A + (size_t)(r + i) * kp + k, 4);                                          \
+                __m256i a = _mm256_set1_epi32(pair);                                                     \
+                for (int v = 0; v < NV; v++) c[i][v] = _mm256_add_epi32(c[i][v], _mm256_madd_epi16(a, b[v])); \
+            }                                                                                            \
+        }                                                                                                \
+        for (int i = 0; i < R; i++)                                                                      \
+            for (int v = 0; v < NV; v++) _mm256_storeu_si256((__m256i *)(o + (size_t)(r + i) * s + 8 * v), c[i][v]); \
+    }                                                                                                    \
+}
+GEMM_NARROW(gemm_narrow1, 12, 1)
+GEMM_NARROW(gemm_narrow2, 6, 2)
+GEMM_NARROW(gemm_narrow3, 4, 3)
+
+/* AVX2, one or two rows (1x1 images, FULLY_CONNECTED): reads the int8 packing B [np/NR][kp/4][NR][4], half
+ * the bytes of B16, since these products are bound by weight traffic. Each 16-byte chunk holds 4 channels x
+ * 4 depths; widened to int16 and multiplied by (a[k..k+3]) with vpmaddwd it leaves two partial sums per
+ * channel, added pairwise at the end (int32 wrapping sums, so the order does not matter). */
+__attribute__((target("avx2")))
+static void gemv_avx2(const conv_geom *g, const uint8_t *A, const int8_t *B, int32_t *acc, int rows, int nb0,
+                      int nb1) {
+    const size_t kp = g->kp;
+    for (int r = 0; r < rows; r++) {
+        const uint8_t *a = A + (size_t)r * kp;
+        for (int nb = nb0; nb < nb1; nb++) {
+            __m256i s[8];
+            for (int u = 0; u < 8; u++) s[u] = _mm256_setzero_si256();
+            const int8_t *bp = B + (size_t)nb * kp * NR;
+            for (size_t k = 0; k < kp; k += 4, bp += NR * 4) {
+                int32_t t;
+                memcpy(&t, a + k, 4);
+                __m256i av = _mm256_broadcastq_epi64(_mm_cvtepu8_epi16(_mm_cvtsi32_si128(t)));
+                for (int u = 0; u < 8; u++) {
+                    __m256i w = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(bp + 16 * u)));
+                    s[u] = _mm256_add_epi32(s[u], _mm256_madd_epi16(w, av));
+                }
+            }
+            int32_t *o = acc + (size_t)r * g->np + nb * NR;
+            for (int u = 0; u < 8; u += 2) {          /* hadd: [c0 c1 c4 c5 | c2 c3 c6 c7] -> channel order */
+                __m256i h = _mm256_permute4x64_epi64(_mm256_hadd_epi32(s[u], s[u + 1]), 0xD8);
+                _mm256_storeu_si256((__m256i *)(o + 4 * u), h);
+            }
+        }
+    }
+}
+
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
 static void gemm_vnni(const conv_geom *g, const uint8_t *A, const int8_t *B, int32_t *acc, int rows,
                       int nb0, int nb1) {
@@ -193,53 +257,44 @@ static void gemm_vnni(const conv_geom *g, const uint8_t *A, const int8_t *B, int
 #endif
 
 #ifdef INTQ_X86
-/* AVX2 epilogue, 32 channels per step (colterm/m0/shift padded to np): the scalar mbqm() vectorised.
- * SRDHM = (x*m + 2^30) >> 31 on 64-bit lanes (low 32 bits of a logical shift = those of the arithmetic one). */
-__attribute__((target("avx2"))) static inline __m256i mbqm8(__m256i x, __m256i m, __m256i sh) {
-    __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi32(1);
-    __m256i left = _mm256_max_epi32(sh, zero), right = _mm256_max_epi32(_mm256_sub_epi32(zero, sh), zero);
-    x = _mm256_sllv_epi32(x, left);
-    __m256i half = _mm256_set1_epi64x(1LL << 30);
-    __m256i ev = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(x, m), half), 31);
-    __m256i od = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(m, 32)), half);
-    od = _mm256_slli_epi64(_mm256_srli_epi64(od, 31), 32);
-    __m256i hi = _mm256_blend_epi32(ev, od, 0xAA);
-    __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
-    __m256i rem = _mm256_and_si256(hi, mask);
-    __m256i thr = _mm256_sub_epi32(_mm256_srli_epi32(mask, 1), _mm256_cmpgt_epi32(zero, hi));
-    return _mm256_sub_epi32(_mm256_srav_epi32(hi, right), _mm256_cmpgt_epi32(rem, thr));
-}
-
+/* AVX2 epilogue over channels [j0, min(j1, cout rounded up to 8)): 32 channels per step, then 8 */
 __attribute__((target("avx2")))
-static void epilogue_avx2(const conv_geom *g, const int32_t *acc, const int32_t *rowsum, int rows,
-                          const int32_t *colterm, const int32_t *m0, const int32_t *shift, uint8_t *out, int j0,
-                          int j1) {
-    __m256i zo = _mm256_set1_epi32(g->zout), lo = _mm256_set1_epi32(g->lo), hi = _mm256_set1_epi32(g->hi);
-    __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+static void epilogue_avx2(const conv_geom *g, const rq_consts *q, const int32_t *acc, const int32_t *rowsum,
+                          int rows, const int32_t *colterm, const int32_t *m0, uint8_t *out, int j0, int j1) {
+    const __m256i zo = _mm256_set1_epi32(g->zout), lo = _mm256_set1_epi32(g->lo), hi = _mm256_set1_epi32(g->hi);
+    const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    const int cout = g->cout, c8 = (cout + 7) / 8 * 8, je = j1 < c8 ? j1 : c8;
     for (int r = 0; r < rows; r++) {
-        __m256i rt = _mm256_set1_epi32((int32_t)(uint32_t)(-(int64_t)g->zb * rowsum[r]));
+        const __m256i rt = _mm256_set1_epi32((int32_t)(uint32_t)(-(int64_t)g->zb * rowsum[r]));
         const int32_t *a = acc + (size_t)r * g->np;
-        uint8_t *o = out + (size_t)r * g->cout;
-        for (int j = j0; j < j1; j += 32) {
-            __m256i v[4];
-            for (int u = 0; u < 4; u++) {
-                int c = j + 8 * u;
-                __m256i t = _mm256_add_epi32(_mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(a + c)), rt),
-                                             _mm256_loadu_si256((const __m256i *)(colterm + c)));
-                t = mbqm8(t, _mm256_loadu_si256((const __m256i *)(m0 + c)),
-                          _mm256_loadu_si256((const __m256i *)(shift + c)));
-                v[u] = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(t, zo), lo), hi);
-            }
-            __m256i w01 = _mm256_packs_epi32(v[0], v[1]), w23 = _mm256_packs_epi32(v[2], v[3]);
+        uint8_t *o = out + (size_t)r * cout;
+#define RQ(c) _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(rq8(_mm256_add_epi32(_mm256_add_epi32(  \
+                  _mm256_loadu_si256((const __m256i *)(a + (c))), rt),                                  \
+                  _mm256_loadu_si256((const __m256i *)(colterm + (c)))), m0, q, (c)), zo), lo), hi)
+        int j = j0;
+        for (; j + 32 <= je; j += 32) {
+            __m256i w01 = _mm256_packs_epi32(RQ(j), RQ(j + 8)), w23 = _mm256_packs_epi32(RQ(j + 16), RQ(j + 24));
             __m256i b = g->out_int8 ? _mm256_packs_epi16(w01, w23) : _mm256_packus_epi16(w01, w23);
             b = _mm256_permutevar8x32_epi32(b, perm);
-            if (j + 32 <= g->cout) _mm256_storeu_si256((__m256i *)(o + j), b);
+            if (j + 32 <= cout) _mm256_storeu_si256((__m256i *)(o + j), b);
             else {
                 uint8_t tmp[32];
                 _mm256_storeu_si256((__m256i *)tmp, b);
-                memcpy(o + j, tmp, (size_t)(g->cout - j));
+                memcpy(o + j, tmp, (size_t)(cout - j));
             }
         }
+        for (; j < je; j += 8) {
+            __m256i v = RQ(j);
+            __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+            w = g->out_int8 ? _mm_packs_epi16(w, w) : _mm_packus_epi16(w, w);
+            if (j + 8 <= cout) _mm_storel_epi64((__m128i *)(o + j), w);
+            else {
+                uint8_t tmp[16];
+                _mm_storeu_si128((__m128i *)tmp, w);
+                memcpy(o + j, tmp, (size_t)(cout - j));
+            }
+        }
+#undef RQ
     }
 }
 #endif
@@ -257,7 +312,6 @@ int intq_isa_level(void) {
 }
 
 /* ---- threads: run f(ctx, begin, end) on nt static chunks of [0, n), the caller taking the first ---- */
-typedef int (*task_fn)(void *ctx, long begin, long end);
 typedef struct { task_fn f; void *ctx; long b, e; int err; } job;
 
 static void *job_main(void *p) {
@@ -266,7 +320,7 @@ static void *job_main(void *p) {
     return NULL;
 }
 
-static int parallel_for(int nt, long n, task_fn f, void *ctx) {
+INTQ_HIDDEN int intq_parallel_for(int nt, long n, task_fn f, void *ctx) {
     if (nt > n) nt = (int)n;
     if (nt > 64) nt = 64;
     if (nt <= 1) return n > 0 ? f(ctx, 0, n) : 0;
@@ -286,206 +340,106 @@ static int parallel_for(int nt, long n, task_fn f, void *ctx) {
 
 typedef struct {
     conv_geom g;
-    const uint8_t *x; const int8_t *B; const int16_t *B16; const int32_t *colterm, *m0, *shift;
-    uint8_t *out; int level; long ptotal, ntiles; int by_channel, nbt;
+    const uint8_t *x; const int8_t *B; const int16_t *B16; const int32_t *colterm, *m0, *shift, *colterm16;
+    uint8_t *out; int level; long ptotal, ntiles; int by_channel, nbt, tile;
+    rq_consts rq;                 /* AVX2 epilogue constants (level >= 1) */
 } conv_job;
 
 /* tasks are pixel tiles, or (few pixels) channel blocks, each then doing every tile */
 static int conv_task(void *vp, long begin, long end) {
     const conv_job *c = vp;
     const conv_geom *g = &c->g;
-    uint8_t *A = aligned_alloc(64, ((size_t)TILE * g->kp + 63) / 64 * 64);
-    int16_t *A16 = c->level == 1 ? aligned_alloc(64, ((size_t)TILE * g->kp * 2 + 63) / 64 * 64) : NULL;
-    int32_t *acc = aligned_alloc(64, (size_t)TILE * g->np * 4);
-    int32_t rs[TILE];
-    if (!A || !acc || (c->level == 1 && !A16)) { free(A); free(A16); free(acc); return 1; }
+#ifdef INTQ_X86
+    conv_geom g0 = c->g;                   /* the AVX2 path's view: B16 = w - z_w, no row sums */
+    g0.zb = 0;
+#endif
+    const int tile = c->tile;
+    uint8_t *A = aligned_alloc(64, ((size_t)tile * g->kp + 63) / 64 * 64);
+    int16_t *A16 = c->level == 1 ? aligned_alloc(64, ((size_t)tile * g->kp * 2 + 63) / 64 * 64) : NULL;
+    int32_t *acc = aligned_alloc(64, (size_t)tile * g->np * 4);
+    int32_t *rs = malloc((size_t)tile * sizeof(int32_t));
+    if (!A || !acc || !rs || (c->level == 1 && !A16)) { free(A); free(A16); free(acc); free(rs); return 1; }
     long t0 = c->by_channel ? 0 : begin, t1 = c->by_channel ? c->ntiles : end;
     int nb0 = c->by_channel ? (int)begin : 0, nb1 = c->by_channel ? (int)end : c->nbt;
     int j0 = nb0 * NR, j1 = nb1 * NR;
     for (long t = t0; t < t1; t++) {
-        long p0 = t * TILE;
+        long p0 = t * tile;
         uint8_t *o = c->out + (size_t)p0 * g->cout;
 #ifdef INTQ_X86
-        if (c->level >= 1) {
-            int rows = im2col_avx2(g, c->x, p0, c->ptotal, A, rs);
-            int rp = (rows + MR - 1) / MR * MR;     /* rows past `rows` are zero in A and not stored */
-            if (c->level >= 2) gemm_vnni(g, A, c->B, acc, rp, nb0, nb1);
-            else {
-                widen_avx2(A, A16, (size_t)rp * g->kp);
-                gemm_avx2(g, A16, c->B16, acc, rp, nb0, nb1);
+        if (c->level >= 2) {
+            int rows = im2col_avx2(g, c->x, p0, c->ptotal, tile, A, rs);
+            gemm_vnni(g, A, c->B, acc, (rows + MR - 1) / MR * MR, nb0, nb1);   /* rows past `rows` are 0 */
+            epilogue_avx2(g, &c->rq, acc, rs, rows, c->colterm, c->m0, o, j0, j1);
+            continue;
+        }
+        if (c->level == 1) {
+            /* B16 holds w - z_w, so no row sums: the tile is built with zb = 0 (rs = 0) and colterm16 */
+            int rows = im2col_avx2(&g0, c->x, p0, c->ptotal, tile, A, rs);
+            if (rows <= 2) {                       /* GEMV on the int8 packing: Sum a*b needs the row sums */
+                for (int r = 0; r < rows; r++) {
+                    int32_t sum = 0;
+                    for (int i = 0; i < g->k; i++) sum += A[(size_t)r * g->kp + i];
+                    rs[r] = sum;
+                }
+                gemv_avx2(g, A, c->B, acc, rows, nb0, nb1);
+                epilogue_avx2(g, &c->rq, acc, rs, rows, c->colterm, c->m0, o, j0, j1);
+                continue;
             }
-            epilogue_avx2(g, acc, rs, rows, c->colterm, c->m0, c->shift, o, j0, j1);
+            /* a last block with under 32 real channels runs only its 8-channel vectors, on more rows */
+            int rem = nb1 == c->nbt ? g->cout - (nb1 - 1) * NR : NR, nv = (rem + 7) / 8;
+            int full = nv <= 3 ? nb1 - 1 : nb1;
+            int rp = (rows + NARROW_ROWS - 1) / NARROW_ROWS * NARROW_ROWS;   /* <= tile, a multiple of 12 */
+            widen_avx2(A, A16, (size_t)rp * g->kp);
+            gemm_avx2(g, A16, c->B16, acc, (rows + 2) / 3 * 3, nb0, full);
+            if (full < nb1) {
+                const int16_t *bb = c->B16 + (size_t)full * g->kp * NR;
+                int32_t *ob = acc + (size_t)full * NR;
+                if (nv == 1) gemm_narrow1(g->kp, A16, bb, ob, g->np, (rows + 11) / 12 * 12);
+                else if (nv == 2) gemm_narrow2(g->kp, A16, bb, ob, g->np, (rows + 5) / 6 * 6);
+                else gemm_narrow3(g->kp, A16, bb, ob, g->np, (rows + 3) / 4 * 4);
+            }
+            epilogue_avx2(&g0, &c->rq, acc, rs, rows, c->colterm16, c->m0, o, j0, j1);
             continue;
         }
 #endif
-        int rows = im2col(g, c->x, p0, c->ptotal, A, rs);
+        int rows = im2col(g, c->x, p0, c->ptotal, tile, A, rs);
         gemm_c(g, A, c->B, acc, (rows + MR - 1) / MR * MR, nb0, nb1);
         epilogue(g, acc, rs, rows, c->colterm, c->m0, c->shift, o, j0, j1);
     }
     free(A);
     free(A16);
     free(acc);
+    free(rs);
     return 0;
 }
 
+/* B int8 [np/NR][kp/4][NR][4] (w, or w - 128 for uint8) with colterm = bias - za sum b + K za zb (VNNI,
+ * portable, GEMV: the zb * row-sum term is added per pixel); B16 int16 [np/NR][kp/2][NR][2] holding w - z_w
+ * with colterm16 = bias - za sum (w - z_w) (AVX2: no row sums) */
 int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int16_t *B16,
-              const int32_t *colterm, const int32_t *m0, const int32_t *shift, uint8_t *out, int nthreads,
-              int level) {
+              const int32_t *colterm, const int32_t *m0, const int32_t *shift, const int32_t *colterm16,
+              uint8_t *out, int nthreads, int level) {
     conv_job c;
     memcpy(&c.g, geom, sizeof c.g);
     c.x = x; c.B = B; c.B16 = B16; c.colterm = colterm; c.m0 = m0; c.shift = shift; c.out = out;
+    c.colterm16 = colterm16;
     c.level = level;
     c.ptotal = (long)c.g.n * c.g.oh * c.g.ow;
-    c.ntiles = (c.ptotal + TILE - 1) / TILE;
+    /* one tile when the image has <= 2*TILE pixels (the weights are read once), else balanced tiles */
+    long nt0 = c.ptotal <= 2 * TILE ? 1 : (c.ptotal + TILE - 1) / TILE;
+    long per = (c.ptotal + nt0 - 1) / nt0;
+    c.tile = (int)((per + NARROW_ROWS - 1) / NARROW_ROWS * NARROW_ROWS);
+    if (c.tile < NARROW_ROWS) c.tile = NARROW_ROWS;
+    c.ntiles = (c.ptotal + c.tile - 1) / c.tile;
     c.nbt = c.g.np / NR;
     int nt = nthreads > 0 ? nthreads : 1;
     c.by_channel = nt > 1 && c.ntiles < 4L * nt && c.nbt >= nt;
-    return parallel_for(nt, c.by_channel ? c.nbt : c.ntiles, conv_task, &c);
-}
-
-/* ---- DEPTHWISE_CONV_2D: w32 [kh*kw][cpad] int32 (w - zw), bias/m0/shift padded to cpad (multiple of 8);
- * channel oc reads input channel oc / mult; padded taps are skipped (TFLite reference DepthwiseConv). ---- */
-typedef struct {
-    int n, h, w, c, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, cout, mult, in_int8, za, zout, lo, hi, cpad;
-} dw_geom;
-
-static void dw_row_c(const dw_geom *g, const uint8_t *x, const int32_t *w32, const int32_t *bias,
-                     const int32_t *m0, const int32_t *shift, uint8_t *out, int b, int oy, int32_t *acc) {
-    for (int ox = 0; ox < g->ow; ox++) {
-        for (int j = 0; j < g->cout; j++) acc[j] = bias[j];
-        for (int ky = 0; ky < g->kh; ky++) {
-            int iy = oy * g->sh - g->ph + ky * g->dh;
-            if (iy < 0 || iy >= g->h) continue;
-            for (int kx = 0; kx < g->kw; kx++) {
-                int ix = ox * g->sw - g->pw + kx * g->dw;
-                if (ix < 0 || ix >= g->w) continue;
-                const uint8_t *src = x + (((size_t)b * g->h + iy) * g->w + ix) * g->c;
-                const int32_t *wt = w32 + (size_t)(ky * g->kw + kx) * g->cpad;
-                for (int j = 0; j < g->cout; j++) {
-                    int ic = j / g->mult;
-                    int v = g->in_int8 ? (int)(int8_t)src[ic] : (int)src[ic];
-                    acc[j] = (int32_t)((uint32_t)acc[j] + (uint32_t)((v - g->za) * wt[j]));
-                }
-            }
-        }
-        uint8_t *o = out + (((size_t)b * g->oh + oy) * g->ow + ox) * g->cout;
-        for (int j = 0; j < g->cout; j++) {
-            int32_t q = mbqm(acc[j], m0[j], shift[j]) + g->zout;
-            o[j] = (uint8_t)(q < g->lo ? g->lo : (q > g->hi ? g->hi : q));
-        }
-    }
-}
-
+    c.rq.left = NULL;
 #ifdef INTQ_X86
-/* AVX2, depth multiplier 1: 8 channels per vector, int32 multiply-accumulate, vector requantization */
-__attribute__((target("avx2")))
-static void dw_row_avx2(const dw_geom *gp, const uint8_t *x, const int32_t *w32, const int32_t *bias,
-                        const int32_t *m0, const int32_t *shift, uint8_t *out, int b, int oy, int32_t *acc) {
-    (void)acc;
-    const dw_geom gl = *gp, *g = &gl;     /* a local copy: stores to `out` cannot alias it */
-    const int in_int8 = g->in_int8, cout = g->cout, C = g->c, W = g->w, kw = g->kw, dw = g->dw;
-    const size_t cpad = (size_t)g->cpad;
-    __m256i za = _mm256_set1_epi32(g->za), zo = _mm256_set1_epi32(g->zout);
-    __m256i lo = _mm256_set1_epi32(g->lo), hi = _mm256_set1_epi32(g->hi);
-    __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-    int ky0 = 0, ky1 = g->kh;
-    int iy0 = oy * g->sh - g->ph;
-    while (ky0 < ky1 && iy0 + ky0 * g->dh < 0) ky0++;
-    while (ky1 > ky0 && iy0 + (ky1 - 1) * g->dh >= g->h) ky1--;
-    for (int ox = 0; ox < g->ow; ox++) {
-        int ix0 = ox * g->sw - g->pw;
-        int kx0 = 0, kx1 = kw;
-        while (kx0 < kx1 && ix0 + kx0 * dw < 0) kx0++;
-        while (kx1 > kx0 && ix0 + (kx1 - 1) * dw >= W) kx1--;
-        uint8_t *o = out + (((size_t)b * g->oh + oy) * g->ow + ox) * cout;
-        int j = 0;
-        for (; j + 32 <= cout; j += 32) {          /* 32 channels: four independent accumulators */
-            __m256i a0 = _mm256_loadu_si256((const __m256i *)(bias + j)), a1 = _mm256_loadu_si256((const __m256i *)(bias + j + 8));
-            __m256i a2 = _mm256_loadu_si256((const __m256i *)(bias + j + 16)), a3 = _mm256_loadu_si256((const __m256i *)(bias + j + 24));
-            for (int ky = ky0; ky < ky1; ky++) {
-                const uint8_t *src = x + (((size_t)b * g->h + iy0 + ky * g->dh) * W + ix0 + kx0 * dw) * C + j;
-                const int32_t *wr = w32 + (size_t)(ky * kw + kx0) * cpad + j;
-                for (int kx = kx0; kx < kx1; kx++, src += (size_t)dw * C, wr += cpad) {
-                    __m256i xb = _mm256_loadu_si256((const __m256i *)src);
-                    __m128i l = _mm256_castsi256_si128(xb), h = _mm256_extracti128_si256(xb, 1);
-                    __m256i x0, x1, x2, x3;
-                    if (in_int8) {
-                        x0 = _mm256_cvtepi8_epi32(l); x1 = _mm256_cvtepi8_epi32(_mm_srli_si128(l, 8));
-                        x2 = _mm256_cvtepi8_epi32(h); x3 = _mm256_cvtepi8_epi32(_mm_srli_si128(h, 8));
-                    } else {
-                        x0 = _mm256_cvtepu8_epi32(l); x1 = _mm256_cvtepu8_epi32(_mm_srli_si128(l, 8));
-                        x2 = _mm256_cvtepu8_epi32(h); x3 = _mm256_cvtepu8_epi32(_mm_srli_si128(h, 8));
-                    }
-                    const __m256i *wv = (const __m256i *)wr;
-                    a0 = _mm256_add_epi32(a0, _mm256_mullo_epi32(_mm256_sub_epi32(x0, za), _mm256_loadu_si256(wv)));
-                    a1 = _mm256_add_epi32(a1, _mm256_mullo_epi32(_mm256_sub_epi32(x1, za), _mm256_loadu_si256(wv + 1)));
-                    a2 = _mm256_add_epi32(a2, _mm256_mullo_epi32(_mm256_sub_epi32(x2, za), _mm256_loadu_si256(wv + 2)));
-                    a3 = _mm256_add_epi32(a3, _mm256_mullo_epi32(_mm256_sub_epi32(x3, za), _mm256_loadu_si256(wv + 3)));
-                }
-            }
-            __m256i v[4] = {a0, a1, a2, a3};
-            for (int u = 0; u < 4; u++) {
-                v[u] = mbqm8(v[u], _mm256_loadu_si256((const __m256i *)(m0 + j + 8 * u)),
-                             _mm256_loadu_si256((const __m256i *)(shift + j + 8 * u)));
-                v[u] = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(v[u], zo), lo), hi);
-            }
-            __m256i w01 = _mm256_packs_epi32(v[0], v[1]), w23 = _mm256_packs_epi32(v[2], v[3]);
-            __m256i b8 = in_int8 ? _mm256_packs_epi16(w01, w23) : _mm256_packus_epi16(w01, w23);
-            _mm256_storeu_si256((__m256i *)(o + j), _mm256_permutevar8x32_epi32(b8, perm));
-        }
-        for (; j < cout; j += 8) {
-            int nc = cout - j < 8 ? cout - j : 8;
-            __m256i a = _mm256_loadu_si256((const __m256i *)(bias + j));
-            for (int ky = ky0; ky < ky1; ky++) {
-                const uint8_t *src = x + (((size_t)b * g->h + iy0 + ky * g->dh) * W + ix0 + kx0 * dw) * C + j;
-                const int32_t *wrow = w32 + (size_t)(ky * kw + kx0) * cpad + j;
-                for (int kx = kx0; kx < kx1; kx++, src += (size_t)dw * C, wrow += cpad) {
-                    long long t8 = 0;
-                    if (nc == 8) memcpy(&t8, src, 8); else memcpy(&t8, src, (size_t)nc);
-                    __m128i xb = _mm_cvtsi64_si128(t8);
-                    __m256i xv = in_int8 ? _mm256_cvtepi8_epi32(xb) : _mm256_cvtepu8_epi32(xb);
-                    a = _mm256_add_epi32(a, _mm256_mullo_epi32(_mm256_sub_epi32(xv, za), _mm256_loadu_si256((const __m256i *)wrow)));
-                }
-            }
-            __m256i v = mbqm8(a, _mm256_loadu_si256((const __m256i *)(m0 + j)),
-                              _mm256_loadu_si256((const __m256i *)(shift + j)));
-            v = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(v, zo), lo), hi);
-            __m256i w16 = _mm256_packs_epi32(v, v);
-            __m256i b8 = g->in_int8 ? _mm256_packs_epi16(w16, w16) : _mm256_packus_epi16(w16, w16);
-            b8 = _mm256_permutevar8x32_epi32(b8, perm);
-            long long r8 = _mm_cvtsi128_si64(_mm256_castsi256_si128(b8));
-            memcpy(o + j, &r8, (size_t)nc);
-        }
-    }
-}
+    if (level >= 1 && rq_init(&c.rq, m0, shift, c.g.np)) return 1;
 #endif
-
-typedef struct {
-    dw_geom g; const uint8_t *x; const int32_t *w32, *bias, *m0, *shift; uint8_t *out; int level;
-} dw_job;
-
-static int dw_task(void *vp, long begin, long end) {
-    const dw_job *d = vp;
-    int32_t *acc = malloc((size_t)d->g.cpad * 4);
-    if (!acc) return 1;
-    for (long ri = begin; ri < end; ri++) {
-        int b = (int)(ri / d->g.oh), oy = (int)(ri % d->g.oh);
-#ifdef INTQ_X86
-        if (d->level >= 1 && d->g.mult == 1) {
-            dw_row_avx2(&d->g, d->x, d->w32, d->bias, d->m0, d->shift, d->out, b, oy, acc);
-            continue;
-        }
-#endif
-        dw_row_c(&d->g, d->x, d->w32, d->bias, d->m0, d->shift, d->out, b, oy, acc);
-    }
-    free(acc);
-    return 0;
+    int err = intq_parallel_for(nt, c.by_channel ? c.nbt : c.ntiles, conv_task, &c);
+    free(c.rq.left);
+    return err;
 }
 
-int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, const int32_t *bias,
-                   const int32_t *m0, const int32_t *shift, uint8_t *out, int nthreads, int level) {
-    dw_job d;
-    memcpy(&d.g, gm, sizeof d.g);
-    d.x = x; d.w32 = w32; d.bias = bias; d.m0 = m0; d.shift = shift; d.out = out; d.level = level;
-    return parallel_for(nthreads > 0 ? nthreads : 1, (long)d.g.n * d.g.oh, dw_task, &d);
-}

@@ -7,7 +7,7 @@ import numpy as np
 
 from intq.errors import InputError, IntqError, IRError, UnsupportedOpError
 from intq.ir import Graph, verify
-from intq.runtime.kernels import ExecContext, Kernel, kernel_set
+from intq.runtime.kernels import ExecContext, Kernel, compiled_plan, kernel_set
 
 
 class Interpreter:
@@ -40,6 +40,8 @@ class Interpreter:
                 raise IRError(f"cannot prepare {node.op}: {e}", node=f"{node.name} (#{i})") from e
             self._steps.append((node, kernel.run, params))
         self._constants = {n: t.data for n, t in graph.tensors.items() if t.is_constant}
+        # every node compiled: one C call per run at the graph's batch size (intq.runtime.fast.plan)
+        self._plan = compiled_plan(graph, self._steps, self.kernels, num_threads)
 
     def _check_inputs(self, inputs) -> list[np.ndarray]:
         g = self.graph
@@ -60,8 +62,13 @@ class Interpreter:
 
     def run(self, *inputs, intermediates: bool = False):
         """Run the graph; return the list of outputs (or, with ``intermediates``, a dict of every tensor)."""
+        checked = self._check_inputs(inputs)
+        if self._plan is not None and not intermediates and self._plan.accepts(checked):
+            outs = self._plan.run(checked)
+            if outs is not None:
+                return outs
         env: dict[str, np.ndarray] = dict(self._constants)
-        env.update(zip(self.graph.inputs, self._check_inputs(inputs)))
+        env.update(zip(self.graph.inputs, checked))
         for node, run, params in self._steps:
             args = [None if n is None else env[n] for n in node.inputs]
             outs = run(params, args, self.ctx)

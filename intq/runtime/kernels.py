@@ -9,6 +9,10 @@ A kernel is two functions, as TFLite splits Prepare and Eval:
   node's inputs in order (``None`` for an absent optional input; constants included); ``ctx`` is an
   :class:`ExecContext`. Returns one array per node output, in the output tensors' dtypes.
 
+A compiled kernel may add ``plan(params, ins, outs, num_threads) -> (words, keep_alive) | None``: the record
+of its C call on fixed buffers (arrays ``ins``/``outs`` of the planned batch) for the one-call executor of
+intq.runtime.fast.plan; None when this node cannot be planned (the whole graph then runs node by node).
+
 ``REFERENCE`` is the spec (runtime/reference, NumPy written to be read); ``FAST`` (runtime/fast) has
 the same ops and must match it byte for byte. An op missing from a set raises UnsupportedOpError.
 """
@@ -23,6 +27,7 @@ from typing import Any, Callable, Mapping
 class Kernel:
     prepare: Callable[..., Any]
     run: Callable[..., list]
+    plan: Callable[..., Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,15 @@ def _fast() -> Mapping[str, Kernel]:
     merged = dict(_reference())
     merged.update(KERNELS)
     return MappingProxyType(merged)
+
+
+def compiled_plan(graph, steps: list, kernels: Mapping[str, Kernel], num_threads: int):
+    """The one-call plan of the whole graph (intq.runtime.fast.plan.Plan) when every node can be planned, else None."""
+    try:
+        from intq.runtime.fast.plan import Plan
+    except ImportError:          # fast kernels not built
+        return None
+    return Plan.build(graph, steps, kernels, num_threads)
 
 
 def kernel_set(kernels: str | Mapping[str, Kernel]) -> Mapping[str, Kernel]:

@@ -1,8 +1,11 @@
 """Fast kernels: same ops and results as runtime/reference, compiled. Imports: intq.runtime.reference, numpy.
 
 ``KERNELS`` maps op -> Kernel for the ops with a fast version (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED
-compiled; ADD, MUL as lookup tables; SOFTMAX with a tabled exp; AVERAGE_POOL_2D and MEAN in vectorised NumPy
-integers, MEAN tabled); every other op uses the reference kernel (intq.runtime.kernels merges the sets).
+compiled; ADD, MUL as lookup tables; SOFTMAX with a tabled exp; CONCATENATION as byte copies and tables;
+RESIZE_BILINEAR in C on the reference's precomputed axes;
+AVERAGE_POOL_2D and MEAN in vectorised NumPy integers, MEAN tabled, the global pool in C); every other op uses
+the reference kernel (intq.runtime.kernels merges the sets). The compiled ones also have a ``plan`` for the
+one-call executor (intq.runtime.fast.plan).
 Importing raises ImportError when the C library (csrc/intq_fast.c, built by setup.py) is absent, which makes
 ``kernels="fast"`` mean the reference set.
 """
@@ -11,14 +14,17 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from intq.runtime.fast._lib import ISA_LEVEL, ISA_NAMES
+from intq.runtime.fast.concatenation import KERNELS as _CONCAT
 from intq.runtime.fast.conv import KERNELS as _CONV
 from intq.runtime.fast.depthwise_conv import KERNELS as _DW
 from intq.runtime.fast.elementwise import KERNELS as _ELEMENTWISE
 from intq.runtime.fast.fully_connected import KERNELS as _FC
 from intq.runtime.fast.pooling import KERNELS as _POOL
+from intq.runtime.fast.resize_bilinear import KERNELS as _RESIZE
 from intq.runtime.fast.softmax import KERNELS as _SOFTMAX
 
-KERNELS = MappingProxyType({**_CONV, **_DW, **_FC, **_ELEMENTWISE, **_SOFTMAX, **_POOL})
+KERNELS = MappingProxyType({**_CONV, **_DW, **_FC, **_ELEMENTWISE, **_SOFTMAX, **_POOL, **_CONCAT,
+                             **_RESIZE})
 ISA = ISA_NAMES[ISA_LEVEL]
 
 __all__ = ["KERNELS", "ISA", "ISA_LEVEL"]

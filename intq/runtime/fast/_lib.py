@@ -31,10 +31,36 @@ _P, _I = ctypes.c_void_p, ctypes.c_int
 LIB.intq_isa_level.restype = _I
 LIB.intq_isa_level.argtypes = []
 LIB.intq_conv.restype = _I
-LIB.intq_conv.argtypes = [_P, _P, _P, _P, _P, _P, _P, _P, _I, _I]
+LIB.intq_conv.argtypes = [_P, _P, _P, _P, _P, _P, _P, _P, _P, _I, _I]
 LIB.intq_depthwise.restype = _I
-LIB.intq_depthwise.argtypes = [_P, _P, _P, _P, _P, _P, _P, _I, _I]
+LIB.intq_depthwise.argtypes = [_P, _P, _P, _P, _P, _P, _P, _P, _P, _I, _I]
+LIB.intq_softmax.restype = None
+LIB.intq_softmax.argtypes = [_P, _P, ctypes.c_long, ctypes.c_long, _I, _P, _P, _P]
+LIB.intq_get_reciprocal.restype = ctypes.c_int32
+LIB.intq_get_reciprocal.argtypes = [ctypes.c_int32, _I, ctypes.POINTER(ctypes.c_int32)]
+LIB.intq_lut2.restype = None
+LIB.intq_lut2.argtypes = [_P, _P, _P, _P, ctypes.c_long]
+LIB.intq_global_avg_pool.restype = None
+LIB.intq_global_avg_pool.argtypes = [_P, _P, ctypes.c_long, ctypes.c_long, ctypes.c_long, _I, _I, _I]
+LIB.intq_concat.restype = None
+LIB.intq_concat.argtypes = [_P, ctypes.c_long, ctypes.c_long, _P]
+LIB.intq_resize_bilinear.restype = None
+LIB.intq_resize_bilinear.argtypes = [_P, _P] + [ctypes.c_long] * 6 + [_P] * 6 + [_I, _I]
+LIB.intq_run_plan.restype = _I
+LIB.intq_run_plan.argtypes = [_P, ctypes.c_long]
+PLAN_WORDS = 16
+OP_CONV, OP_DEPTHWISE, OP_LUT2, OP_SOFTMAX, OP_GLOBAL_AVG, OP_CONCAT, OP_RESIZE_BILINEAR = 1, 2, 3, 4, 5, 6, 7
 ISA_LEVEL: int = int(LIB.intq_isa_level())
+
+
+#: multiply-accumulates below which a conv-family call stays on one thread (a pthread start and join cost
+#: about as much as 2-4 M MACs of work on the machines measured); run_level() callers choose threads freely
+MIN_MACS_PER_THREAD = 1 << 21
+
+
+def threads_for(macs: int, num_threads: int) -> int:
+    """``num_threads``, or fewer so that each thread gets at least MIN_MACS_PER_THREAD of work (>= 1)."""
+    return max(1, min(int(num_threads), int(macs) // MIN_MACS_PER_THREAD))
 
 
 def ptr(a: np.ndarray) -> int:

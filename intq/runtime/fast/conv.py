@@ -12,7 +12,7 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
-from intq.runtime.fast._lib import ISA_LEVEL, LIB, call_conv_like, ptr
+from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_CONV, call_conv_like, ptr, threads_for
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import conv as ref
 
@@ -24,8 +24,9 @@ def _wrap32(v: np.ndarray) -> np.ndarray:
 
 
 def pack_gemm(wmat: np.ndarray, w_dtype: str, z_w: int, z_in: int, in_dtype: str, bias: np.ndarray) -> dict:
-    """Pack weights [C_out, K] (uint8|int8) for intq_conv: B int8 [Np/32][Kp/4][32][4] (VNNI, portable), B16
-    int16 [Np/32][Kp/2][32][2] (AVX2 vpmaddwd), colterm, z_a, z_b, K, Kp, Np."""
+    """Pack weights [C_out, K] (uint8|int8) for intq_conv: B int8 [Np/32][Kp/4][32][4] (VNNI, portable, GEMV)
+    with colterm = bias - z_a sum b + K z_a z_b; B16 int16 [Np/32][Kp/2][32][2] = w - z_w (AVX2 vpmaddwd) with
+    colterm16 = bias - z_a sum (w - z_w), which needs no per-pixel row sums; z_a, z_b, K, Kp, Np."""
     cout, k = wmat.shape
     if w_dtype == "uint8":
         b, z_b = (wmat.astype(np.int16) - 128).astype(np.int8), int(z_w) - 128
@@ -36,10 +37,14 @@ def pack_gemm(wmat: np.ndarray, w_dtype: str, z_w: int, z_in: int, in_dtype: str
     full = np.zeros((np_, kp), np.int8)
     full[:cout, :k] = b
     packed = np.ascontiguousarray(full.reshape(np_ // NR, NR, kp // 4, 4).transpose(0, 2, 1, 3))
-    packed16 = np.ascontiguousarray(full.astype(np.int16).reshape(np_ // NR, NR, kp // 2, 2).transpose(0, 2, 1, 3))
+    centred = np.zeros((np_, kp), np.int16)                 # w - z_w, |.| <= 255: exact in vpmaddwd
+    centred[:cout, :k] = b.astype(np.int16) - z_b
+    packed16 = np.ascontiguousarray(centred.reshape(np_ // NR, NR, kp // 2, 2).transpose(0, 2, 1, 3))
     colsum = b.astype(np.int64).sum(axis=1)
     colterm = _wrap32(bias.astype(np.int64) - z_a * colsum + k * z_a * z_b)
-    return dict(B=packed, B16=packed16, colterm=colterm, z_a=z_a, z_b=z_b, k=k, kp=kp, np=np_)
+    colterm16 = _wrap32(bias.astype(np.int64) - z_a * (colsum - k * z_b))
+    return dict(B=packed, B16=packed16, colterm=colterm, colterm16=colterm16, z_a=z_a, z_b=z_b, k=k, kp=kp,
+                np=np_)
 
 
 def prepare(graph: Graph, node: Node) -> dict:
@@ -58,9 +63,9 @@ def prepare(graph: Graph, node: Node) -> dict:
     padn = g["np"] - cout                                 # the vector epilogue reads whole 32-channel blocks
     q = dict(ref=None, geom=np.array(geom, np.int32), B=g["B"], B16=g["B16"],
                 colterm=np.pad(g["colterm"], (0, padn)), m0=np.pad(p["m0"].astype(np.int32), (0, padn)),
-                shift=np.pad(p["shift"].astype(np.int32), (0, padn)), dtype=p["dtype"],
-                cout=cout, out_hw=p["out_hw"])
-    q["consts"] = tuple(ptr(q[k]) for k in ("B", "B16", "colterm", "m0", "shift"))   # q keeps them alive
+                shift=np.pad(p["shift"].astype(np.int32), (0, padn)), colterm16=np.pad(g["colterm16"], (0, padn)),
+                dtype=p["dtype"], cout=cout, out_hw=p["out_hw"])
+    q["consts"] = tuple(ptr(q[k]) for k in ("B", "B16", "colterm", "m0", "shift", "colterm16"))   # kept alive
     return q
 
 
@@ -73,7 +78,22 @@ def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     """Integer-only CONV_2D, byte-identical to the reference kernel."""
     if p["ref"] is not None:
         return ref.run(p["ref"], inputs, ctx)
-    return [run_level(p, inputs[0], ctx.num_threads, ISA_LEVEL)]
+    return [run_level(p, inputs[0], _threads(p, inputs[0].shape[0], ctx.num_threads), ISA_LEVEL)]
 
 
-KERNELS = {"CONV_2D": Kernel(prepare, run)}
+def _threads(p: dict, batch: int, num_threads: int) -> int:
+    g = p["geom"]                                          # [12:14] out_hw, [14] K, [16] C_out
+    return threads_for(batch * int(g[12]) * int(g[13]) * int(g[14]) * int(g[16]), num_threads)
+
+
+def plan(p: dict, ins: list, outs: list, num_threads: int):
+    """intq_run_plan record of this conv on fixed buffers (grouped convolutions: None)."""
+    if p["ref"] is not None:
+        return None
+    geom = p["geom"].copy()
+    geom[0] = ins[0].shape[0]
+    nt = _threads(p, ins[0].shape[0], num_threads)
+    return [OP_CONV, ptr(geom), ptr(ins[0]), *p["consts"], ptr(outs[0]), nt, ISA_LEVEL], [geom]
+
+
+KERNELS = {"CONV_2D": Kernel(prepare, run, plan)}

@@ -1,7 +1,9 @@
 """Fast DEPTHWISE_CONV_2D: int32 taps and an AVX2/C loop over channels (memory bound). Imports: numpy, intq.runtime.
 
 Prepare reuses the reference prepare; taps (w - z_w) are int32, channels padded to 8. The C kernel skips padded taps and
-requantizes per channel with TFLite's MultiplyByQuantizedMultiplier (double rounding).
+requantizes per channel with TFLite's MultiplyByQuantizedMultiplier (double rounding). For pixels whose taps are
+all in bounds the AVX2 path uses sum (x - z_x) w = sum x w - z_x sum w: ``bint`` = bias - z_x * sum_t w[t]
+(int32, wrapping) and the taps as int16 pairs ``w2`` [ceil(kh*kw/2)][C padded to 16][2] for vpmaddwd.
 """
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
-from intq.runtime.fast._lib import ISA_LEVEL, LIB, call_conv_like, ptr
+from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_DEPTHWISE, call_conv_like, ptr, threads_for
+from intq.runtime.fast.conv import _wrap32
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import depthwise_conv as ref
 
@@ -26,9 +29,16 @@ def prepare(graph: Graph, node: Node) -> dict:
 
     def padded(a: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(np.pad(a.astype(np.int32), [(0, 0)] * (a.ndim - 1) + [(0, cpad - cout)]))
+    taps = p["taps"].astype(np.int64)                                        # [kh*kw, C*M], w - z_w
+    cp16 = -(-cout // 16) * 16
+    pairs = np.zeros((-(-taps.shape[0] // 2) * 2, cp16), np.int16)
+    pairs[:taps.shape[0], :cout] = taps
+    w2 = np.ascontiguousarray(pairs.reshape(-1, 2, cp16).transpose(0, 2, 1))   # [pairs][cp16][2]
+    bint = np.zeros(cp16, np.int32)
+    bint[:cout] = _wrap32(p["bias"].astype(np.int64) - int(p["z_in"]) * taps.sum(axis=0))
     q = dict(geom=np.array(geom, np.int32), w32=padded(p["taps"]), bias=padded(p["bias"]), m0=padded(p["m0"]),
-             shift=padded(p["shift"]), dtype=p["dtype"], cout=cout, out_hw=p["out_hw"])
-    q["consts"] = tuple(ptr(q[k]) for k in ("w32", "bias", "m0", "shift"))     # q keeps the arrays alive
+             shift=padded(p["shift"]), w2=w2, bint=bint, dtype=p["dtype"], cout=cout, out_hw=p["out_hw"])
+    q["consts"] = tuple(ptr(q[k]) for k in ("w32", "bias", "m0", "shift", "w2", "bint"))   # q keeps them alive
     return q
 
 
@@ -39,7 +49,20 @@ def run_level(p: dict, x: np.ndarray, num_threads: int, level: int) -> np.ndarra
 
 def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     """Integer-only DEPTHWISE_CONV_2D, byte-identical to the reference kernel."""
-    return [run_level(p, inputs[0], ctx.num_threads, ISA_LEVEL)]
+    return [run_level(p, inputs[0], _threads(p, inputs[0].shape[0], ctx.num_threads), ISA_LEVEL)]
 
 
-KERNELS = {"DEPTHWISE_CONV_2D": Kernel(prepare, run)}
+def _threads(p: dict, batch: int, num_threads: int) -> int:
+    g = p["geom"]                         # [4:6] kernel, [12:14] out_hw, [14] C_out; a tap costs ~4 GEMM MACs
+    return threads_for(batch * int(g[12]) * int(g[13]) * int(g[14]) * int(g[4]) * int(g[5]) * 4, num_threads)
+
+
+def plan(p: dict, ins: list, outs: list, num_threads: int):
+    """intq_run_plan record of this depthwise conv on fixed buffers."""
+    geom = p["geom"].copy()
+    geom[0] = ins[0].shape[0]
+    nt = _threads(p, ins[0].shape[0], num_threads)
+    return [OP_DEPTHWISE, ptr(geom), ptr(ins[0]), *p["consts"], ptr(outs[0]), nt, ISA_LEVEL], [geom]
+
+
+KERNELS = {"DEPTHWISE_CONV_2D": Kernel(prepare, run, plan)}

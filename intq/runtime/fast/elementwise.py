@@ -3,7 +3,8 @@
 For fixed quantization parameters, TFLite's quantized ADD/MUL output is a function of the two input codes
 alone (``reference_ops::Add``/``Mul``: offsets, fixed-point multipliers, clamp per element). Prepare runs the
 reference kernel once on all 65536 code pairs, so the table equals it by construction; run is one gather
-per element (broadcasting as NumPy, as the reference does).
+per element: ``intq_lut2`` in C when both operands have one shape, NumPy (broadcasting as the reference
+does) otherwise.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
+from intq.runtime.fast._lib import LIB, OP_LUT2, ptr
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import add as ref_add
 from intq.runtime.reference import mul as ref_mul
@@ -32,10 +34,21 @@ def _lut_kernel(ref: Kernel) -> Kernel:
     def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
         """Integer-only: out = table[(byte(a) << 8) | byte(b)], broadcasting a against b."""
         a, b = np.asarray(inputs[0]).view(np.uint8), np.asarray(inputs[1]).view(np.uint8)
+        if a.shape == b.shape:
+            a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+            out = np.empty(a.shape, p["dtype"])
+            LIB.intq_lut2(ptr(a), ptr(b), ptr(p["table"]), ptr(out), a.size)
+            return [out]
         idx = (a.astype(np.uint16) << 8) | b
         return [p["table"][idx].view(p["dtype"])]
 
-    return Kernel(prepare, run)
+    def plan(p: dict, ins: list, outs: list, num_threads: int):
+        """intq_run_plan record of the table gather (same-shape operands only)."""
+        if ins[0].shape != ins[1].shape or outs[0].shape != ins[0].shape:
+            return None
+        return [OP_LUT2, ptr(ins[0]), ptr(ins[1]), ptr(p["table"]), ptr(outs[0]), ins[0].size], []
+
+    return Kernel(prepare, run, plan)
 
 
 KERNELS = {"ADD": _lut_kernel(ref_add.KERNELS["ADD"]), "MUL": _lut_kernel(ref_mul.KERNELS["MUL"])}

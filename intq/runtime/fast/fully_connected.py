@@ -10,7 +10,7 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
-from intq.runtime.fast._lib import ISA_LEVEL, LIB, ptr
+from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_CONV, ptr, threads_for
 from intq.runtime.fast.conv import pack_gemm
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import fully_connected as ref
@@ -28,8 +28,9 @@ def prepare(graph: Graph, node: Node) -> dict:
     padn = g["np"] - units
     q = dict(geom=np.array(geom, np.int32), B=g["B"], B16=g["B16"], colterm=np.pad(g["colterm"], (0, padn)),
              m0=np.pad(p["m0"].astype(np.int32), (0, padn)), shift=np.pad(p["shift"].astype(np.int32), (0, padn)),
-             dtype=p["dtype"], units=units, depth=depth, keep_num_dims=p["keep_num_dims"])
-    q["consts"] = tuple(ptr(q[k]) for k in ("B", "B16", "colterm", "m0", "shift"))   # q keeps them alive
+             colterm16=np.pad(g["colterm16"], (0, padn)), dtype=p["dtype"], units=units, depth=depth,
+             keep_num_dims=p["keep_num_dims"])
+    q["consts"] = tuple(ptr(q[k]) for k in ("B", "B16", "colterm", "m0", "shift", "colterm16"))   # kept alive
     return q
 
 
@@ -46,7 +47,18 @@ def run_level(p: dict, x: np.ndarray, num_threads: int, level: int) -> np.ndarra
 
 def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     """Integer-only FULLY_CONNECTED, byte-identical to the reference kernel."""
-    return [run_level(p, inputs[0], ctx.num_threads, ISA_LEVEL)]
+    macs = inputs[0].size // p["depth"] * p["depth"] * p["units"]
+    return [run_level(p, inputs[0], threads_for(macs, ctx.num_threads), ISA_LEVEL)]
 
 
-KERNELS = {"FULLY_CONNECTED": Kernel(prepare, run)}
+def plan(p: dict, ins: list, outs: list, num_threads: int):
+    """intq_run_plan record: the GEMM on the input buffer read as [batches, accum_depth]."""
+    if ins[0].size % p["depth"] or outs[0].size != ins[0].size // p["depth"] * p["units"]:
+        return None
+    geom = p["geom"].copy()
+    geom[0] = ins[0].size // p["depth"]
+    nt = threads_for(int(geom[0]) * p["depth"] * p["units"], num_threads)
+    return [OP_CONV, ptr(geom), ptr(ins[0]), *p["consts"], ptr(outs[0]), nt, ISA_LEVEL], [geom]
+
+
+KERNELS = {"FULLY_CONNECTED": Kernel(prepare, run, plan)}

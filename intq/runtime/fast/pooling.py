@@ -3,7 +3,8 @@
 AVERAGE_POOL_2D (TFLite ``reference_ops::AveragePool`` / ``reference_integer_ops::AveragePool``, uint8 and
 int8): the window sums come from an int32 integral image of the zero-padded input (padded taps add 0, as
 skipping them does), four strided reads per output instead of kh*kw shifted views; a window that covers the
-whole image (the global pool that ends MobileNets) is one ``sum`` over H and W; windows of under 16 taps
+whole image (the global pool that ends MobileNets) is summed in C (csrc/intq_plan.c, the same formula with
+count = H*W); windows of under 16 taps
 sum shifted views in place. The division
 ``round_half_away(acc / count)`` and the clamp are the reference's integer formula with the reference
 prepare's ``count``.
@@ -20,6 +21,7 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
+from intq.runtime.fast._lib import LIB, OP_GLOBAL_AVG, ptr
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import mean as ref_mean
 from intq.runtime.reference import pooling as ref_pool
@@ -57,8 +59,12 @@ def _run_average(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     """x uint8|int8[N,H,W,C] -> clipped-window mean rounded half away from zero (reference formula), clamped."""
     x = inputs[0]
     if p["global"]:
-        acc = x.sum(axis=(1, 2), dtype=np.int32, keepdims=True)
-    elif p["geometry"]["kernel"][0] * p["geometry"]["kernel"][1] >= _MIN_INTEGRAL_TAPS:
+        x = np.ascontiguousarray(x)
+        n, h, w, c = x.shape
+        out = np.empty((n, 1, 1, c), p["dtype"])
+        LIB.intq_global_avg_pool(ptr(x), ptr(out), n, h * w, c, int(p["dtype"] == "int8"), p["lo"], p["hi"])
+        return [out]
+    if p["geometry"]["kernel"][0] * p["geometry"]["kernel"][1] >= _MIN_INTEGRAL_TAPS:
         acc = _window_sums(x, p["geometry"])
     else:                                                         # small windows: in-place sum of views
         views = padded_windows(x.astype(np.int32), **p["geometry"])
@@ -100,5 +106,14 @@ def _run_mean(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     return [p["table"][total - p["offset"]]]
 
 
-KERNELS = {"AVERAGE_POOL_2D": Kernel(_prepare_average, _run_average),
+def _plan_average(p: dict, ins: list, outs: list, num_threads: int):
+    """intq_run_plan record of a global pool (csrc/intq_plan.c, the reference formula with count = H*W)."""
+    x = ins[0]
+    if not p["global"] or x.ndim != 4:
+        return None
+    n, h, w, c = x.shape
+    return [OP_GLOBAL_AVG, ptr(x), ptr(outs[0]), n, h * w, c, int(p["dtype"] == "int8"), p["lo"], p["hi"]], []
+
+
+KERNELS = {"AVERAGE_POOL_2D": Kernel(_prepare_average, _run_average, _plan_average),
            "MEAN": Kernel(_prepare_mean, _run_mean)}

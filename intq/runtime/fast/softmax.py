@@ -1,9 +1,11 @@
-"""Fast SOFTMAX: the reference's fixed-point exp looked up from a 256-entry table. Imports: numpy, intq.
+"""Fast SOFTMAX: tabled fixed-point exp, per-row sum and reciprocal in C (csrc/intq_softmax.c). Imports: numpy, intq.
 
 TFLite ``reference_ops::Softmax`` (uint8/int8) needs ``exp_on_negative_values`` of the scaled difference
 d = q - max(q), and d takes only the 256 values -255..0. Prepare evaluates the reference's exact integer
-functions once for every d (exp in Q0.31 and its Rescale<12> term, zero where d < diff_min); run gathers
-from those tables and finishes with the same intq.scheme.fixedpoint calls as runtime/reference/softmax.py.
+functions once for every d with intq.scheme.fixedpoint (exp in Q0.31, its Rescale<12> term, zero where
+d < diff_min); run calls ``intq_softmax``, which per row sums the terms (int32, wrapping), takes gemmlowp's
+GetReciprocal (a scalar C port of ``fixedpoint.get_reciprocal``, tested against it) and writes
+clamp(RDBPOT(SRDHM(inv, e), bits_over_unit + 23) + q_min), as runtime/reference/softmax.py does.
 """
 from __future__ import annotations
 
@@ -11,40 +13,43 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
+from intq.runtime.fast._lib import LIB, OP_SOFTMAX, ptr
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import softmax as ref
-from intq.runtime.reference.common import dtype_range
-from intq.scheme.fixedpoint import (exp_on_negative_values, get_reciprocal,
-                                    multiply_by_quantized_multiplier_greater_than_one, rounding_divide_by_pot,
-                                    saturating_rounding_doubling_high_mul, wrap32)
+from intq.scheme.fixedpoint import (exp_on_negative_values, multiply_by_quantized_multiplier_greater_than_one,
+                                    rounding_divide_by_pot)
 
 
 def prepare(graph: Graph, node: Node) -> dict:
-    """Reference prepare, then exp and sum-term tables indexed by -d (d = q - max, -255..0)."""
+    """Reference prepare, then exp / sum-term / keep tables (int32, int32, uint8) indexed by -d (0..255)."""
     p = ref.prepare(graph, node)
     d = -np.arange(256, dtype=np.int64)
     keep = d >= p["diff_min"]
     scaled = multiply_by_quantized_multiplier_greater_than_one(d, p["m0"], p["shift"])
     exps = np.asarray(exp_on_negative_values(scaled, ref.SCALED_DIFF_INTEGER_BITS), np.int64)
     terms = np.where(keep, np.asarray(rounding_divide_by_pot(exps, ref.ACCUMULATION_INTEGER_BITS), np.int64), 0)
-    return dict(p, exps=exps, terms=terms, keep=keep)
+    q = dict(p, exps=exps.astype(np.int32), terms=terms.astype(np.int32), keep=keep.astype(np.uint8))
+    q["consts"] = (ptr(q["exps"]), ptr(q["terms"]), ptr(q["keep"]))          # q keeps the arrays alive
+    q["in_int8"] = int(p["dtype"] == "int8")
+    return q
 
 
 def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     """x: uint8|int8[..., depth] -> probabilities in the same dtype (scale 1/256), equal to the reference."""
-    x = inputs[0]
-    lo, hi = dtype_range(p["dtype"])
-    rows = x.reshape(-1, x.shape[-1]).astype(np.int64)
-    neg = rows.max(axis=1, keepdims=True) - rows                               # -d in 0..255
-    exps, keep = p["exps"][neg], p["keep"][neg]
-    sum_of_exps = wrap32(p["terms"][neg].sum(axis=1))
-    inv, bits_over_unit = get_reciprocal(sum_of_exps, ref.ACCUMULATION_INTEGER_BITS)
-    exponent = np.asarray(bits_over_unit, np.int64) + 31 - 8
-    prob = rounding_divide_by_pot(saturating_rounding_doubling_high_mul(inv[:, None], exps),
-                                  np.minimum(exponent, 31)[:, None])
-    prob = np.where((exponent > 31)[:, None], 0, np.asarray(prob, np.int64))
-    out = np.where(keep, np.clip(prob + lo, lo, hi), lo)
-    return [out.astype(p["dtype"]).reshape(x.shape)]
+    x = np.ascontiguousarray(inputs[0])
+    out = np.empty(x.shape, p["dtype"])
+    depth = x.shape[-1] if x.ndim else 1
+    rows = x.size // depth if depth else 0
+    LIB.intq_softmax(ptr(x), ptr(out), rows, depth, p["in_int8"], *p["consts"])
+    return [out]
 
 
-KERNELS = {"SOFTMAX": Kernel(prepare, run)}
+def plan(p: dict, ins: list, outs: list, num_threads: int):
+    """intq_run_plan record of this softmax on fixed buffers."""
+    x = ins[0]
+    depth = x.shape[-1] if x.ndim else 1
+    rows = x.size // depth if depth else 0
+    return [OP_SOFTMAX, ptr(x), ptr(outs[0]), rows, depth, p["in_int8"], *p["consts"]], []
+
+
+KERNELS = {"SOFTMAX": Kernel(prepare, run, plan)}

@@ -1,0 +1,97 @@
+/* intq fast kernels: what the C files share (ISA detection, requantization, threads). Plain C, no Python headers.
+ *
+ * Requantization is TFLite's MultiplyByQuantizedMultiplier with double rounding (intq.scheme.fixedpoint):
+ * mbqm() per value, mbqm8() / rq8() on 8 int32 lanes (AVX2), rq8() with per-channel constants precomputed by
+ * rq_init(). intq_parallel_for() runs a task over static chunks on pthreads created per call. */
+#ifndef INTQ_COMMON_H
+#define INTQ_COMMON_H
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+/* INTQ_PORTABLE_ONLY (a compile-time define, for checking the non-x86 build on x86) leaves out the SIMD code */
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(INTQ_PORTABLE_ONLY)
+#include <immintrin.h>
+#define INTQ_X86 1
+#endif
+
+#define INTQ_HIDDEN __attribute__((visibility("hidden")))
+
+/* ---- requantization: TFLite MultiplyByQuantizedMultiplier, double rounding ---- */
+static inline int32_t mbqm(int32_t x, int32_t m, int32_t shift) {
+    int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+    int32_t xs = (int32_t)((uint32_t)x << left);
+    int64_t ab = (int64_t)xs * (int64_t)m;              /* m >= 0, so no INT32_MIN*INT32_MIN case */
+    /* SRDHM = trunc((ab + (ab >= 0 ? 2^30 : 1 - 2^30)) / 2^31), which equals floor((ab + 2^30) / 2^31):
+     * for ab < 0 the sum is negative and trunc(t / 2^31) = floor((t + 2^31 - 1) / 2^31). */
+    int32_t hi = (int32_t)((ab + (1LL << 30)) >> 31);
+    int32_t mask = (int32_t)((1LL << right) - 1);
+    int32_t rem = hi & mask, thr = (mask >> 1) + (hi < 0 ? 1 : 0);
+    return (hi >> right) + (rem > thr ? 1 : 0);
+}
+
+/* per-channel requantization constants derived once per call from (m0, shift), padded to np: left and right
+ * shifts, the rounding mask and half mask of RoundingDivideByPOT, and m0 with neighbours swapped (msw[2i] =
+ * m0[2i+1]) so one _mm256_mul_epi32 reaches the odd lanes' multipliers. */
+typedef struct { int32_t *left, *right, *mask, *hmask, *msw; int any_left; } rq_consts;
+
+__attribute__((unused)) static inline int rq_init(rq_consts *q, const int32_t *m0, const int32_t *shift, int np) {
+    int32_t *mem = malloc((size_t)5 * np * sizeof(int32_t));
+    if (!mem) return 1;
+    q->left = mem; q->right = mem + np; q->mask = mem + 2 * np; q->hmask = mem + 3 * np; q->msw = mem + 4 * np;
+    q->any_left = 0;
+    for (int j = 0; j < np; j++) {
+        int sh = shift[j];
+        q->left[j] = sh > 0 ? sh : 0;
+        q->right[j] = sh > 0 ? 0 : -sh;
+        q->mask[j] = (int32_t)((1LL << q->right[j]) - 1);
+        q->hmask[j] = q->mask[j] >> 1;
+        q->msw[j] = m0[j ^ 1];
+        q->any_left |= sh > 0;
+    }
+    return 0;
+}
+
+#ifdef INTQ_X86
+/* AVX2 epilogue, 32 channels per step (colterm/m0/shift padded to np): the scalar mbqm() vectorised.
+ * SRDHM = (x*m + 2^30) >> 31 on 64-bit lanes (low 32 bits of a logical shift = those of the arithmetic one). */
+__attribute__((target("avx2"))) static inline __m256i mbqm8(__m256i x, __m256i m, __m256i sh) {
+    __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi32(1);
+    __m256i left = _mm256_max_epi32(sh, zero), right = _mm256_max_epi32(_mm256_sub_epi32(zero, sh), zero);
+    x = _mm256_sllv_epi32(x, left);
+    __m256i half = _mm256_set1_epi64x(1LL << 30);
+    __m256i ev = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(x, m), half), 31);
+    __m256i od = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(m, 32)), half);
+    od = _mm256_slli_epi64(_mm256_srli_epi64(od, 31), 32);
+    __m256i hi = _mm256_blend_epi32(ev, od, 0xAA);
+    __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
+    __m256i rem = _mm256_and_si256(hi, mask);
+    __m256i thr = _mm256_sub_epi32(_mm256_srli_epi32(mask, 1), _mm256_cmpgt_epi32(zero, hi));
+    return _mm256_sub_epi32(_mm256_srav_epi32(hi, right), _mm256_cmpgt_epi32(rem, thr));
+}
+
+/* mbqm8 with the per-channel constants at channel c precomputed (the same arithmetic). The odd lanes' SRDHM
+ * is (p + 2^30) doubled, whose high dword is bits 31..62 of p + 2^30, the dword (p + 2^30) >> 31 keeps. */
+__attribute__((target("avx2"))) static inline __m256i rq8(__m256i x, const int32_t *m0, const rq_consts *q, int c) {
+    const __m256i zero = _mm256_setzero_si256(), half = _mm256_set1_epi64x(1LL << 30);
+    if (q->any_left) x = _mm256_sllv_epi32(x, _mm256_loadu_si256((const __m256i *)(q->left + c)));
+    __m256i ev = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(x, _mm256_loadu_si256((const __m256i *)(m0 + c))),
+                                                    half), 31);
+    __m256i od = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32),
+                                                   _mm256_loadu_si256((const __m256i *)(q->msw + c))), half);
+    od = _mm256_add_epi64(od, od);
+    __m256i hi = _mm256_blend_epi32(ev, od, 0xAA);
+    __m256i rem = _mm256_and_si256(hi, _mm256_loadu_si256((const __m256i *)(q->mask + c)));
+    __m256i thr = _mm256_sub_epi32(_mm256_loadu_si256((const __m256i *)(q->hmask + c)), _mm256_cmpgt_epi32(zero, hi));
+    return _mm256_sub_epi32(_mm256_srav_epi32(hi, _mm256_loadu_si256((const __m256i *)(q->right + c))),
+                            _mm256_cmpgt_epi32(rem, thr));
+}
+
+#endif
+
+/* run f(ctx, begin, end) on nt static chunks of [0, n), the caller taking the first; returns the OR of the
+ * tasks' errors (intq_fast.c) */
+typedef int (*task_fn)(void *ctx, long begin, long end);
+INTQ_HIDDEN int intq_parallel_for(int nt, long n, task_fn f, void *ctx);
+
+#endif

@@ -1,0 +1,230 @@
+/* intq fast DEPTHWISE_CONV_2D, bit-exact with intq.runtime.reference.depthwise_conv. Plain C ABI for ctypes.
+ *
+ * Portable loop per output row (padded taps skipped, as TFLite's reference DepthwiseConv), and for depth
+ * multiplier 1 an AVX2 row kernel: sum (x - za) w = sum x w - za sum w with the zero-point term folded into
+ * the bias, two taps per vpmaddwd, padded taps reading a row of za. Requantization and threads from
+ * intq_common.h. */
+#include "intq_common.h"
+
+/* ---- DEPTHWISE_CONV_2D: w32 [kh*kw][cpad] int32 (w - zw), bias/m0/shift padded to cpad (multiple of 8);
+ * channel oc reads input channel oc / mult; padded taps are skipped (TFLite reference DepthwiseConv). ---- */
+typedef struct {
+    int n, h, w, c, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, cout, mult, in_int8, za, zout, lo, hi, cpad;
+} dw_geom;
+#define DW_MAX_TAPS 64     /* larger windows (kh*kw > 64) use the portable loop */
+
+static void dw_row_c(const dw_geom *g, const uint8_t *x, const int32_t *w32, const int32_t *bias,
+                     const int32_t *m0, const int32_t *shift, uint8_t *out, int b, int oy, int32_t *acc) {
+    for (int ox = 0; ox < g->ow; ox++) {
+        for (int j = 0; j < g->cout; j++) acc[j] = bias[j];
+        for (int ky = 0; ky < g->kh; ky++) {
+            int iy = oy * g->sh - g->ph + ky * g->dh;
+            if (iy < 0 || iy >= g->h) continue;
+            for (int kx = 0; kx < g->kw; kx++) {
+                int ix = ox * g->sw - g->pw + kx * g->dw;
+                if (ix < 0 || ix >= g->w) continue;
+                const uint8_t *src = x + (((size_t)b * g->h + iy) * g->w + ix) * g->c;
+                const int32_t *wt = w32 + (size_t)(ky * g->kw + kx) * g->cpad;
+                for (int j = 0; j < g->cout; j++) {
+                    int ic = j / g->mult;
+                    int v = g->in_int8 ? (int)(int8_t)src[ic] : (int)src[ic];
+                    acc[j] = (int32_t)((uint32_t)acc[j] + (uint32_t)((v - g->za) * wt[j]));
+                }
+            }
+        }
+        uint8_t *o = out + (((size_t)b * g->oh + oy) * g->ow + ox) * g->cout;
+        for (int j = 0; j < g->cout; j++) {
+            int32_t q = mbqm(acc[j], m0[j], shift[j]) + g->zout;
+            o[j] = (uint8_t)(q < g->lo ? g->lo : (q > g->hi ? g->hi : q));
+        }
+    }
+}
+
+#ifdef INTQ_X86
+/* AVX2, depth multiplier 1: 8 channels per vector, int32 multiply-accumulate, vector requantization */
+__attribute__((target("avx2")))
+static void dw_row_avx2(const dw_geom *gp, const uint8_t *x, const int32_t *w32, const int32_t *bias,
+                        const int32_t *m0, const int32_t *shift, uint8_t *out, int b, int oy, int32_t *acc,
+                        const int16_t *w2, const int32_t *bint, const rq_consts *rq, const long *toff,
+                        const uint8_t *zrow) {
+    (void)acc;
+    const dw_geom gl = *gp, *g = &gl;     /* a local copy: stores to `out` cannot alias it */
+    const int in_int8 = g->in_int8, cout = g->cout, C = g->c, W = g->w, kw = g->kw, dw = g->dw;
+    const size_t cpad = (size_t)g->cpad;
+    __m256i za = _mm256_set1_epi32(g->za), zo = _mm256_set1_epi32(g->zout);
+    __m256i lo = _mm256_set1_epi32(g->lo), hi = _mm256_set1_epi32(g->hi);
+    __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    int ky0 = 0, ky1 = g->kh;
+    int iy0 = oy * g->sh - g->ph;
+    while (ky0 < ky1 && iy0 + ky0 * g->dh < 0) ky0++;
+    while (ky1 > ky0 && iy0 + (ky1 - 1) * g->dh >= g->h) ky1--;
+    for (int ox = 0; ox < g->ow; ox++) {
+        int ix0 = ox * g->sw - g->pw;
+        int kx0 = 0, kx1 = kw;
+        while (kx0 < kx1 && ix0 + kx0 * dw < 0) kx0++;
+        while (kx1 > kx0 && ix0 + (kx1 - 1) * dw >= W) kx1--;
+        uint8_t *o = out + (((size_t)b * g->oh + oy) * g->ow + ox) * cout;
+        int j = 0;
+        {
+            /* sum (x - za) w = sum x w - za sum w (bint = bias - za sum w over all taps), a padded tap reading
+             * zrow (C bytes equal to za) so that it adds za w - za w = 0 as the skipped tap does; two taps per
+             * vpmaddwd: bytes of taps 2p and 2p+1 interleaved and widened to int16 pairs, times the (w, w')
+             * pairs of w2 [pairs][cpad16][2] (|x w + x' w'| < 2^17: exact) */
+            const uint8_t *src[DW_MAX_TAPS + 1];
+            const int ntaps = g->kh * kw, npairs = (ntaps + 1) / 2;
+            const size_t cp16 = (size_t)(cout + 15) / 16 * 16;
+            const uint8_t *base = x + (((size_t)b * g->h + iy0) * W + ix0) * C;
+            if (ky0 == 0 && ky1 == g->kh && kx0 == 0 && kx1 == kw)
+                for (int t = 0; t < ntaps; t++) src[t] = base + toff[t];
+            else
+                for (int t = 0, ky = 0; ky < g->kh; ky++)
+                    for (int kx = 0; kx < kw; kx++, t++)
+                        src[t] = ky >= ky0 && ky < ky1 && kx >= kx0 && kx < kx1 ? base + toff[t] : zrow;
+            src[ntaps] = src[ntaps - 1];                 /* odd count: the last pair's second weight is 0 */
+            for (; j + 16 <= cout; j += 16) {
+                __m256i s0 = _mm256_loadu_si256((const __m256i *)(bint + j));
+                __m256i s1 = _mm256_loadu_si256((const __m256i *)(bint + j + 8));
+                const int16_t *wp = w2 + (size_t)j * 2;
+                for (int pi = 0; pi < npairs; pi++, wp += cp16 * 2) {
+                    __m128i xa = _mm_loadu_si128((const __m128i *)(src[2 * pi] + j));
+                    __m128i xb = _mm_loadu_si128((const __m128i *)(src[2 * pi + 1] + j));
+                    __m128i il = _mm_unpacklo_epi8(xa, xb), ih = _mm_unpackhi_epi8(xa, xb);
+                    __m256i l16 = in_int8 ? _mm256_cvtepi8_epi16(il) : _mm256_cvtepu8_epi16(il);
+                    __m256i h16 = in_int8 ? _mm256_cvtepi8_epi16(ih) : _mm256_cvtepu8_epi16(ih);
+                    s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(l16, _mm256_loadu_si256((const __m256i *)wp)));
+                    s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(h16, _mm256_loadu_si256((const __m256i *)(wp + 16))));
+                }
+                __m256i v0 = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(rq8(s0, m0, rq, j), zo), lo), hi);
+                __m256i v1 = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(rq8(s1, m0, rq, j + 8), zo), lo), hi);
+                __m256i w16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(v0, v1), 0xD8);
+                __m128i l = _mm256_castsi256_si128(w16), h = _mm256_extracti128_si256(w16, 1);
+                _mm_storeu_si128((__m128i *)(o + j), in_int8 ? _mm_packs_epi16(l, h) : _mm_packus_epi16(l, h));
+            }
+            for (; j + 8 <= cout; j += 8) {               /* 8 channels: the same pairs on 8-byte loads */
+                __m256i s0 = _mm256_loadu_si256((const __m256i *)(bint + j));
+                const int16_t *wp = w2 + (size_t)j * 2;
+                for (int pi = 0; pi < npairs; pi++, wp += cp16 * 2) {
+                    __m128i xa = _mm_loadl_epi64((const __m128i *)(src[2 * pi] + j));
+                    __m128i xb = _mm_loadl_epi64((const __m128i *)(src[2 * pi + 1] + j));
+                    __m128i il = _mm_unpacklo_epi8(xa, xb);
+                    __m256i l16 = in_int8 ? _mm256_cvtepi8_epi16(il) : _mm256_cvtepu8_epi16(il);
+                    s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(l16, _mm256_loadu_si256((const __m256i *)wp)));
+                }
+                __m256i v0 = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(rq8(s0, m0, rq, j), zo), lo), hi);
+                __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v0), _mm256_extracti128_si256(v0, 1));
+                _mm_storel_epi64((__m128i *)(o + j), in_int8 ? _mm_packs_epi16(w, w) : _mm_packus_epi16(w, w));
+            }
+        }
+        for (; j + 32 <= cout; j += 32) {          /* 32 channels: four independent accumulators */
+            __m256i a0 = _mm256_loadu_si256((const __m256i *)(bias + j)), a1 = _mm256_loadu_si256((const __m256i *)(bias + j + 8));
+            __m256i a2 = _mm256_loadu_si256((const __m256i *)(bias + j + 16)), a3 = _mm256_loadu_si256((const __m256i *)(bias + j + 24));
+            for (int ky = ky0; ky < ky1; ky++) {
+                const uint8_t *src = x + (((size_t)b * g->h + iy0 + ky * g->dh) * W + ix0 + kx0 * dw) * C + j;
+                const int32_t *wr = w32 + (size_t)(ky * kw + kx0) * cpad + j;
+                for (int kx = kx0; kx < kx1; kx++, src += (size_t)dw * C, wr += cpad) {
+                    __m256i xb = _mm256_loadu_si256((const __m256i *)src);
+                    __m128i l = _mm256_castsi256_si128(xb), h = _mm256_extracti128_si256(xb, 1);
+                    __m256i x0, x1, x2, x3;
+                    if (in_int8) {
+                        x0 = _mm256_cvtepi8_epi32(l); x1 = _mm256_cvtepi8_epi32(_mm_srli_si128(l, 8));
+                        x2 = _mm256_cvtepi8_epi32(h); x3 = _mm256_cvtepi8_epi32(_mm_srli_si128(h, 8));
+                    } else {
+                        x0 = _mm256_cvtepu8_epi32(l); x1 = _mm256_cvtepu8_epi32(_mm_srli_si128(l, 8));
+                        x2 = _mm256_cvtepu8_epi32(h); x3 = _mm256_cvtepu8_epi32(_mm_srli_si128(h, 8));
+                    }
+                    const __m256i *wv = (const __m256i *)wr;
+                    a0 = _mm256_add_epi32(a0, _mm256_mullo_epi32(_mm256_sub_epi32(x0, za), _mm256_loadu_si256(wv)));
+                    a1 = _mm256_add_epi32(a1, _mm256_mullo_epi32(_mm256_sub_epi32(x1, za), _mm256_loadu_si256(wv + 1)));
+                    a2 = _mm256_add_epi32(a2, _mm256_mullo_epi32(_mm256_sub_epi32(x2, za), _mm256_loadu_si256(wv + 2)));
+                    a3 = _mm256_add_epi32(a3, _mm256_mullo_epi32(_mm256_sub_epi32(x3, za), _mm256_loadu_si256(wv + 3)));
+                }
+            }
+            __m256i v[4] = {a0, a1, a2, a3};
+            for (int u = 0; u < 4; u++) {
+                v[u] = mbqm8(v[u], _mm256_loadu_si256((const __m256i *)(m0 + j + 8 * u)),
+                             _mm256_loadu_si256((const __m256i *)(shift + j + 8 * u)));
+                v[u] = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(v[u], zo), lo), hi);
+            }
+            __m256i w01 = _mm256_packs_epi32(v[0], v[1]), w23 = _mm256_packs_epi32(v[2], v[3]);
+            __m256i b8 = in_int8 ? _mm256_packs_epi16(w01, w23) : _mm256_packus_epi16(w01, w23);
+            _mm256_storeu_si256((__m256i *)(o + j), _mm256_permutevar8x32_epi32(b8, perm));
+        }
+        for (; j < cout; j += 8) {
+            int nc = cout - j < 8 ? cout - j : 8;
+            __m256i a = _mm256_loadu_si256((const __m256i *)(bias + j));
+            for (int ky = ky0; ky < ky1; ky++) {
+                const uint8_t *src = x + (((size_t)b * g->h + iy0 + ky * g->dh) * W + ix0 + kx0 * dw) * C + j;
+                const int32_t *wrow = w32 + (size_t)(ky * kw + kx0) * cpad + j;
+                for (int kx = kx0; kx < kx1; kx++, src += (size_t)dw * C, wrow += cpad) {
+                    long long t8 = 0;
+                    if (nc == 8) memcpy(&t8, src, 8); else memcpy(&t8, src, (size_t)nc);
+                    __m128i xb = _mm_cvtsi64_si128(t8);
+                    __m256i xv = in_int8 ? _mm256_cvtepi8_epi32(xb) : _mm256_cvtepu8_epi32(xb);
+                    a = _mm256_add_epi32(a, _mm256_mullo_epi32(_mm256_sub_epi32(xv, za), _mm256_loadu_si256((const __m256i *)wrow)));
+                }
+            }
+            __m256i v = mbqm8(a, _mm256_loadu_si256((const __m256i *)(m0 + j)),
+                              _mm256_loadu_si256((const __m256i *)(shift + j)));
+            v = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(v, zo), lo), hi);
+            __m256i w16 = _mm256_packs_epi32(v, v);
+            __m256i b8 = g->in_int8 ? _mm256_packs_epi16(w16, w16) : _mm256_packus_epi16(w16, w16);
+            b8 = _mm256_permutevar8x32_epi32(b8, perm);
+            long long r8 = _mm_cvtsi128_si64(_mm256_castsi256_si128(b8));
+            memcpy(o + j, &r8, (size_t)nc);
+        }
+    }
+}
+#endif
+
+typedef struct {
+    dw_geom g; const uint8_t *x; const int32_t *w32, *bias, *m0, *shift; uint8_t *out; int level;
+    const int16_t *w2; const int32_t *bint; rq_consts rq; long *toff; uint8_t *zrow;   /* AVX2 paired taps */
+} dw_job;
+
+static int dw_task(void *vp, long begin, long end) {
+    const dw_job *d = vp;
+    int32_t *acc = malloc((size_t)d->g.cpad * 4);
+    if (!acc) return 1;
+    for (long ri = begin; ri < end; ri++) {
+        int b = (int)(ri / d->g.oh), oy = (int)(ri % d->g.oh);
+#ifdef INTQ_X86
+        if (d->level >= 1 && d->g.mult == 1 && d->g.kh * d->g.kw <= DW_MAX_TAPS) {
+            dw_row_avx2(&d->g, d->x, d->w32, d->bias, d->m0, d->shift, d->out, b, oy, acc, d->w2, d->bint, &d->rq,
+                        d->toff, d->zrow);
+            continue;
+        }
+#endif
+        dw_row_c(&d->g, d->x, d->w32, d->bias, d->m0, d->shift, d->out, b, oy, acc);
+    }
+    free(acc);
+    return 0;
+}
+
+/* w2 int16 [ceil(kh*kw/2)][cpad16][2]: taps (2p, 2p+1) per channel, the missing odd tap 0; bint int32 [cpad16]:
+ * bias - z_in * sum_t w[t] (wrapping), both from the Python prepare */
+int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, const int32_t *bias,
+                   const int32_t *m0, const int32_t *shift, const int16_t *w2, const int32_t *bint, uint8_t *out,
+                   int nthreads, int level) {
+    dw_job d;
+    memcpy(&d.g, gm, sizeof d.g);
+    d.x = x; d.w32 = w32; d.bias = bias; d.m0 = m0; d.shift = shift; d.out = out; d.level = level;
+    d.w2 = w2; d.bint = bint; d.toff = NULL; d.rq.left = NULL; d.zrow = NULL;
+    int err = 0;
+#ifdef INTQ_X86
+    if (level >= 1 && d.g.mult == 1 && d.g.kh * d.g.kw <= DW_MAX_TAPS) {
+        int taps = d.g.kh * d.g.kw;
+        d.toff = malloc(((size_t)taps + 1) * sizeof(long));
+        d.zrow = malloc((size_t)d.g.c + 16);
+        if (!d.toff || !d.zrow || rq_init(&d.rq, m0, shift, d.g.cpad)) { free(d.toff); free(d.zrow); return 1; }
+        memset(d.zrow, (uint8_t)d.g.za, (size_t)d.g.c + 16);
+        for (int t = 0; t < taps; t++)
+            d.toff[t] = ((long)(t / d.g.kw) * d.g.dh * d.g.w + (long)(t % d.g.kw) * d.g.dw) * d.g.c;
+        d.toff[taps] = d.toff[taps - 1];          /* the odd last pair repeats a tap with weight 0 */
+    }
+#endif
+    err = intq_parallel_for(nthreads > 0 ? nthreads : 1, (long)d.g.n * d.g.oh, dw_task, &d);
+    free(d.toff);
+    free(d.zrow);
+    free(d.rq.left);
+    return err;
+}

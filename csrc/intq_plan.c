@@ -1,0 +1,91 @@
+/* intq plan executor: runs a prepared list of fast kernel calls in one ctypes call. Plain C ABI.
+ *
+ * intq.runtime.fast.plan builds, at Interpreter construction, one record of PLAN_WORDS int64 per node for a
+ * graph whose every node has a compiled kernel: the op kind, then the same arguments the per-node ctypes call
+ * would pass (pointers to the prepared constants and to buffers allocated once for the planned batch).
+ * Running the plan is calling those kernels in order; the results are the per-node results by construction.
+ * Also the global AVERAGE_POOL_2D (window = whole image) and CONCATENATION used by the plans. */
+#include <stdint.h>
+#include <stddef.h>
+#include <string.h>
+
+#define PLAN_WORDS 16
+enum { OP_CONV = 1, OP_DEPTHWISE = 2, OP_LUT2 = 3, OP_SOFTMAX = 4, OP_GLOBAL_AVG = 5, OP_CONCAT = 6, OP_RESIZE_BILINEAR = 7 };
+
+int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int16_t *B16,
+              const int32_t *colterm, const int32_t *m0, const int32_t *shift, const int32_t *colterm16,
+              uint8_t *out, int nthreads, int level);
+int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, const int32_t *bias,
+                   const int32_t *m0, const int32_t *shift, const int16_t *w2, const int32_t *bint, uint8_t *out,
+                   int nthreads, int level);
+void intq_lut2(const uint8_t *a, const uint8_t *b, const uint8_t *table, uint8_t *out, long n);
+void intq_resize_bilinear(const uint8_t *x, uint8_t *out, long n, long h, long w, long c, long oh, long ow,
+                          const int64_t *y0, const int64_t *y1, const int64_t *x0, const int64_t *x1,
+                          const void *wy, const void *wx, int integer, int in_int8);
+void intq_softmax(const uint8_t *x, uint8_t *out, long rows, long depth, int in_int8, const int32_t *exps,
+                  const int32_t *terms, const uint8_t *keep);
+
+/* AVERAGE_POOL_2D over the whole H x W image (no padding): TFLite reference_ops::AveragePool with
+ * count = hw: acc > 0 ? (acc + count/2) / count : (acc - count/2) / count (C division), then clamp */
+void intq_global_avg_pool(const uint8_t *x, uint8_t *out, long n, long hw, long c, int in_int8, int lo, int hi) {
+    const int32_t half = (int32_t)(hw / 2), cnt = (int32_t)hw;
+    for (long b = 0; b < n; b++)
+        for (long j = 0; j < c; j++) {
+            int32_t acc = 0;
+            const uint8_t *p = x + (size_t)b * hw * c + j;
+            for (long i = 0; i < hw; i++, p += c) acc += in_int8 ? (int32_t)(int8_t)*p : (int32_t)*p;
+            int32_t q = acc > 0 ? (acc + half) / cnt : (acc - half) / cnt;
+            q = q < lo ? lo : (q > hi ? hi : q);
+            out[(size_t)b * c + j] = (uint8_t)q;
+        }
+}
+
+/* CONCATENATION as bytes: for each of `outer` slices, input i contributes meta[3i+1] bytes read from
+ * meta[3i] (advancing by that much per slice), copied or mapped through the 256-entry table meta[3i+2]
+ * (0 = copy; the Python prepare folds requantization and the activation clamp into the tables) */
+void intq_concat(const int64_t *meta, long nin, long outer, uint8_t *out) {
+    for (long o = 0; o < outer; o++)
+        for (long i = 0; i < nin; i++) {
+            const int64_t *m = meta + 3 * i;
+            size_t len = (size_t)m[1];
+            const uint8_t *src = (const uint8_t *)(intptr_t)m[0] + (size_t)o * len;
+            const uint8_t *table = (const uint8_t *)(intptr_t)m[2];
+            if (table) for (size_t k = 0; k < len; k++) out[k] = table[src[k]];
+            else memcpy(out, src, len);
+            out += len;
+        }
+}
+
+#define P(i) ((void *)(intptr_t)r[i])
+/* returns 0, or 1 + the index of the record whose kernel failed (scratch allocation) or is unknown */
+int intq_run_plan(const int64_t *plan, long nrec) {
+    for (long i = 0; i < nrec; i++) {
+        const int64_t *r = plan + i * PLAN_WORDS;
+        int err = 0;
+        switch (r[0]) {
+        case OP_CONV:
+            err = intq_conv(P(1), P(2), P(3), P(4), P(5), P(6), P(7), P(8), P(9), (int)r[10], (int)r[11]);
+            break;
+        case OP_DEPTHWISE:
+            err = intq_depthwise(P(1), P(2), P(3), P(4), P(5), P(6), P(7), P(8), P(9), (int)r[10], (int)r[11]);
+            break;
+        case OP_LUT2: intq_lut2(P(1), P(2), P(3), P(4), (long)r[5]); break;
+        case OP_SOFTMAX: intq_softmax(P(1), P(2), (long)r[3], (long)r[4], (int)r[5], P(6), P(7), P(8)); break;
+        case OP_GLOBAL_AVG:
+            intq_global_avg_pool(P(1), P(2), (long)r[3], (long)r[4], (long)r[5], (int)r[6], (int)r[7], (int)r[8]);
+            break;
+        case OP_CONCAT: intq_concat(P(1), (long)r[2], (long)r[3], P(4)); break;
+        case OP_RESIZE_BILINEAR: {            /* r[3..8] = n h w c oh ow; r[9] -> int64[6] of axis arrays */
+            const int64_t *a = P(9);
+            intq_resize_bilinear(P(1), P(2), (long)r[3], (long)r[4], (long)r[5], (long)r[6], (long)r[7],
+                                 (long)r[8], (const int64_t *)(intptr_t)a[0], (const int64_t *)(intptr_t)a[1],
+                                 (const int64_t *)(intptr_t)a[2], (const int64_t *)(intptr_t)a[3],
+                                 (const void *)(intptr_t)a[4], (const void *)(intptr_t)a[5], (int)r[10], (int)r[11]);
+            break;
+        }
+        default: err = 1;
+        }
+        if (err) return (int)(1 + i);
+    }
+    return 0;
+}

@@ -1,0 +1,132 @@
+"""Whole-graph plan: every node's compiled kernel called from C in one ctypes call. Imports: numpy, intq.runtime.
+
+Per-node calls from Python cost ~10 us each (pointer look-ups, the ctypes call, output allocation), which is
+a third of a 1 ms model. When every node of a graph has a compiled kernel with a ``plan`` function (or is a
+RESHAPE, which becomes a view), :meth:`Plan.build` allocates the activation buffers once for the graph's
+batch size, reusing a dead tensor's memory for later ones (:class:`_Arena`), and records each node's C call (csrc/intq_plan.c ``intq_run_plan``). :meth:`Plan.run` copies the
+inputs in, makes one call and returns copies of the outputs, so the results are those of the same kernels
+called one by one. Other batch sizes, ``intermediates=True`` and concurrent runs use the node-by-node path.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Mapping
+
+import numpy as np
+
+from intq.ir.graph import Graph
+from intq.runtime.fast._lib import LIB, PLAN_WORDS, ptr
+from intq.runtime.kernels import Kernel
+
+
+class _Arena:
+    """Activation memory reused once a tensor is dead (its last reader has run), so a small model's working
+    set stays in cache. Graph outputs keep their own blocks; a RESHAPE view keeps its source's block alive;
+    a node's outputs never share memory with its inputs (blocks are released after the node)."""
+
+    def __init__(self, graph: Graph, steps: list):
+        self.last: dict[str, int] = {}
+        for i, (node, _, _) in enumerate(steps):
+            for n in node.inputs:
+                if n is not None:
+                    self.last[n] = i
+        for n in graph.outputs:
+            self.last[n] = len(steps)
+        self.root: dict[str, str] = {}                       # tensor -> tensor owning its block
+        self.owned: dict[str, np.ndarray] = {}               # owner tensor -> its uint8 block
+        self.free: list[np.ndarray] = []
+        self.blocks: list[np.ndarray] = []
+
+    def take(self, name: str, shape, dtype) -> np.ndarray:
+        """A C-contiguous array for tensor ``name`` on the smallest free block that fits (or a new one)."""
+        nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+        fits = [b for b in self.free if b.size >= nbytes]
+        if fits:
+            block = min(fits, key=lambda b: b.size)
+            self.free = [b for b in self.free if b is not block]
+        else:
+            block = np.zeros(max(nbytes, 1), np.uint8)
+            self.blocks.append(block)
+        self.root[name], self.owned[name] = name, block
+        return block[:nbytes].view(dtype).reshape(shape)
+
+    def alias(self, view: str, source: str) -> None:
+        """``view`` shares ``source``'s block: the block lives until both are dead."""
+        owner = self.root.get(source)
+        if owner is not None:
+            self.root[view] = owner
+            self.last[owner] = max(self.last.get(owner, -1), self.last.get(view, -1))
+
+    def release_after(self, step: int) -> None:
+        """Free the blocks whose owner (and views) were last read at or before ``step``."""
+        for owner in [o for o, b in self.owned.items() if self.last.get(o, -1) <= step]:
+            self.free.append(self.owned.pop(owner))
+
+
+class Plan:
+    """Planned buffers and the int64 record table of one graph (build with :meth:`build`)."""
+
+    def __init__(self, graph: Graph, bufs: dict, records: np.ndarray, keep: list):
+        self.inputs = [bufs[n] for n in graph.inputs]
+        self.outputs = [bufs[n] for n in graph.outputs]
+        self.records, self._keep, self._lock = records, keep, threading.Lock()
+        self.n_blocks = 0                                     # activation blocks allocated (set by build)
+
+    @staticmethod
+    def build(graph: Graph, steps: list, kernels: Mapping[str, Kernel], num_threads: int) -> "Plan | None":
+        """Plan ``steps`` ((node, run, params) of an Interpreter), or None if a node has no plan."""
+        bufs: dict[str, np.ndarray] = {}
+        for name, t in graph.tensors.items():
+            if t.is_constant:
+                bufs[name] = np.ascontiguousarray(t.data)
+        for name in graph.inputs:
+            t = graph.tensor(name)
+            if name in bufs or any(int(d) < 1 for d in t.shape):
+                return None
+            bufs[name] = np.zeros(t.shape, t.dtype)
+        arena = _Arena(graph, steps)
+        records, keep = [], []
+        for i, (node, _, params) in enumerate(steps):
+            outs_t = [graph.tensor(n) for n in node.outputs]
+            if any(any(int(d) < 1 for d in t.shape) or t.name in bufs for t in outs_t):
+                return None
+            if any(n is not None and n not in bufs for n in node.inputs):
+                return None
+            ins = [None if n is None else bufs[n] for n in node.inputs]
+            if node.op == "RESHAPE" and len(outs_t) == 1 and ins[0].size == int(np.prod(outs_t[0].shape)) \
+                    and ins[0].dtype == np.dtype(outs_t[0].dtype):
+                bufs[outs_t[0].name] = ins[0].reshape(outs_t[0].shape)          # a view: no call
+                arena.alias(outs_t[0].name, node.inputs[0])
+                continue
+            fn = kernels[node.op].plan
+            outs = [arena.take(t.name, t.shape, t.dtype) for t in outs_t]
+            rec = None if fn is None else fn(params, ins, outs, num_threads)
+            if rec is None:
+                return None
+            words, alive = rec
+            records.append(list(words) + [0] * (PLAN_WORDS - len(words)))
+            keep.extend(alive)
+            bufs.update(zip(node.outputs, outs))
+            arena.release_after(i)
+        if not records or any(n not in bufs for n in graph.outputs):
+            return None
+        plan = Plan(graph, bufs, np.array(records, np.int64), keep + list(bufs.values()) + arena.blocks)
+        plan.n_blocks = len(arena.blocks)
+        return plan
+
+    def accepts(self, inputs: list[np.ndarray]) -> bool:
+        """Whether these (checked) inputs have the planned shapes."""
+        return all(x.shape == b.shape for x, b in zip(inputs, self.inputs))
+
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray] | None:
+        """Outputs for ``inputs`` (planned shapes), or None while another thread runs this plan."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            for buf, x in zip(self.inputs, inputs):
+                np.copyto(buf, x)
+            if LIB.intq_run_plan(ptr(self.records), len(self.records)):
+                raise MemoryError("intq_run_plan: scratch allocation failed")
+            return [y.copy() for y in self.outputs]
+        finally:
+            self._lock.release()

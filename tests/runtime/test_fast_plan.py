@@ -1,0 +1,137 @@
+"""The one-call plan (intq.runtime.fast.plan) gives the reference's bytes; fallbacks and buffer reuse are safe."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from intq.ir import Graph
+from intq.ir.ops import OP_OPTIONS
+from intq.runtime.interpreter import Interpreter
+from reference_cases import q
+
+fast = pytest.importorskip("intq.runtime.fast", reason="fast kernels not built", exc_type=ImportError)
+
+RANGES = {"uint8": (0, 255), "int8": (-128, 127)}
+
+
+def small_net(dtype: str, seed: int = 0, head: str = "SOFTMAX", fc: bool = False) -> Graph:
+    """conv 3x3/2 -> depthwise 3x3 -> conv 1x1 -> ADD (residual) -> global average pool -> 1x1 conv or
+    FULLY_CONNECTED -> RESHAPE -> ``head`` (SOFTMAX, or any one-input op), batch 1, 10x10x3 input."""
+    r = np.random.default_rng(seed)
+    lo, hi = RANGES[dtype]
+    g = Graph()
+    act = q(0.05, lo + 10)
+    g.add_tensor("x", (1, 10, 10, 3), dtype, q(0.03, lo + 120))
+    s_in, count = np.float32(0.03), [0]
+
+    def weights(shape, axis):
+        i = count[0] = count[0] + 1
+        cout = shape[axis]
+        if dtype == "uint8":
+            w, wq, s_w = r.integers(90, 170, shape).astype(np.uint8), q(0.01, 128), np.full(cout, np.float32(0.01))
+        else:
+            s_w = r.uniform(0.004, 0.02, cout).astype(np.float32)
+            w, wq = r.integers(-60, 61, shape).astype(np.int8), q(s_w, 0, axis)
+        g.add_constant(f"w{i}", w, wq)
+        bq = q(s_in * s_w, 0, 0) if dtype == "int8" else q(s_in * s_w[0])
+        g.add_constant(f"b{i}", r.integers(-3000, 3000, cout).astype(np.int32), bq)
+        return f"w{i}", f"b{i}"
+
+    def conv(src, dst, shape, cout, k, stride, op="CONV_2D"):
+        w, b = weights((1, k, k, cout) if op == "DEPTHWISE_CONV_2D" else (cout, k, k, shape[3]),
+                       3 if op == "DEPTHWISE_CONV_2D" else 0)
+        oh = -(-shape[1] // stride)
+        g.add_tensor(dst, (1, oh, oh, cout), dtype, act)
+        extra = dict(depth_multiplier=1) if op == "DEPTHWISE_CONV_2D" else {}
+        g.add_node(op, [src, w, b], [dst], OP_OPTIONS[op](padding="SAME", stride_h=stride, stride_w=stride,
+                                                         activation="RELU6", **extra))
+        return (1, oh, oh, cout)
+
+    s = conv("x", "c0", (1, 10, 10, 3), 16, 3, 2)
+    s_in = np.float32(0.05)
+    s = conv("c0", "d1", s, 16, 3, 1, "DEPTHWISE_CONV_2D")
+    s = conv("d1", "c2", s, 16, 1, 1)
+    g.add_tensor("a3", s, dtype, q(0.08, lo + 5))
+    g.add_node("ADD", ["c0", "c2"], ["a3"], OP_OPTIONS["ADD"](activation="NONE"))
+    g.add_tensor("p4", (1, 1, 1, 16), dtype, q(0.08, lo + 5))
+    g.add_node("AVERAGE_POOL_2D", ["a3"], ["p4"], OP_OPTIONS["AVERAGE_POOL_2D"](padding="VALID", filter_h=5,
+                                                                                   filter_w=5))
+    s_in = np.float32(0.08)
+    if fc:
+        g.add_tensor("f4", (1, 16), dtype, q(0.08, lo + 5))
+        g.add_node("RESHAPE", ["p4"], ["f4"], OP_OPTIONS["RESHAPE"](new_shape=(1, 16)))
+        w, b = weights((10, 16), 0)
+        g.add_tensor("l5", (1, 10), dtype, q(0.1, (lo + hi) // 2))
+        g.add_node("FULLY_CONNECTED", ["f4", w, b], ["l5"], OP_OPTIONS["FULLY_CONNECTED"]())
+        logits = "l5"
+    else:
+        w, b = weights((10, 1, 1, 16), 0)
+        g.add_tensor("c5", (1, 1, 1, 10), dtype, q(0.1, (lo + hi) // 2))
+        g.add_node("CONV_2D", ["p4", w, b], ["c5"], OP_OPTIONS["CONV_2D"](padding="VALID"))
+        g.add_tensor("l5", (1, 10), dtype, q(0.1, (lo + hi) // 2))
+        g.add_node("RESHAPE", ["c5"], ["l5"], OP_OPTIONS["RESHAPE"](new_shape=(1, 10)))
+        logits = "l5"
+    out_q = q(1 / 256, lo) if head == "SOFTMAX" else q(1 / 256, lo)
+    g.add_tensor("y", (1, 10), dtype, out_q)
+    g.add_node(head, [logits], ["y"], OP_OPTIONS[head](**({"beta": 1.0} if head == "SOFTMAX" else {})))
+    g.inputs, g.outputs = ["x"], ["y", "a3"]
+    return g
+
+
+def _x(dtype: str, seed: int, n: int = 1) -> np.ndarray:
+    lo, hi = RANGES[dtype]
+    return np.random.default_rng(seed).integers(lo, hi + 1, (n, 10, 10, 3)).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+@pytest.mark.parametrize("fc", [False, True])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_plan_equals_reference(dtype, fc, threads):
+    g = small_net(dtype, fc=fc)
+    it, ref = Interpreter(g, num_threads=threads), Interpreter(g, kernels="reference")
+    assert it._plan is not None
+    for seed in range(3):
+        x = _x(dtype, seed)
+        got, want = it.run(x), ref.run(x)
+        assert all(a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(got, want))
+
+
+def test_plan_outputs_are_not_overwritten_by_later_runs():
+    g = small_net("uint8")
+    it = Interpreter(g)
+    first = [y.copy() for y in it.run(_x("uint8", 1))]
+    kept = it.run(_x("uint8", 1))
+    it.run(_x("uint8", 2))
+    assert all(np.array_equal(a, b) for a, b in zip(first, kept))
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+def test_other_batch_and_intermediates_use_node_by_node_path(dtype):
+    g = small_net(dtype, seed=3)
+    it, ref = Interpreter(g), Interpreter(g, kernels="reference")
+    x = _x(dtype, 5, n=3)
+    assert not it._plan.accepts([x])
+    assert all(np.array_equal(a, b) for a, b in zip(it.run(x), ref.run(x)))
+    env, env_ref = it.run(x[:1], intermediates=True), ref.run(x[:1], intermediates=True)
+    assert all(np.array_equal(env[k], env_ref[k]) for k in env_ref)
+
+
+def test_graph_with_an_op_without_plan_runs_node_by_node():
+    g = small_net("uint8", head="LOGISTIC")
+    it = Interpreter(g)
+    assert it._plan is None
+    x = _x("uint8", 0)
+    assert all(np.array_equal(a, b) for a, b in zip(it.run(x), Interpreter(g, kernels="reference").run(x)))
+
+
+def test_reference_kernel_set_has_no_plan():
+    assert Interpreter(small_net("int8"), kernels="reference")._plan is None
+
+
+def test_plan_reuses_dead_activation_memory():
+    """8 activations (one a RESHAPE view) fit in fewer blocks; the graph outputs y and a3 keep theirs."""
+    g = small_net("uint8")
+    plan = Interpreter(g)._plan
+    assert 0 < plan.n_blocks < 7
+    ys = [o.ctypes.data for o in plan.outputs]
+    assert len(set(ys)) == 2
