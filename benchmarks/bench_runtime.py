@@ -1,10 +1,10 @@
 """Runtime benchmark (run on demand, never in tests): intq fast kernels vs LiteRT and PyTorch.
 
-    python benchmarks/bench_runtime.py [--reps 30] [--threads 1 2] [--skip-ref] [--skip-torch]
+    python benchmarks/bench_runtime.py [--reps 30] [--threads 1 2] [--batch 1 8] [--skip-ref] [--skip-torch]
 
 Models: ../shared/data/tflite-quant-models/{mobilenet_v1_0.25_128_quant,mobilenet_v2_1.0_224_quant}.tflite and a
 MobileNet v1 1.0/224 uint8 graph with random weights built here with the intq.ir Graph API (written to
-.tflite bytes with intq.io for LiteRT). Engines run interleaved (one call of each per round), batch 1; the
+.tflite bytes with intq.io for LiteRT). Engines run interleaved (one call of each per round), at each --batch; the
 table gives medians in ms and ratios against LiteRT's default (XNNPACK) at the same thread count. Also
 reports 1x1-conv GEMM throughput (GOPS = 2*MACs/s) and checks intq fast == reference on the models.
 The random MobileNet v1 also runs on ONNX Runtime (a QDQ ONNX model of the same network, built here with the
@@ -74,14 +74,14 @@ def mobilenet_v1_graph(alpha: float = 1.0, size: int = 224, seed: int = 0) -> Gr
     cur, hw = "pool", 1
     layer("CONV_2D", 1001, 1, 1, relu6=False)
     g.add_tensor("logits", (1, 1001), "uint8", _q(s_in, 128))
-    g.add_node("RESHAPE", [cur], ["logits"], OP_OPTIONS["RESHAPE"](new_shape=(1, 1001)), name="reshape")
+    g.add_node("RESHAPE", [cur], ["logits"], OP_OPTIONS["RESHAPE"](new_shape=(-1, 1001)), name="reshape")
     g.add_tensor("prob", (1, 1001), "uint8", _q(1 / 256, 0))
     g.add_node("SOFTMAX", ["logits"], ["prob"], OP_OPTIONS["SOFTMAX"](beta=1.0), name="softmax")
     g.inputs, g.outputs = ["input"], ["prob"]
     return g
 
 
-def torch_mobilenet_v1(threads: int):
+def torch_mobilenet_v1(threads: int, batch: int = 1):
     """PyTorch float32 eager MobileNet v1 1.0/224 (BN folded: conv + bias + ReLU6), random weights."""
     import torch
     from torch import nn
@@ -92,7 +92,7 @@ def torch_mobilenet_v1(threads: int):
         c = c_out
     layers += [nn.AdaptiveAvgPool2d(1), nn.Conv2d(c, 1001, 1), nn.Flatten(), nn.Softmax(dim=1)]
     model = nn.Sequential(*layers).eval()
-    x = torch.randn(1, 3, 224, 224)
+    x = torch.randn(batch, 3, 224, 224)
 
     def run():
         with torch.inference_mode():
@@ -100,7 +100,7 @@ def torch_mobilenet_v1(threads: int):
     return run
 
 
-def torch_int8_mobilenet_v1(threads: int):
+def torch_int8_mobilenet_v1(threads: int, batch: int = 1):
     """PyTorch int8 (torch.ao eager post-training quantization, x86/fbgemm backend) MobileNet v1 1.0/224.
 
     Same shapes as torch_mobilenet_v1 with conv + ReLU fused (fbgemm fuses ReLU, not ReLU6), random weights,
@@ -136,6 +136,7 @@ def torch_int8_mobilenet_v1(threads: int):
     with torch.inference_mode():
         model(x)
     tq.convert(model, inplace=True)
+    x = torch.randn(batch, 3, 224, 224)
 
     def run():
         with torch.inference_mode():
@@ -199,25 +200,25 @@ def onnx_qdq_mobilenet_v1(seed: int = 0) -> bytes:
     cur, zp_of["pool"] = "pool", z_act
     conv(1001, 1, 1, 1, np.float32(0.1), 128)
     xf = dq(cur, f"{cur}_s", zp_of[cur])
-    const("shape", np.array([1, 1001], np.int64))
+    const("shape", np.array([-1, 1001], np.int64))
     nodes.append(helper.make_node("Reshape", [xf, "shape"], ["logits"]))
     nodes.append(helper.make_node("Softmax", ["logits"], ["prob"], axis=1))
     graph = helper.make_graph(nodes, "mobilenet_v1_qdq",
-                              [helper.make_tensor_value_info("input", TensorProto.UINT8, [1, 3, 224, 224])],
-                              [helper.make_tensor_value_info("prob", TensorProto.FLOAT, [1, 1001])], inits)
+                              [helper.make_tensor_value_info("input", TensorProto.UINT8, ["N", 3, 224, 224])],
+                              [helper.make_tensor_value_info("prob", TensorProto.FLOAT, ["N", 1001])], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
     return model.SerializeToString()
 
 
-def ort_runner(model_bytes: bytes, threads: int):
-    """ONNX Runtime CPU session (all graph optimisations: QDQ -> QLinearConv fusion), batch 1, NCHW uint8."""
+def ort_runner(model_bytes: bytes, threads: int, batch: int = 1):
+    """ONNX Runtime CPU session (all graph optimisations: QDQ -> QLinearConv fusion), NCHW uint8."""
     import onnxruntime as ort
     so = ort.SessionOptions()
     so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     sess = ort.InferenceSession(model_bytes, so, providers=["CPUExecutionProvider"])
-    x = np.random.default_rng(0).integers(0, 256, (1, 3, 224, 224)).astype(np.uint8)
+    x = np.random.default_rng(0).integers(0, 256, (batch, 3, 224, 224)).astype(np.uint8)
     return lambda: sess.run(None, {"input": x})
 
 
@@ -225,8 +226,10 @@ def litert_runner(model_bytes: bytes, x: np.ndarray, threads: int, reference: bo
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
     kw = dict(experimental_op_resolver_type=OpResolverType.BUILTIN_REF) if reference else {}
     it = Interpreter(model_content=model_bytes, num_threads=threads, **kw)
-    it.allocate_tensors()
     idx = it.get_input_details()[0]["index"]
+    if tuple(it.get_input_details()[0]["shape"]) != x.shape:
+        it.resize_tensor_input(idx, list(x.shape))
+    it.allocate_tensors()
 
     def run():
         it.set_tensor(idx, x)
@@ -273,6 +276,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=30)
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--batch", type=int, nargs="+", default=[1], help="batch sizes (every engine runs each)")
     ap.add_argument("--skip-ref", action="store_true", help="skip LiteRT BUILTIN_REF (slow)")
     ap.add_argument("--skip-torch", action="store_true", help="skip PyTorch float32 and int8")
     ap.add_argument("--skip-ort", action="store_true", help="skip ONNX Runtime")
@@ -284,28 +288,33 @@ def main(argv=None) -> int:
     graphs = {m: intq.load_tflite(MODELS / f"{m}.tflite") for m in models}
     g = mobilenet_v1_graph()
     graphs["mobilenet_v1_1.0_224_random"], models["mobilenet_v1_1.0_224_random"] = g, graph_to_tflite_bytes(g)
-    print("| model | threads | intq fast ms | LiteRT XNNPACK ms | intq/XNNPACK | others (ms) |")
-    print("|---|---|---|---|---|---|")
+    print("| model | batch | threads | intq fast ms | LiteRT XNNPACK ms | intq/XNNPACK | others (ms) |")
+    print("|---|---|---|---|---|---|---|")
     for name, graph in graphs.items():
         shape = graph.tensor(graph.inputs[0]).shape
-        x = np.random.default_rng(0).integers(0, 256, (1, *shape[1:])).astype(np.uint8)
-        same = np.array_equal(intq.Interpreter(graph).run(x), intq.Interpreter(graph, kernels="reference").run(x))
-        for th in a.threads:
-            runners = {"intq": intq_runner(graph, x, th), "xnnpack": litert_runner(models[name], x, th)}
-            if not a.skip_ref and th == 1:
-                runners["litert_ref"] = litert_runner(models[name], x, th, reference=True)
-            if not a.skip_torch and name == "mobilenet_v1_1.0_224_random":
-                runners["torch_f32"] = torch_mobilenet_v1(th)
-                runners["torch_int8"] = torch_int8_mobilenet_v1(th)
-            if not a.skip_ort and name == "mobilenet_v1_1.0_224_random":
-                runners["ort_qdq"] = ort_runner(onnx_qdq_mobilenet_v1(), th)
-            reps = a.reps if "litert_ref" not in runners else max(3, a.reps // 5)
-            t = interleaved(runners, reps)
-            others = ", ".join(f"{k} {v * 1e3:.2f}" + f" (intq/{k} {t['intq'] / v:.2f})"
-                               for k, v in t.items() if k not in ("intq", "xnnpack"))
-            print(f"| {name} | {th} | {t['intq'] * 1e3:.2f} | {t['xnnpack'] * 1e3:.2f} | "
-                  f"{t['intq'] / t['xnnpack']:.2f} | {others} |", flush=True)
-        print(f"|   fast == reference on this input: {same} | | | | | |")
+        for batch in a.batch:
+            x = np.random.default_rng(0).integers(0, 256, (batch, *shape[1:])).astype(np.uint8)
+            same = np.array_equal(intq.Interpreter(graph).run(x), intq.Interpreter(graph, kernels="reference").run(x))
+            for th in a.threads:
+                runners = {"intq": intq_runner(graph, x, th)}
+                try:
+                    runners["xnnpack"] = litert_runner(models[name], x, th)
+                    if not a.skip_ref and th == 1:
+                        runners["litert_ref"] = litert_runner(models[name], x, th, reference=True)
+                except (RuntimeError, ValueError) as e:   # e.g. a RESHAPE to a constant batch-1 shape
+                    print(f"|   LiteRT cannot run {name} at batch {batch}: {str(e).splitlines()[0]} | | | | | | |")
+                if not a.skip_torch and name == "mobilenet_v1_1.0_224_random":
+                    runners["torch_f32"] = torch_mobilenet_v1(th, batch)
+                    runners["torch_int8"] = torch_int8_mobilenet_v1(th, batch)
+                if not a.skip_ort and name == "mobilenet_v1_1.0_224_random":
+                    runners["ort_qdq"] = ort_runner(onnx_qdq_mobilenet_v1(), th, batch)
+                reps = a.reps if "litert_ref" not in runners else max(3, a.reps // 5)
+                t = interleaved(runners, reps)
+                others = ", ".join(f"{k} {v * 1e3:.2f}" + f" (intq/{k} {t['intq'] / v:.2f})"
+                                   for k, v in t.items() if k not in ("intq", "xnnpack"))
+                xnn = f"{t['xnnpack'] * 1e3:.2f} | {t['intq'] / t['xnnpack']:.2f}" if "xnnpack" in t else "- | -"
+                print(f"| {name} | {batch} | {th} | {t['intq'] * 1e3:.2f} | {xnn} | {others} |", flush=True)
+            print(f"|   fast == reference on this input (batch {batch}): {same} | | | | | | |")
     print("\n1x1 conv (GEMM) at 1 thread, fast kernel:")
     for shape, ms, gops in gemm_gops(a.reps):
         print(f"  {shape}: {ms:.3f} ms, {gops:.1f} GOPS")
