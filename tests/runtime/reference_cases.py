@@ -40,6 +40,30 @@ def one_op(op: str, inputs, constants, output, options=None) -> Graph:
     return g
 
 
+def concat_graph(shapes, axis: int, dtype: str, quants, out_quant, activation: str = "NONE") -> Graph:
+    """A one-node CONCATENATION of inputs x0, x1, ... of ``shapes`` (and per-input ``quants``) on ``axis``."""
+    from intq.ir.ops import ConcatenationOptions
+    out = list(shapes[0])
+    out[axis] = sum(s[axis] for s in shapes)
+    inputs = [(f"x{i}", s, dtype, qq) for i, (s, qq) in enumerate(zip(shapes, quants))]
+    return one_op("CONCATENATION", inputs, [], (tuple(out), dtype, out_quant),
+                  ConcatenationOptions(axis=axis, activation=activation))
+
+
+def draw_concat_shapes(data, max_dim: int, max_inputs: int, max_axis_len: int) -> tuple[int, list[tuple]]:
+    """(axis, input shapes) drawn with hypothesis ``data``: rank 1-4, shapes equal except on ``axis``."""
+    from hypothesis import strategies as st
+    rank = data.draw(st.integers(1, 4))
+    axis = data.draw(st.integers(-rank, rank - 1))
+    base = data.draw(st.lists(st.integers(1, max_dim), min_size=rank, max_size=rank))
+    shapes = []
+    for _ in range(data.draw(st.integers(1, max_inputs))):
+        s = list(base)
+        s[axis] = data.draw(st.integers(1, max_axis_len))
+        shapes.append(tuple(s))
+    return axis, shapes
+
+
 def run(graph: Graph, *xs) -> np.ndarray:
     """Run the one-op graph with the reference kernels and return its output."""
     (y,) = Interpreter(graph, kernels="reference").run(*xs)

@@ -6,10 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intq.ir.ops import ConcatenationOptions
 from intq.runtime.interpreter import Interpreter
 from intq.runtime.kernels import ExecContext, kernel_set
-from reference_cases import one_op, q
+from reference_cases import concat_graph, draw_concat_shapes, q
 
 fast = pytest.importorskip("intq.runtime.fast", reason="fast kernels not built", exc_type=ImportError)
 
@@ -17,26 +16,14 @@ RANGES = {"uint8": (0, 255), "int8": (-128, 127)}
 
 
 def _graph(shapes, axis, dtype, quants, out_quant, activation):
-    out = list(shapes[0])
-    out[axis] = sum(s[axis] for s in shapes)
-    inputs = [(f"x{i}", s, dtype, qq) for i, (s, qq) in enumerate(zip(shapes, quants))]
-    return one_op("CONCATENATION", inputs, [], (tuple(out), dtype, out_quant),
-                  ConcatenationOptions(axis=axis, activation=activation))
+    return concat_graph(shapes, axis, dtype, quants, out_quant, activation)
 
 
 @settings(max_examples=40, deadline=None)
 @given(st.data())
 def test_concatenation_matches_reference(data):
-    rank = data.draw(st.integers(1, 4))
-    axis = data.draw(st.integers(-rank, rank - 1))
-    base = data.draw(st.lists(st.integers(1, 4), min_size=rank, max_size=rank))
-    n = data.draw(st.integers(1, 4))
+    axis, shapes = draw_concat_shapes(data, max_dim=4, max_inputs=4, max_axis_len=5)
     dtype = data.draw(st.sampled_from(["uint8", "int8", "int32", "float32"]))
-    shapes = []
-    for _ in range(n):
-        s = list(base)
-        s[axis] = data.draw(st.integers(1, 5))
-        shapes.append(tuple(s))
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
     if dtype in RANGES:
         lo, hi = RANGES[dtype]
@@ -45,11 +32,11 @@ def test_concatenation_matches_reference(data):
             quants = [out_q if data.draw(st.booleans()) else q(data.draw(st.sampled_from([0.05, 0.2, 0.37])),
                                                                 data.draw(st.integers(0, 255))) for _ in shapes]
         else:
-            quants = [out_q] * n
+            quants = [out_q] * len(shapes)
         activation = data.draw(st.sampled_from(["NONE", "RELU", "RELU6"]))
         xs = [rng.integers(lo, hi + 1, s).astype(dtype) for s in shapes]
     else:
-        quants, out_q, activation = [None] * n, None, "NONE"
+        quants, out_q, activation = [None] * len(shapes), None, "NONE"
         xs = [rng.normal(size=s).astype(dtype) if dtype == "float32" else rng.integers(-9, 9, s).astype(dtype)
               for s in shapes]
     g = _graph(shapes, axis, dtype, quants, out_q, activation)

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from intq.ir.ops import OP_OPTIONS
-from intq.runtime.kernels import ExecContext
 from intq.runtime.reference import conv as ref_conv
+from fast_cases import assert_conv_like_equal
 from reference_cases import one_op, q
 
 fast = pytest.importorskip("intq.runtime.fast", reason="fast kernels not built", exc_type=ImportError)
@@ -62,10 +62,4 @@ def _case(shape, dtype: str, per_channel_wide: bool, seed: int):
 @pytest.mark.parametrize("dtype,wide", [("uint8", False), ("int8", False), ("int8", True)])
 def test_conv_shapes_match_reference(shape, dtype, wide):
     g, x = _case(shape, dtype, wide, seed=len(shape) + shape[3] * 7 + shape[4])
-    node = g.nodes[0]
-    want = ref_conv.run(ref_conv.prepare(g, node), [x, g.tensor("w").data, g.tensor("b").data], ExecContext())[0]
-    p = fast_conv.prepare(g, node)
-    for level in LEVELS:
-        for threads in (1, 2):
-            got = fast_conv.run_level(p, x, threads, level)
-            assert got.dtype == want.dtype and np.array_equal(got, want), f"level {level} threads {threads}"
+    assert_conv_like_equal(g, x, fast_conv.prepare, fast_conv.run_level, ref_conv, LEVELS)

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from intq.ir.ops import OP_OPTIONS
-from intq.runtime.kernels import ExecContext
 from intq.runtime.reference import depthwise_conv as ref_dw
+from fast_cases import assert_conv_like_equal
 from reference_cases import one_op, q
 
 fast = pytest.importorskip("intq.runtime.fast", reason="fast kernels not built", exc_type=ImportError)
@@ -60,10 +60,4 @@ def _case(shape, dtype: str, seed: int):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_depthwise_shapes_match_reference(shape, dtype, seed):
     g, x = _case(shape, dtype, seed * 1000 + shape[3] + shape[5])
-    node = g.nodes[0]
-    want = ref_dw.run(ref_dw.prepare(g, node), [x, g.tensor("w").data, g.tensor("b").data], ExecContext())[0]
-    p = fast_dw.prepare(g, node)
-    for level in LEVELS:
-        for threads in (1, 2):
-            got = fast_dw.run_level(p, x, threads, level)
-            assert got.dtype == want.dtype and np.array_equal(got, want), f"level {level} threads {threads}"
+    assert_conv_like_equal(g, x, fast_dw.prepare, fast_dw.run_level, ref_dw, LEVELS)

@@ -10,6 +10,7 @@ from intq.ir.ops import OP_OPTIONS
 from intq.runtime.kernels import ExecContext, kernel_set
 from intq.runtime.reference import conv as ref_conv
 from intq.runtime.reference import depthwise_conv as ref_dw
+from fast_cases import assert_conv_like_equal, assert_kernel_equal
 from reference_cases import one_op, q
 
 fast = pytest.importorskip("intq.runtime.fast", reason="fast kernels not built", exc_type=ImportError)
@@ -69,15 +70,7 @@ def cases(draw, op: str, big: bool = False):
 
 
 def _check(g, x, prep, run_level, ref_kernel):
-    node = g.nodes[0]
-    want = ref_kernel.run(ref_kernel.prepare(g, node), [x, g.tensor("w").data, g.tensor("b").data],
-                          ExecContext())[0]
-    p = prep(g, node)
-    for level in LEVELS:
-        for threads in (1, 2):
-            got = run_level(p, x, threads, level)
-            assert got.dtype == want.dtype and got.shape == want.shape
-            assert np.array_equal(got, want), f"level {level} threads {threads}"
+    assert_conv_like_equal(g, x, prep, run_level, ref_kernel, LEVELS)
 
 
 @settings(max_examples=60, deadline=None)
@@ -162,11 +155,7 @@ def test_softmax_table_matches_reference(dtype, seed, s_in, shape, beta):
         x[..., : shape[-1] // 2] = hi                                            # ties at the maximum
     g = one_op("SOFTMAX", [("x", shape, dtype, q(s_in, 0))], [], (shape, dtype, q(1 / 256, lo)),
                OP_OPTIONS["SOFTMAX"](beta=beta))
-    ref_k, fast_k = kernel_set("reference")["SOFTMAX"], fast.KERNELS["SOFTMAX"]
-    node = g.nodes[0]
-    want = ref_k.run(ref_k.prepare(g, node), [x], ExecContext())[0]
-    got = fast_k.run(fast_k.prepare(g, node), [x], ExecContext())[0]
-    assert got.dtype == want.dtype and np.array_equal(got, want)
+    assert_kernel_equal("SOFTMAX", g, [x], fast.KERNELS)
 
 
 @settings(max_examples=40, deadline=None)

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from intq.ir.ops import OP_OPTIONS
-from intq.runtime.kernels import ExecContext, kernel_set
 from intq.scheme.fixedpoint import get_reciprocal
+from fast_cases import assert_kernel_equal
 from reference_cases import one_op, q
 
 fast = pytest.importorskip("intq.runtime.fast", reason="fast kernels not built", exc_type=ImportError)
@@ -43,11 +43,7 @@ def _check(x: np.ndarray, dtype: str, s_in: float, beta: float) -> None:
     shape = x.shape
     g = one_op("SOFTMAX", [("x", shape, dtype, q(s_in, 0))], [], (shape, dtype, q(1 / 256, lo)),
                OP_OPTIONS["SOFTMAX"](beta=beta))
-    ref_k, fast_k = kernel_set("reference")["SOFTMAX"], fast.KERNELS["SOFTMAX"]
-    node = g.nodes[0]
-    want = ref_k.run(ref_k.prepare(g, node), [x], ExecContext())[0]
-    got = fast_k.run(fast_k.prepare(g, node), [x], ExecContext())[0]
-    assert got.dtype == want.dtype and got.shape == want.shape and np.array_equal(got, want)
+    assert_kernel_equal("SOFTMAX", g, [x], fast.KERNELS)
 
 
 @settings(max_examples=40, deadline=None)

@@ -10,30 +10,18 @@ from intq.errors import IRError
 from intq.ir.ops import ConcatenationOptions
 from intq.runtime.interpreter import Interpreter
 from intq.runtime.reference.concatenation import requant_table
-from reference_cases import one_op, q, run
+from reference_cases import concat_graph, draw_concat_shapes, one_op, q, run
 
 
 def _graph(shapes, axis, dtype="uint8", quants=None, out_quant=None, activation="NONE"):
     quants = quants or [q(0.1, 5 if dtype == "uint8" else -5)] * len(shapes)
-    out = list(shapes[0])
-    out[axis] = sum(s[axis] for s in shapes)
-    inputs = [(f"x{i}", s, dtype, qq) for i, (s, qq) in enumerate(zip(shapes, quants))]
-    return one_op("CONCATENATION", inputs, [], (tuple(out), dtype, out_quant or quants[0]),
-                  ConcatenationOptions(axis=axis, activation=activation))
+    return concat_graph(shapes, axis, dtype, quants, out_quant or quants[0], activation)
 
 
 @settings(max_examples=30, deadline=None)
 @given(st.data())
 def test_equal_qparams_is_a_copy(data):
-    rank = data.draw(st.integers(1, 4))
-    axis = data.draw(st.integers(-rank, rank - 1))
-    base = data.draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank))
-    n = data.draw(st.integers(1, 3))
-    shapes = []
-    for _ in range(n):
-        s = list(base)
-        s[axis] = data.draw(st.integers(1, 3))
-        shapes.append(tuple(s))
+    axis, shapes = draw_concat_shapes(data, max_dim=3, max_inputs=3, max_axis_len=3)
     dtype = data.draw(st.sampled_from(["uint8", "int8"]))
     rng = np.random.default_rng(5)
     xs = [rng.integers(-128 if dtype == "int8" else 0, 128, s).astype(dtype) for s in shapes]
