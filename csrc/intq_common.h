@@ -2,7 +2,7 @@
  *
  * Requantization is TFLite's MultiplyByQuantizedMultiplier with double rounding (intq.scheme.fixedpoint):
  * mbqm() per value, mbqm8() / rq8() on 8 int32 lanes (AVX2), rq8() with per-channel constants precomputed by
- * rq_init(). intq_parallel_for() runs a task over static chunks on pthreads created per call. */
+ * rq_init(). intq_parallel_for() (intq_threads.c) runs a task over static chunks on a pool of sleeping workers. */
 #ifndef INTQ_COMMON_H
 #define INTQ_COMMON_H
 #include <stdint.h>

@@ -7,8 +7,8 @@
  * sum (a-za)(b-zb) because int32 accumulation wraps in both. Padded taps read a = za so they add 0.
  * Requantization = TFLite MultiplyByQuantizedMultiplier with double rounding (intq.scheme.fixedpoint).
  * Dispatch: AVX512-VNNI (vpdpbusd) when __builtin_cpu_supports says so, else portable C compiled twice
- * (target avx2 and default) and chosen at run time. Threads: pthreads created per call over pixel tiles
- * (or output-channel blocks when there are few pixels); no spinning pool, so oversubscription stays cheap.
+ * (target avx2 and default) and chosen at run time. Threads: intq_parallel_for (intq_threads.c, a pool of
+ * sleeping workers) over pixel tiles (or output-channel blocks when there are few pixels).
  * DEPTHWISE_CONV_2D is in intq_depthwise.c, the shared helpers in intq_common.h. */
 #include "intq_common.h"
 
@@ -309,33 +309,6 @@ int intq_isa_level(void) {
     if (__builtin_cpu_supports("avx2")) return 1;
 #endif
     return 0;
-}
-
-/* ---- threads: run f(ctx, begin, end) on nt static chunks of [0, n), the caller taking the first ---- */
-typedef struct { task_fn f; void *ctx; long b, e; int err; } job;
-
-static void *job_main(void *p) {
-    job *j = p;
-    j->err = j->f(j->ctx, j->b, j->e);
-    return NULL;
-}
-
-INTQ_HIDDEN int intq_parallel_for(int nt, long n, task_fn f, void *ctx) {
-    if (nt > n) nt = (int)n;
-    if (nt > 64) nt = 64;
-    if (nt <= 1) return n > 0 ? f(ctx, 0, n) : 0;
-    job jobs[64];
-    pthread_t tid[64];
-    int started[64] = {0}, err = 0;
-    for (int t = 0; t < nt; t++) jobs[t] = (job){f, ctx, n * t / nt, n * (t + 1) / nt, 0};
-    for (int t = 1; t < nt; t++) started[t] = pthread_create(&tid[t], NULL, job_main, &jobs[t]) == 0;
-    job_main(&jobs[0]);
-    for (int t = 1; t < nt; t++) {
-        if (started[t]) pthread_join(tid[t], NULL);
-        else job_main(&jobs[t]);                 /* could not start a thread: do its share here */
-        err |= jobs[t].err;
-    }
-    return err | jobs[0].err;
 }
 
 typedef struct {
