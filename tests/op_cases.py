@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from intq.ir import Quantization
 from strategies import (ACTIVATIONS, RANGES, Case, conv_out, nhwc, out_scale_for, qparams, random_q, rng,
-                        weights, window)
+                        shape_and_axis, weights, window)
 
 # --- one-op graph cases ---------------------------------------------------------------------------------
 @st.composite
@@ -103,9 +103,7 @@ def binary_case(draw, dtype: str, op: str):
 @st.composite
 def concatenation_case(draw, dtype: str):
     r = rng(draw)
-    rank = draw(st.integers(1, 4))
-    base = [draw(st.integers(1, 4)) for _ in range(rank)]
-    axis = draw(st.integers(-rank, rank - 1))
+    base, axis = shape_and_axis(draw, 4)
     k = draw(st.integers(1, 3))
     same = dtype == "int8" or draw(st.booleans())     # TFLite int8 CONCATENATION requires equal qparams
     yq = draw(qparams(dtype))
@@ -124,9 +122,7 @@ def concatenation_case(draw, dtype: str):
 @st.composite
 def split_case(draw, dtype: str):
     r = rng(draw)
-    rank = draw(st.integers(1, 4))
-    shape = [draw(st.integers(1, 4)) for _ in range(rank)]
-    axis = draw(st.integers(-rank, rank - 1))
+    shape, axis = shape_and_axis(draw, 4)
     k = draw(st.integers(1, 3))
     shape[axis] *= k
     xq = draw(qparams(dtype))

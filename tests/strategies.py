@@ -41,6 +41,13 @@ def random_q(r: np.random.Generator, shape, dtype: str) -> np.ndarray:
     return r.integers(lo, hi + 1, size=shape).astype(dtype)
 
 
+def shape_and_axis(draw, max_dim: int) -> tuple[list[int], int]:
+    """(shape, axis): rank 1-4, dims in 1..max_dim, axis in [-rank, rank). ``draw``: a composite's draw or data.draw."""
+    rank = draw(st.integers(1, 4))
+    shape = [draw(st.integers(1, max_dim)) for _ in range(rank)]
+    return shape, draw(st.integers(-rank, rank - 1))
+
+
 @st.composite
 def nhwc(draw, max_batch: int = 2, max_hw: int = 7, max_c: int = 6, min_hw: int = 1) -> tuple[int, int, int, int]:
     return (draw(st.integers(1, max_batch)), draw(st.integers(min_hw, max_hw)), draw(st.integers(min_hw, max_hw)),

@@ -8,6 +8,7 @@ import torch.fx as fx
 
 from intq.errors import UnsupportedOpError
 from intq.qat.observers import ActQuant
+from intq.qat.pools import pair
 from intq.qat import rewrite
 from intq.qat.rewrite import describe, op_name
 
@@ -18,10 +19,6 @@ def output_quant(gm: fx.GraphModule, node: fx.Node) -> ActQuant:
     if q is None:
         raise UnsupportedOpError(op_name(gm, node), describe(node), "output has no quantizer (not prepared by intq?)")
     return q
-
-
-def _pair(v) -> tuple[int, int]:
-    return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))
 
 
 def pool_args(gm: fx.GraphModule, node: fx.Node) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
@@ -38,6 +35,6 @@ def pool_args(gm: fx.GraphModule, node: fx.Node) -> tuple[tuple[int, int], tuple
         k, s, p = vals["kernel_size"], vals.get("stride"), vals.get("padding", 0)
         ceil, dil = vals.get("ceil_mode", False), vals.get("dilation", 1)
         s = s if s not in (None, []) else k
-    if ceil or _pair(dil) != (1, 1):
+    if ceil or pair(dil) != (1, 1):
         raise UnsupportedOpError(op_name(gm, node), describe(node), "pooling with ceil_mode or dilation")
-    return _pair(k), _pair(s), _pair(p)
+    return pair(k), pair(s), pair(p)

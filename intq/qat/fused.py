@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from intq.qat import integer_eval
 from intq.qat.fake_quant import fake_quant, fake_quant_symmetric
 from intq.qat.observers import MODE_OFF, MODE_ON, ActQuant, weight_qparams
-from intq.scheme.qparams import QParams, quantize, round_half_away, symmetric_scales
+from intq.scheme.qparams import quantize, round_half_away, symmetric_scales
 from intq.scheme.requant import conv_multipliers, quantize_bias
 
 
@@ -108,11 +108,6 @@ class _QuantLayer(torch.nn.Module):
             self.step += 1
             if self.freeze_bn_delay is not None and int(self.step) > self.freeze_bn_delay:
                 self.bn_frozen.fill_(1)
-
-    def weight_qparams(self) -> QParams:
-        """Per-tensor parameters of the uint8 scheme's folded weights."""
-        w, _ = self.folded_weight_and_bias()
-        return weight_qparams(w, self.weight_bits, self.weight_narrow_range)
 
     def _symmetric_scales(self, w: torch.Tensor) -> np.ndarray:
         a = w.detach().abs()

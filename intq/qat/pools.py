@@ -17,7 +17,8 @@ from intq.qat import integer_eval
 from intq.qat.observers import ActQuant
 
 
-def _pair(v) -> tuple[int, int]:
+def pair(v) -> tuple[int, int]:
+    """(v, v) for an int, else the first two entries of v, as ints (torch kernel_size / stride / padding)."""
     return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))
 
 
@@ -34,9 +35,9 @@ class QAvgPool2d(torch.nn.Module):
         if kind not in ("mean", "avg"):
             raise ValueError(f"QAvgPool2d kind must be 'mean' or 'avg', got {kind!r}")
         self.kind = kind
-        self.kernel_size = _pair(kernel_size)
-        self.stride = _pair(stride)
-        self.padding = _pair(padding)
+        self.kernel_size = pair(kernel_size)
+        self.stride = pair(stride)
+        self.padding = pair(padding)
         self.keep_dims = bool(keep_dims)
         self._quant: tuple[ActQuant, ...] = ()
 
@@ -61,7 +62,7 @@ class QAvgPool2d(torch.nn.Module):
 
 
 def _avg(kernel, stride, padding, ceil_mode, count_include_pad, divisor_override) -> QAvgPool2d | None:
-    padded = _pair(padding) != (0, 0)
+    padded = pair(padding) != (0, 0)
     if ceil_mode or divisor_override is not None or (padded and count_include_pad):
         return None
     return QAvgPool2d("avg", kernel, stride if stride not in (None, []) else kernel, padding=padding)
@@ -73,14 +74,14 @@ def pool_spec(gm: fx.GraphModule, node: fx.Node) -> QAvgPool2d | None:
         m = gm.get_submodule(node.target)
         if isinstance(m, torch.nn.AdaptiveAvgPool2d):
             size = m.output_size
-            return QAvgPool2d("mean") if size is not None and _pair(size) == (1, 1) else None
+            return QAvgPool2d("mean") if size is not None and pair(size) == (1, 1) else None
         if isinstance(m, torch.nn.AvgPool2d):
             return _avg(m.kernel_size, m.stride, m.padding, m.ceil_mode, m.count_include_pad, m.divisor_override)
         return None
     t = node.target
     if t is F.adaptive_avg_pool2d:
         size = node.args[1] if len(node.args) > 1 else node.kwargs.get("output_size")
-        return QAvgPool2d("mean") if size is not None and _pair(size) == (1, 1) else None
+        return QAvgPool2d("mean") if size is not None and pair(size) == (1, 1) else None
     if t is F.avg_pool2d:
         vals = dict(zip(("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
                          "divisor_override"), node.args))

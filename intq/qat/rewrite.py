@@ -174,6 +174,17 @@ def fuse_layers(gm: fx.GraphModule, cfg: QatConfig) -> None:
             raise UnsupportedOpError("BatchNorm2d", describe(node), "BatchNorm must directly follow a Conv2d")
 
 
+def _replace_by_module(gm: fx.GraphModule, node: fx.Node, name: str, module: torch.nn.Module, args: tuple) -> None:
+    """Put ``module`` (as submodule ``name``, called on ``args``) where ``node`` was."""
+    gm.add_submodule(name, module)
+    with gm.graph.inserting_after(node):
+        new = gm.graph.call_module(name, args)
+    node.replace_all_uses_with(new)
+    gm.graph.erase_node(node)
+    if node.op == "call_module":
+        _del_module(gm, node.target)
+
+
 def fuse_pools(gm: fx.GraphModule) -> None:
     """Replace average poolings that map to MEAN / AVERAGE_POOL_2D by QAvgPool2d modules (intq.qat.pools)."""
     counter = 0
@@ -184,15 +195,8 @@ def fuse_pools(gm: fx.GraphModule) -> None:
         pool = pool_spec(gm, node)
         if pool is None:
             continue   # convert names it; the float op still trains
-        name = f"avg_pool_{counter}"
+        _replace_by_module(gm, node, f"avg_pool_{counter}", pool, (node.args[0],))
         counter += 1
-        gm.add_submodule(name, pool)
-        with gm.graph.inserting_after(node):
-            new = gm.graph.call_module(name, (node.args[0],))
-        node.replace_all_uses_with(new)
-        gm.graph.erase_node(node)
-        if node.op == "call_module":
-            _del_module(gm, node.target)
 
 
 def fuse_adds(gm: fx.GraphModule) -> None:
@@ -201,13 +205,8 @@ def fuse_adds(gm: fx.GraphModule) -> None:
     for node in list(gm.graph.nodes):
         if node_kind(gm, node) != "add" or node.op == "call_module" or len(node.args) != 2 or node.kwargs:
             continue
-        name = f"add_{counter}"
+        _replace_by_module(gm, node, f"add_{counter}", QAdd(), tuple(node.args))
         counter += 1
-        gm.add_submodule(name, QAdd())
-        with gm.graph.inserting_after(node):
-            new = gm.graph.call_module(name, tuple(node.args))
-        node.replace_all_uses_with(new)
-        gm.graph.erase_node(node)
 
 
 def input_quant(gm: fx.GraphModule, node: fx.Node, index: int = 0) -> ActQuant | None:

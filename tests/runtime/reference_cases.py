@@ -53,15 +53,41 @@ def concat_graph(shapes, axis: int, dtype: str, quants, out_quant, activation: s
 def draw_concat_shapes(data, max_dim: int, max_inputs: int, max_axis_len: int) -> tuple[int, list[tuple]]:
     """(axis, input shapes) drawn with hypothesis ``data``: rank 1-4, shapes equal except on ``axis``."""
     from hypothesis import strategies as st
-    rank = data.draw(st.integers(1, 4))
-    axis = data.draw(st.integers(-rank, rank - 1))
-    base = data.draw(st.lists(st.integers(1, max_dim), min_size=rank, max_size=rank))
+
+    from strategies import shape_and_axis
+    base, axis = shape_and_axis(data.draw, max_dim)
     shapes = []
     for _ in range(data.draw(st.integers(1, max_inputs))):
         s = list(base)
         s[axis] = data.draw(st.integers(1, max_axis_len))
         shapes.append(tuple(s))
     return axis, shapes
+
+
+def binary_matches_float(data, op: str, max_in_scale: float, out_scale, real, trim_b_rank: bool) -> None:
+    """Property check of ADD / MUL against float maths, drawn with hypothesis ``data``.
+
+    Random dtype, shapes (``b`` broadcast: size-1 dims, and fewer leading dims when ``trim_b_rank``), input
+    scales in [0.005, max_in_scale], zero points; ``out_scale(rng, sa, sb)`` picks the output scale and
+    ``real(a, b)`` is the float result, which the kernel must match within one output LSB.
+    """
+    from hypothesis import strategies as st
+
+    from intq.ir.ops import ActivationOptions
+    dtype = data.draw(st.sampled_from(["uint8", "int8"]))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 32 - 1)))
+    shape = tuple(data.draw(st.lists(st.integers(1, 4), min_size=1, max_size=4)))
+    b_shape = tuple(d if data.draw(st.booleans()) else 1 for d in shape)
+    if trim_b_rank:
+        b_shape = b_shape[data.draw(st.integers(0, len(shape) - 1)):]
+    lo, hi = RANGES[dtype]
+    sa, sb = (float(np.float32(rng.uniform(0.005, max_in_scale))) for _ in range(2))
+    za, zb, zy = (int(v) for v in rng.integers(lo, hi + 1, 3))
+    sy = float(np.float32(out_scale(rng, sa, sb)))
+    g = one_op(op, [("a", shape, dtype, q(sa, za)), ("b", b_shape, dtype, q(sb, zb))], [],
+               (shape, dtype, q(sy, zy)), ActivationOptions("NONE"))
+    a, b = rng.integers(lo, hi + 1, shape).astype(dtype), rng.integers(lo, hi + 1, b_shape).astype(dtype)
+    within_one_lsb(run(g, a, b), real(dequant(a, sa, za), dequant(b, sb, zb)), sy, zy, dtype)
 
 
 def run(graph: Graph, *xs) -> np.ndarray:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from intq.errors import IRError
 from intq.ir.ops import ActivationOptions
-from reference_cases import dequant, one_op, q, run, within_one_lsb
+from reference_cases import binary_matches_float, one_op, q, run
 
 
 def _add(op, a_shape, b_shape, out_shape, dtype, qa, qb, qy, activation="NONE"):
@@ -35,17 +35,8 @@ def test_broadcast_and_relu():
 @settings(max_examples=50, deadline=None)
 @given(st.data())
 def test_matches_float_model_within_one_lsb(data):
-    dtype = data.draw(st.sampled_from(["uint8", "int8"]))
-    rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 32 - 1)))
-    shape = tuple(data.draw(st.lists(st.integers(1, 4), min_size=1, max_size=4)))
-    b_shape = tuple(d if data.draw(st.booleans()) else 1 for d in shape)[data.draw(st.integers(0, len(shape) - 1)):]
-    lo, hi = (0, 255) if dtype == "uint8" else (-128, 127)
-    sa, sb = (float(np.float32(rng.uniform(0.005, 0.2))) for _ in range(2))
-    za, zb, zy = (int(v) for v in rng.integers(lo, hi + 1, 3))
-    sy = float(np.float32(rng.uniform(0.5, 2.0) * (sa + sb)))
-    g = _add("ADD", shape, b_shape, shape, dtype, q(sa, za), q(sb, zb), q(sy, zy))
-    a, b = rng.integers(lo, hi + 1, shape).astype(dtype), rng.integers(lo, hi + 1, b_shape).astype(dtype)
-    within_one_lsb(run(g, a, b), dequant(a, sa, za) + dequant(b, sb, zb), sy, zy, dtype)
+    binary_matches_float(data, "ADD", 0.2, lambda rng, sa, sb: rng.uniform(0.5, 2.0) * (sa + sb),
+                         lambda a, b: a + b, trim_b_rank=True)
 
 
 def test_non_broadcastable_shapes_name_the_node():

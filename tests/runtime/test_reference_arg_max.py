@@ -10,6 +10,7 @@ from intq.errors import IRError
 from intq.ir.ops import ArgMaxOptions
 from intq.runtime.interpreter import Interpreter
 from reference_cases import one_op, q, run
+from strategies import shape_and_axis
 
 
 def _graph(shape, axis, dtype="uint8", out_type="int32", out_dtype=None):
@@ -29,9 +30,8 @@ def test_ties_give_first_index():
 @settings(max_examples=30, deadline=None)
 @given(st.data())
 def test_matches_numpy(data):
-    rank = data.draw(st.integers(1, 4))
-    shape = tuple(data.draw(st.lists(st.integers(1, 4), min_size=rank, max_size=rank)))
-    axis = data.draw(st.integers(-rank, rank - 1))
+    shape, axis = shape_and_axis(data.draw, 4)
+    shape = tuple(shape)
     dtype = data.draw(st.sampled_from(["uint8", "int8"]))
     out_type = data.draw(st.sampled_from(["int32", "int64"]))
     x = np.random.default_rng(1).integers(-3 if dtype == "int8" else 0, 3, shape).astype(dtype)   # many ties

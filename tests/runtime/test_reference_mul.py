@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from intq.errors import IRError
 from intq.ir.ops import ActivationOptions
-from reference_cases import dequant, one_op, q, run, within_one_lsb
+from reference_cases import binary_matches_float, one_op, q, run
 
 
 def _mul(a_shape, b_shape, out_shape, dtype, qa, qb, qy, activation="NONE"):
@@ -33,17 +33,8 @@ def test_int8_broadcast_with_rounding_tie():
 @settings(max_examples=50, deadline=None)
 @given(st.data())
 def test_matches_float_model_within_one_lsb(data):
-    dtype = data.draw(st.sampled_from(["uint8", "int8"]))
-    rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 32 - 1)))
-    shape = tuple(data.draw(st.lists(st.integers(1, 4), min_size=1, max_size=4)))
-    b_shape = tuple(d if data.draw(st.booleans()) else 1 for d in shape)
-    lo, hi = (0, 255) if dtype == "uint8" else (-128, 127)
-    sa, sb = (float(np.float32(rng.uniform(0.005, 0.1))) for _ in range(2))
-    za, zb, zy = (int(v) for v in rng.integers(lo, hi + 1, 3))
-    sy = float(np.float32(rng.uniform(20, 200) * sa * sb))
-    g = _mul(shape, b_shape, shape, dtype, q(sa, za), q(sb, zb), q(sy, zy))
-    a, b = rng.integers(lo, hi + 1, shape).astype(dtype), rng.integers(lo, hi + 1, b_shape).astype(dtype)
-    within_one_lsb(run(g, a, b), dequant(a, sa, za) * dequant(b, sb, zb), sy, zy, dtype)
+    binary_matches_float(data, "MUL", 0.1, lambda rng, sa, sb: rng.uniform(20, 200) * sa * sb,
+                         lambda a, b: a * b, trim_b_rank=False)
 
 
 def test_mixed_dtypes_are_refused():

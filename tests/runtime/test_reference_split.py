@@ -11,6 +11,7 @@ from intq.ir.graph import Graph
 from intq.ir.ops import SplitOptions
 from intq.runtime.interpreter import Interpreter
 from reference_cases import q
+from strategies import shape_and_axis
 
 
 def _graph(shape, axis, n, dtype="uint8", out_quant=None):
@@ -35,9 +36,7 @@ def test_hand_case():
 @settings(max_examples=30, deadline=None)
 @given(st.data())
 def test_matches_numpy(data):
-    rank = data.draw(st.integers(1, 4))
-    shape = list(data.draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank)))
-    axis = data.draw(st.integers(-rank, rank - 1))
+    shape, axis = shape_and_axis(data.draw, 3)
     n = data.draw(st.integers(1, 3))
     shape[axis] *= n
     dtype = data.draw(st.sampled_from(["uint8", "int8"]))
