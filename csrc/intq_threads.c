@@ -1,16 +1,60 @@
-/* intq_parallel_for: run f(ctx, begin, end) over nt static chunks of [0, n), the caller taking the first.
+/* intq_parallel_for: run f(ctx, begin, end) over chunks of [0, n) on nt threads, the caller being one of them.
  *
- * Chunks go to persistent worker threads, started on first use and kept for the life of the process
- * (creating and joining pthreads for every layer cost more than the work they shared on a VM). Workers
- * sleep on a condition variable between calls, so an idle pool costs nothing. One parallel_for uses the
- * pool at a time; a concurrent caller (another Python thread: ctypes releases the GIL) and a forked child
- * (whose copy of the pool has no threads) start their own threads for that call, as before. The chunks
- * are the same either way, so the results never depend on which path ran. */
+ * The chunks go to persistent worker threads, started on first use and kept for the life of the process
+ * (creating and joining pthreads for every layer cost more than the work they shared on a VM). Each thread
+ * owns a contiguous run of CHUNKS_PER_THREAD chunks (so consecutive layers mostly find their inputs in the
+ * same core's cache), takes its own from the front, and when it runs out takes other threads' chunks from the
+ * back: a thread that is descheduled or slow (a busy core, a noisy VM) delays nobody, because the caller
+ * never waits for a chunk that no thread has started. Between calls a worker polls for the next call for up
+ * to SPIN_NS (the next layer of an inference comes within microseconds, and waking a thread blocked in the
+ * kernel costs tens of them on a VM), yielding its core to any other runnable thread while it polls, then
+ * sleeps on a condition variable, so an idle pool costs nothing.
+ *
+ * Claims are exact: a thread's run is one 64-bit word, (call generation << 32) | chunks left, taken by
+ * compare-and-swap, so a worker that wakes late can never take a chunk of a call other than the one whose
+ * function it runs. One parallel_for uses the pool at a time; a concurrent caller (another Python thread:
+ * ctypes releases the GIL) and a forked child (whose copy of the pool has no threads) start their own
+ * threads for that call. Every output of the kernels depends only on its own inputs, not on which thread
+ * computed it or how [0, n) was cut, so the results are the same bytes whichever path ran. */
 #include "intq_common.h"
 
+#include <sched.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <unistd.h>
 
 #define POOL_MAX 63
+#define SPIN_NS 200000L          /* how long a worker (or the caller) polls before it sleeps */
+#define CHUNKS_PER_THREAD 4
+
+static inline void cpu_relax(void) {
+#ifdef INTQ_X86
+    _mm_pause();
+#endif
+}
+
+static long now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long)t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+/* poll until *w differs from `old` (returns the new value) or SPIN_NS passed (returns `old`); after the
+ * first 64 polls each poll also yields the core, so a poller never starves a runnable thread beside it */
+static unsigned long spin_wait(_Atomic unsigned long *w, unsigned long old) {
+    long t0 = 0;
+    for (unsigned i = 1;; i++) {
+        unsigned long v = atomic_load_explicit(w, memory_order_acquire);
+        if (v != old) return v;
+        cpu_relax();
+        if (i >= 64) {
+            sched_yield();
+            long t = now_ns();
+            if (t0 == 0) t0 = t;
+            else if (t - t0 > SPIN_NS) return old;
+        }
+    }
+}
 
 typedef struct { task_fn f; void *ctx; long b, e; int err; } job;
 
@@ -36,29 +80,76 @@ static int parallel_for_fresh_threads(int nt, job *jobs) {
 }
 
 static pthread_mutex_t pool_user = PTHREAD_MUTEX_INITIALIZER;  /* held by the one call using the pool */
-static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;    /* guards the fields below */
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;    /* guards sleeping and starting */
 static pthread_cond_t pool_wake = PTHREAD_COND_INITIALIZER, pool_done = PTHREAD_COND_INITIALIZER;
-static int pool_workers;            /* workers started (worker i runs jobs[i], i = 1..pool_workers) */
-static unsigned long pool_gen;      /* bumped once per call; workers wait for a new value */
-static job *pool_jobs;
-static int pool_njobs, pool_left;
+static int pool_workers;            /* workers started; worker i is thread i of a call (the caller is 0) */
 static volatile pid_t pool_pid;     /* the process the workers belong to (set once, at first use) */
-static unsigned long pool_born[POOL_MAX + 1];   /* pool_gen when worker i was started */
+
+/* the current call, written by its caller before it publishes pool_gen */
+static task_fn call_f;
+static void *call_ctx;
+static long call_n, call_nchunks;
+static _Atomic int call_nt;
+static _Atomic unsigned long pool_gen;          /* bumped once per call; workers wait for a new value */
+static _Atomic uint64_t run_word[POOL_MAX + 1];  /* thread t's run: (gen << 32) | chunks left */
+static long run_first[POOL_MAX + 1];            /* its first chunk */
+static long run_front[POOL_MAX + 1];            /* chunks the owner took from the front (owner only) */
+static _Atomic long run_back[POOL_MAX + 1];     /* chunks others took from the back */
+static _Atomic long call_done;                  /* chunks finished */
+static _Atomic int call_err;
+
+/* take one chunk of thread u's run for call `gen` (u's own from the front, else from the back); -1 if none */
+static long claim(int u, unsigned long gen, int own) {
+    uint64_t w = atomic_load_explicit(&run_word[u], memory_order_acquire);
+    for (;;) {
+        if ((w >> 32) != (gen & 0xFFFFFFFFu) || (w & 0xFFFFFFFFu) == 0) return -1;
+        if (atomic_compare_exchange_weak_explicit(&run_word[u], &w, w - 1, memory_order_acq_rel,
+                                                  memory_order_acquire))
+            break;
+    }
+    long nrun = call_nchunks * (u + 1) / atomic_load_explicit(&call_nt, memory_order_relaxed) - run_first[u];
+    if (own) return run_first[u] + run_front[u]++;
+    return run_first[u] + nrun - 1 - atomic_fetch_add_explicit(&run_back[u], 1, memory_order_relaxed);
+}
+
+/* run claimed chunk c (the call's fields are stable until its completion is counted, and not after) */
+static void run_chunk(long c) {
+    const long nchunks = call_nchunks, b = call_n * c / nchunks, e = call_n * (c + 1) / nchunks;
+    if (e > b && call_f(call_ctx, b, e)) atomic_fetch_or_explicit(&call_err, 1, memory_order_relaxed);
+    if (atomic_fetch_add_explicit(&call_done, 1, memory_order_acq_rel) + 1 == nchunks) {
+        pthread_mutex_lock(&pool_mu);          /* the last chunk: wake the caller if it sleeps */
+        pthread_cond_signal(&pool_done);
+        pthread_mutex_unlock(&pool_mu);
+    }
+}
+
+/* thread t's part of call `gen`: its own chunks, then the others' */
+static void work(int t, unsigned long gen) {
+    long c;
+    int nt = atomic_load_explicit(&call_nt, memory_order_relaxed);
+    if (t >= nt) return;                   /* not one of this call's threads */
+    while ((c = claim(t, gen, 1)) >= 0) run_chunk(c);
+    for (int k = 1; k < nt; k++) {
+        int u = (t + k) % nt;
+        while ((c = claim(u, gen, 0)) >= 0) run_chunk(c);
+    }
+}
 
 static void *pool_main(void *arg) {
     int me = (int)(intptr_t)arg;
-    pthread_mutex_lock(&pool_mu);
-    unsigned long seen = pool_born[me];    /* the call that started it bumps pool_gen after: that is its first */
+    unsigned long seen = 0;                /* 0 is never a call's generation */
     for (;;) {
-        while (pool_gen == seen) pthread_cond_wait(&pool_wake, &pool_mu);
-        seen = pool_gen;
-        if (me < pool_njobs) {
-            job *j = &pool_jobs[me];
-            pthread_mutex_unlock(&pool_mu);
-            run_job(j);
+        unsigned long gen = spin_wait(&pool_gen, seen);
+        if (gen == seen) {                 /* nothing came while polling: sleep until a call wakes us */
             pthread_mutex_lock(&pool_mu);
-            if (--pool_left == 0) pthread_cond_signal(&pool_done);
+            while ((gen = atomic_load_explicit(&pool_gen, memory_order_acquire)) == seen)
+                pthread_cond_wait(&pool_wake, &pool_mu);
+            pthread_mutex_unlock(&pool_mu);
         }
+        seen = gen;
+        /* call_nt may already belong to a later call: claim() checks the generation, and call_nt only
+         * decides which runs this thread looks at */
+        work(me, gen);
     }
     return NULL;
 }
@@ -70,7 +161,6 @@ static int pool_grow(int nt) {
         pthread_attr_t at;
         pthread_attr_init(&at);
         pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-        pool_born[pool_workers + 1] = pool_gen;
         int ok = pthread_create(&tid, &at, pool_main, (void *)(intptr_t)(pool_workers + 1)) == 0;
         pthread_attr_destroy(&at);
         if (!ok) break;
@@ -90,25 +180,44 @@ INTQ_HIDDEN int intq_parallel_for(int nt, long n, task_fn f, void *ctx) {
     if (pthread_mutex_trylock(&pool_user) != 0) return parallel_for_fresh_threads(nt, jobs);
     pthread_mutex_lock(&pool_mu);
     if (pool_pid == 0) pool_pid = getpid();
-    if (pool_grow(nt) < nt - 1) {
-        pthread_mutex_unlock(&pool_mu);
+    int grown = pool_grow(nt);
+    pthread_mutex_unlock(&pool_mu);
+    if (grown < nt - 1) {
         pthread_mutex_unlock(&pool_user);
         return parallel_for_fresh_threads(nt, jobs);
     }
-    pool_jobs = jobs;
-    pool_njobs = nt;
-    pool_left = nt - 1;
-    pool_gen++;
+    long nchunks = (long)nt * CHUNKS_PER_THREAD < n ? (long)nt * CHUNKS_PER_THREAD : n;
+    unsigned long gen = atomic_load_explicit(&pool_gen, memory_order_relaxed) + 1;
+    if ((gen & 0xFFFFFFFFu) == 0) gen++;                /* keep a run word's generation non-zero */
+    call_f = f; call_ctx = ctx; call_n = n; call_nchunks = nchunks;
+    atomic_store_explicit(&call_nt, nt, memory_order_relaxed);
+    atomic_store_explicit(&call_done, 0, memory_order_relaxed);
+    atomic_store_explicit(&call_err, 0, memory_order_relaxed);
+    for (int t = 0; t < nt; t++) {
+        run_first[t] = nchunks * t / nt;
+        run_front[t] = 0;
+        atomic_store_explicit(&run_back[t], 0, memory_order_relaxed);
+        uint64_t left = (uint64_t)(nchunks * (t + 1) / nt - run_first[t]);
+        atomic_store_explicit(&run_word[t], (uint64_t)(gen & 0xFFFFFFFFu) << 32 | left, memory_order_release);
+    }
+    atomic_store_explicit(&pool_gen, gen, memory_order_release);   /* publishes the call */
+    pthread_mutex_lock(&pool_mu);          /* wake the workers that went to sleep (none if all are polling) */
     pthread_cond_broadcast(&pool_wake);
     pthread_mutex_unlock(&pool_mu);
-    run_job(&jobs[0]);
-    pthread_mutex_lock(&pool_mu);
-    while (pool_left > 0) pthread_cond_wait(&pool_done, &pool_mu);
-    pool_jobs = NULL;
-    pool_njobs = 0;
-    pthread_mutex_unlock(&pool_mu);
+    work(0, gen);
+    /* every chunk is taken; wait for the ones other threads are still running */
+    if (atomic_load_explicit(&call_done, memory_order_acquire) != nchunks) {
+        long t0 = now_ns();
+        for (unsigned i = 1; atomic_load_explicit(&call_done, memory_order_acquire) != nchunks; i++) {
+            cpu_relax();
+            if (i >= 64 && (sched_yield(), now_ns() - t0 > SPIN_NS)) break;
+        }
+        pthread_mutex_lock(&pool_mu);
+        while (atomic_load_explicit(&call_done, memory_order_acquire) != nchunks)
+            pthread_cond_wait(&pool_done, &pool_mu);
+        pthread_mutex_unlock(&pool_mu);
+    }
+    int err = atomic_load_explicit(&call_err, memory_order_relaxed);
     pthread_mutex_unlock(&pool_user);
-    int err = 0;
-    for (int t = 0; t < nt; t++) err |= jobs[t].err;
     return err;
 }

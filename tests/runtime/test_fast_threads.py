@@ -7,6 +7,7 @@ import threading
 import numpy as np
 import pytest
 
+from intq.ir import Graph
 from intq.ir.ops import OP_OPTIONS
 from intq.runtime.interpreter import Interpreter
 from reference_cases import one_op, q
@@ -61,3 +62,36 @@ def test_forked_child_after_the_pool_started_does_not_hang():
     assert parent.poll(60), "the forked child did not answer"
     assert np.array_equal(parent.recv(), Interpreter(g, kernels="reference").run(_x(7))[0])
     p.join(10)
+
+
+def _small_convs():
+    """Depthwise 3x3 + 1x1 conv pairs on 24x24x32 (0.17M and 0.59M MACs): small layers, split over threads."""
+    r = np.random.default_rng(3)
+    g = Graph()
+    g.add_tensor("x", (1, 24, 24, 32), "uint8", q(0.02, 128))
+    cur = "x"
+    for i in range(3):
+        for op, w in (("DEPTHWISE_CONV_2D", r.integers(0, 256, (1, 3, 3, 32))),
+                      ("CONV_2D", r.integers(0, 256, (32, 1, 1, 32)))):
+            name = f"{op.lower()}{i}"
+            g.add_constant(f"w_{name}", w.astype(np.uint8), q(0.01, 120))
+            g.add_constant(f"b_{name}", r.integers(-500, 500, 32).astype(np.int32), q(0.0002))
+            g.add_tensor(name, (1, 24, 24, 32), "uint8", q(0.05, 100))
+            opts = (OP_OPTIONS[op](padding="SAME", depth_multiplier=1, activation="RELU6") if op.startswith("DEPTH")
+                    else OP_OPTIONS[op](activation="RELU6"))
+            g.add_node(op, [cur, f"w_{name}", f"b_{name}"], [name], opts, name=name)
+            cur = name
+    g.inputs, g.outputs = ["x"], [cur]
+    return g
+
+
+def test_many_small_split_calls_with_changing_thread_counts_give_the_reference_bytes():
+    """Calls of 2, 3 and 4 threads alternate (workers outside a call must stay out of it; more threads than
+    cores is allowed); every chunk is claimed once, whichever thread takes it."""
+    g = _small_convs()
+    ref = Interpreter(g, kernels="reference")
+    its = [Interpreter(g, num_threads=n) for n in (2, 3, 4)]
+    assert all(r[10] > 1 for r in its[2]._plan.records), "every layer should be split (record word 10: threads)"
+    for i in range(60):
+        x = np.random.default_rng(100 + i).integers(0, 256, (1, 24, 24, 32)).astype(np.uint8)
+        assert np.array_equal(its[i % 3].run(x)[0], ref.run(x)[0]), f"call {i}, {(2, 3, 4)[i % 3]} threads"

@@ -53,9 +53,11 @@ OP_CONV, OP_DEPTHWISE, OP_LUT2, OP_SOFTMAX, OP_GLOBAL_AVG, OP_CONCAT, OP_RESIZE_
 ISA_LEVEL: int = int(LIB.intq_isa_level())
 
 
-#: multiply-accumulates below which a conv-family call stays on one thread (a pthread start and join cost
-#: about as much as 2-4 M MACs of work on the machines measured); run_level() callers choose threads freely
-MIN_MACS_PER_THREAD = 1 << 21
+#: multiply-accumulates below which a conv-family call stays on one thread: handing a chunk to a polling
+#: worker costs about a microsecond (csrc/intq_threads.c), so splitting pays off from ~32K MACs per thread
+#: (chosen with benchmarks/compare_builds.py --threads 2, docs/performance.md); run_level() callers choose
+#: threads freely
+MIN_MACS_PER_THREAD = 1 << 15
 
 
 def threads_for(macs: int, num_threads: int) -> int:

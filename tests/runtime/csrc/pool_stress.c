@@ -1,0 +1,50 @@
+/* Stress of intq_parallel_for (csrc/intq_threads.c), built by tests/runtime/test_pool_stress.py, with
+ * ThreadSanitizer when the compiler has it: every index of [0, n) must be run exactly once, for calls of
+ * 1-6 threads from one caller, then from three concurrent callers (one uses the pool, the others start
+ * their own threads). Prints "ok" or the first failure. */
+#include "intq_common.h"
+#include <stdatomic.h>
+#include <stdio.h>
+
+#define MAXN 1000
+static _Atomic int hits[4][MAXN];
+
+static int task(void *ctx, long b, long e) {
+    _Atomic int *h = ctx;
+    for (long i = b; i < e; i++) atomic_fetch_add(&h[i], 1);
+    return 0;
+}
+
+static int check(_Atomic int *h, int nt, long n) {
+    for (long i = 0; i < n; i++) atomic_store(&h[i], 0);
+    if (intq_parallel_for(nt, n, task, h)) return 1;
+    for (long i = 0; i < n; i++)
+        if (atomic_load(&h[i]) != 1) {
+            printf("FAIL: %d threads, n %ld: index %ld ran %d times\n", nt, n, i, atomic_load(&h[i]));
+            return 1;
+        }
+    return 0;
+}
+
+static void *caller(void *arg) {
+    long k = (long)arg;
+    for (int it = 0; it < 1500; it++)
+        if (check(hits[k + 1], 1 + (int)((k * 7 + it) % 6), 1 + (k * 131 + it * 17) % MAXN)) return (void *)1;
+    return NULL;
+}
+
+int main(void) {
+    for (int it = 0; it < 3000; it++)
+        if (check(hits[0], 1 + it % 6, 1 + (it * 37) % MAXN)) return 1;
+    pthread_t t[3];
+    for (long k = 0; k < 3; k++) pthread_create(&t[k], NULL, caller, (void *)k);
+    int bad = 0;
+    for (int k = 0; k < 3; k++) {
+        void *r;
+        pthread_join(t[k], &r);
+        bad |= r != NULL;
+    }
+    if (bad) return 1;
+    printf("ok\n");
+    return 0;
+}
