@@ -2,11 +2,15 @@
 
     python benchmarks/bench_runtime.py [--reps 30] [--threads 1 2] [--batch 1 8] [--skip-ref] [--skip-torch]
 
+Every engine at every --threads count runs in the same interleaved rounds (see interleaved()), so the
+thread speed-ups are measured side by side too.
 Models: ../shared/data/tflite-quant-models/{mobilenet_v1_0.25_128_quant,mobilenet_v2_1.0_224_quant}.tflite and a
 MobileNet v1 1.0/224 uint8 graph with random weights built here with the intq.ir Graph API (written to
-.tflite bytes with intq.io for LiteRT). Engines run interleaved (one call of each per round), at each --batch; the
+.tflite bytes with intq.io for LiteRT). Engines run interleaved (a turn of calls each per round), at each --batch; the
 table gives medians in ms and ratios against LiteRT's default (XNNPACK) at the same thread count. Also
-reports 1x1-conv GEMM throughput (GOPS = 2*MACs/s) and checks intq fast == reference on the models.
+reports 1x1-conv GEMM throughput (GOPS = 2*MACs/s) as a share of one core's peak for the instruction the
+kernels use (benchmarks/peak.c: vpdpbusd on AVX512-VNNI, vpmaddwd on AVX2, which has no exact 8-bit
+multiply-accumulate: vpmaddubsw saturates), and checks intq fast == reference on the models.
 The random MobileNet v1 also runs on ONNX Runtime (a QDQ ONNX model of the same network, built here with the
 onnx helper API: uint8 activations, per-channel int8 weights, fused by ORT into QLinearConv), PyTorch float32
 eager and PyTorch int8 (torch.ao eager post-training quantization, x86/fbgemm backend), random weights.
@@ -15,8 +19,12 @@ Imports: numpy, intq, ai_edge_litert, torch, onnx, onnxruntime (the last three o
 from __future__ import annotations
 
 import argparse
+import platform
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -95,6 +103,7 @@ def torch_mobilenet_v1(threads: int, batch: int = 1):
     x = torch.randn(batch, 3, 224, 224)
 
     def run():
+        torch.set_num_threads(threads)       # a process-wide setting: runners of other thread counts interleave
         with torch.inference_mode():
             model(x)
     return run
@@ -139,6 +148,7 @@ def torch_int8_mobilenet_v1(threads: int, batch: int = 1):
     x = torch.randn(batch, 3, 224, 224)
 
     def run():
+        torch.set_num_threads(threads)       # a process-wide setting: runners of other thread counts interleave
         with torch.inference_mode():
             model(x)
     return run
@@ -242,23 +252,39 @@ def intq_runner(graph: Graph, x: np.ndarray, threads: int, kernels: str = "fast"
     return lambda: it.run(x)
 
 
+#: idle time before each engine's turn, longer than the engines' worker threads poll for work after a call
+#: (intq: 0.2 ms, csrc/intq_threads.c), so that no engine's polling threads run during another engine's calls
+GAP_S = 0.002
+#: calls per turn: an untimed first call (it wakes the engine's sleeping threads), then BLOCK - 1 timed
+#: back-to-back calls, as an application calling in a loop would make them
+BLOCK = 4
+
+
 def interleaved(runners: dict, reps: int) -> dict:
-    """Median seconds per runner; one call of each per round, after two warm-up rounds."""
+    """Median seconds per runner over >= reps timed calls: rounds in which each runner takes a turn of BLOCK
+    calls (the first untimed) after GAP_S of idle time, after one warm-up round."""
     times = {k: [] for k in runners}
-    for i in range(reps + 2):
+    rounds = -(-reps // (BLOCK - 1))
+    for i in range(rounds + 1):
         for k, f in runners.items():
-            t = time.perf_counter()
+            time.sleep(GAP_S)
             f()
-            if i >= 2:
-                times[k].append(time.perf_counter() - t)
+            for _ in range(BLOCK - 1):
+                t = time.perf_counter()
+                f()
+                if i >= 1:
+                    times[k].append(time.perf_counter() - t)
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-def gemm_gops(reps: int) -> list[tuple[str, float, float]]:
-    """1x1 conv throughput of the fast kernel at 1 thread: (shape, ms, GOPS)."""
+GEMM_SHAPES = [(56, 128, 128), (28, 256, 256), (14, 512, 512), (7, 1024, 1024)]   # MobileNet v1's 1x1 convs
+
+
+def gemm_gops(reps: int, shapes=GEMM_SHAPES) -> list[tuple[str, float, float]]:
+    """1x1 conv throughput of the fast kernel at 1 thread: (shape, ms, GOPS) per (H=W, C_in, C_out)."""
     from intq.runtime.fast import conv as fc
     out = []
-    for hw, c, co in [(56, 128, 128), (28, 256, 256), (14, 512, 512), (7, 1024, 1024)]:
+    for hw, c, co in shapes:
         g = Graph()
         g.add_tensor("x", (1, hw, hw, c), "uint8", _q(0.02, 128))
         g.add_constant("w", np.random.default_rng(0).integers(0, 256, (co, 1, 1, c)).astype(np.uint8), _q(0.01, 120))
@@ -270,6 +296,21 @@ def gemm_gops(reps: int) -> list[tuple[str, float, float]]:
         t = interleaved({"k": lambda: fc.run_level(p, x, 1, fc.ISA_LEVEL)}, reps)["k"]
         out.append((f"{hw}x{hw}x{c}->{co}", t * 1e3, 2 * hw * hw * c * co / t / 1e9))
     return out
+
+
+def peak_meter(isa: str, workdir: str):
+    """Build benchmarks/peak.c (system C compiler) into ``workdir``; returns (instruction, measure) where
+    measure() gives one core's peak GOPS of the multiply-accumulate the fast kernels use at ``isa``
+    (vpdpbusd on AVX512-VNNI, vpmaddwd on AVX2), or None (portable build, not x86, or no compiler)."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    kind = {"avx512-vnni": "vnni", "avx2": "avx2"}.get(isa)
+    if cc is None or kind is None or platform.machine() not in ("x86_64", "AMD64"):
+        return None
+    exe = str(Path(workdir) / "peak")
+    if subprocess.run([cc, "-O2", str(Path(__file__).with_name("peak.c")), "-o", exe], capture_output=True).returncode:
+        return None
+    return ("vpdpbusd" if kind == "vnni" else "vpmaddwd",
+            lambda: float(subprocess.run([exe, kind], capture_output=True, text=True, check=True).stdout))
 
 
 def main(argv=None) -> int:
@@ -295,29 +336,43 @@ def main(argv=None) -> int:
         for batch in a.batch:
             x = np.random.default_rng(0).integers(0, 256, (batch, *shape[1:])).astype(np.uint8)
             same = np.array_equal(intq.Interpreter(graph).run(x), intq.Interpreter(graph, kernels="reference").run(x))
+            runners = {}                      # every engine at every thread count, timed in the same rounds
             for th in a.threads:
-                runners = {"intq": intq_runner(graph, x, th)}
+                runners[("intq", th)] = intq_runner(graph, x, th)
                 try:
-                    runners["xnnpack"] = litert_runner(models[name], x, th)
+                    runners[("xnnpack", th)] = litert_runner(models[name], x, th)
                     if not a.skip_ref and th == 1:
-                        runners["litert_ref"] = litert_runner(models[name], x, th, reference=True)
+                        runners[("litert_ref", th)] = litert_runner(models[name], x, th, reference=True)
                 except (RuntimeError, ValueError) as e:   # e.g. a RESHAPE to a constant batch-1 shape
                     print(f"|   LiteRT cannot run {name} at batch {batch}: {str(e).splitlines()[0]} | | | | | | |")
                 if not a.skip_torch and name == "mobilenet_v1_1.0_224_random":
-                    runners["torch_f32"] = torch_mobilenet_v1(th, batch)
-                    runners["torch_int8"] = torch_int8_mobilenet_v1(th, batch)
+                    runners[("torch_f32", th)] = torch_mobilenet_v1(th, batch)
+                    runners[("torch_int8", th)] = torch_int8_mobilenet_v1(th, batch)
                 if not a.skip_ort and name == "mobilenet_v1_1.0_224_random":
-                    runners["ort_qdq"] = ort_runner(onnx_qdq_mobilenet_v1(), th, batch)
-                reps = a.reps if "litert_ref" not in runners else max(3, a.reps // 5)
-                t = interleaved(runners, reps)
+                    runners[("ort_qdq", th)] = ort_runner(onnx_qdq_mobilenet_v1(), th, batch)
+            reps = a.reps if not any(k[0] == "litert_ref" for k in runners) else max(3, a.reps // 5)
+            tt = interleaved(runners, reps)
+            for th in a.threads:
+                t = {k[0]: v for k, v in tt.items() if k[1] == th}
                 others = ", ".join(f"{k} {v * 1e3:.2f}" + f" (intq/{k} {t['intq'] / v:.2f})"
                                    for k, v in t.items() if k not in ("intq", "xnnpack"))
                 xnn = f"{t['xnnpack'] * 1e3:.2f} | {t['intq'] / t['xnnpack']:.2f}" if "xnnpack" in t else "- | -"
                 print(f"| {name} | {batch} | {th} | {t['intq'] * 1e3:.2f} | {xnn} | {others} |", flush=True)
+            if len(a.threads) > 1:
+                t0 = a.threads[0]
+                ups = "; ".join(f"{e} {tt[(e, t0)] / tt[(e, th)]:.2f}x at {th}" for th in a.threads[1:]
+                                for e in ("intq", "xnnpack", "torch_f32", "ort_qdq") if (e, th) in tt)
+                print(f"|   speed-up over {t0} thread(s), same rounds: {ups} | | | | | | |")
             print(f"|   fast == reference on this input (batch {batch}): {same} | | | | | | |")
-    print("\n1x1 conv (GEMM) at 1 thread, fast kernel:")
-    for shape, ms, gops in gemm_gops(a.reps):
-        print(f"  {shape}: {ms:.3f} ms, {gops:.1f} GOPS")
+    with tempfile.TemporaryDirectory() as d:
+        peak = peak_meter(fast.ISA, d)
+        print("\n1x1 conv (GEMM) at 1 thread, fast kernel" + (f"; % of one core's {peak[0]} peak, measured "
+                                                              "(benchmarks/peak.c) just before each shape:"
+                                                              if peak else ":"))
+        for hw, c, co in GEMM_SHAPES:
+            top = peak[1]() if peak else None
+            (shape, ms, gops), = gemm_gops(a.reps, [(hw, c, co)])
+            print(f"  {shape}: {ms:.3f} ms, {gops:.1f} GOPS" + (f", {100 * gops / top:.0f}% of {top:.0f}" if top else ""))
     return 0
 
 
