@@ -301,7 +301,8 @@ def gemm_gops(reps: int, shapes=GEMM_SHAPES) -> list[tuple[str, float, float]]:
 def peak_meter(isa: str, workdir: str):
     """Build benchmarks/peak.c (system C compiler) into ``workdir``; returns (instruction, measure) where
     measure() gives one core's peak GOPS of the multiply-accumulate the fast kernels use at ``isa``
-    (vpdpbusd on AVX512-VNNI, vpmaddwd on AVX2), or None (portable build, not x86, or no compiler)."""
+    (vpdpbusd on AVX512-VNNI, vpmaddwd on AVX2; measure("fma"): the float32 FMA peak), or None (portable
+    build, not x86, or no compiler)."""
     cc = shutil.which("cc") or shutil.which("gcc")
     kind = {"avx512-vnni": "vnni", "avx2": "avx2"}.get(isa)
     if cc is None or kind is None or platform.machine() not in ("x86_64", "AMD64"):
@@ -310,7 +311,7 @@ def peak_meter(isa: str, workdir: str):
     if subprocess.run([cc, "-O2", str(Path(__file__).with_name("peak.c")), "-o", exe], capture_output=True).returncode:
         return None
     return ("vpdpbusd" if kind == "vnni" else "vpmaddwd",
-            lambda: float(subprocess.run([exe, kind], capture_output=True, text=True, check=True).stdout))
+            lambda k=kind: float(subprocess.run([exe, k], capture_output=True, text=True, check=True).stdout))
 
 
 def main(argv=None) -> int:
@@ -369,6 +370,8 @@ def main(argv=None) -> int:
         print("\n1x1 conv (GEMM) at 1 thread, fast kernel" + (f"; % of one core's {peak[0]} peak, measured "
                                                               "(benchmarks/peak.c) just before each shape:"
                                                               if peak else ":"))
+        if peak:
+            print(f"  float32 FMA (vfmadd231ps) peak of the same core: {peak[1]('fma'):.1f} GFLOPS")
         for hw, c, co in GEMM_SHAPES:
             top = peak[1]() if peak else None
             (shape, ms, gops), = gemm_gops(a.reps, [(hw, c, co)])

@@ -4,6 +4,7 @@
  *   peak avx2   vpmaddwd + vpaddd on 16-bit pairs: the exact int8 product of the AVX2 kernels (vpmaddubsw
  *               would saturate), 16 MACs per instruction pair
  *   peak vnni   AVX512-VNNI vpdpbusd: u8 x s8 sums of 4 into int32, 64 MACs per instruction
+ *   peak fma    AVX2 vfmadd231ps on 8 float32 lanes (what float32 inference runs on), for comparison
  *
  * Twelve independent accumulators (enough to hide the latency), operands in registers, best of 5 runs of
  * 0.1-0.3 s; prints GOPS (2 operations per multiply-accumulate). */
@@ -38,15 +39,25 @@ static double vnni(long n) {
     return 2.0 * n * 12 * 64 / (now() - t) / 1e9;
 }
 
+#define FMA(acc) "vfmadd231ps %%ymm13, %%ymm12, %%ymm" #acc "\n\t"
+static double fma_ps(long n) {
+    double t = now();
+    for (long i = 0; i < n; i++)
+        __asm__ volatile(FMA(0) FMA(1) FMA(2) FMA(3) FMA(4) FMA(5) FMA(6) FMA(7) FMA(8) FMA(9) FMA(10) FMA(11)
+                         ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+                           "xmm10", "xmm11");
+    return 2.0 * n * 12 * 8 / (now() - t) / 1e9;
+}
+
 int main(int argc, char **argv) {
-    if (argc != 2 || (strcmp(argv[1], "avx2") && strcmp(argv[1], "vnni"))) {
-        fprintf(stderr, "usage: peak avx2|vnni\n");
+    const char *k = argc == 2 ? argv[1] : "";
+    if (strcmp(k, "avx2") && strcmp(k, "vnni") && strcmp(k, "fma")) {
+        fprintf(stderr, "usage: peak avx2|vnni|fma\n");
         return 2;
     }
-    int is_vnni = !strcmp(argv[1], "vnni");
     double best = 0;
     for (int r = 0; r < 5; r++) {
-        double g = is_vnni ? vnni(10000000) : avx2(20000000);
+        double g = !strcmp(k, "vnni") ? vnni(10000000) : !strcmp(k, "fma") ? fma_ps(20000000) : avx2(20000000);
         if (g > best) best = g;
     }
     printf("%.1f\n", best);
