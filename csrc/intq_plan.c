@@ -29,14 +29,19 @@ void intq_softmax(const uint8_t *x, uint8_t *out, long rows, long depth, int in_
  * count = hw: acc > 0 ? (acc + count/2) / count : (acc - count/2) / count (C division), then clamp */
 void intq_global_avg_pool(const uint8_t *x, uint8_t *out, long n, long hw, long c, int in_int8, int lo, int hi) {
     const int32_t half = (int32_t)(hw / 2), cnt = (int32_t)hw;
+    int32_t acc[512];
     for (long b = 0; b < n; b++)
-        for (long j = 0; j < c; j++) {
-            int32_t acc = 0;
-            const uint8_t *p = x + (size_t)b * hw * c + j;
-            for (long i = 0; i < hw; i++, p += c) acc += in_int8 ? (int32_t)(int8_t)*p : (int32_t)*p;
-            int32_t q = acc > 0 ? (acc + half) / cnt : (acc - half) / cnt;
-            q = q < lo ? lo : (q > hi ? hi : q);
-            out[(size_t)b * c + j] = (uint8_t)q;
+        for (long j0 = 0; j0 < c; j0 += 512) {         /* channel blocks; rows of a block are contiguous */
+            const long m = c - j0 < 512 ? c - j0 : 512;
+            const uint8_t *p = x + (size_t)b * hw * c + j0;
+            memset(acc, 0, sizeof acc);
+            for (long i = 0; i < hw; i++, p += c)      /* vectorised by the compiler */
+                if (in_int8) for (long j = 0; j < m; j++) acc[j] += (int8_t)p[j];
+                else for (long j = 0; j < m; j++) acc[j] += p[j];
+            for (long j = 0; j < m; j++) {
+                int32_t q = acc[j] > 0 ? (acc[j] + half) / cnt : (acc[j] - half) / cnt;
+                out[(size_t)b * c + j0 + j] = (uint8_t)(q < lo ? lo : (q > hi ? hi : q));
+            }
         }
 }
 

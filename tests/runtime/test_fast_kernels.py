@@ -202,7 +202,7 @@ def _same(op: str, g, inputs) -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(st.sampled_from(["uint8", "int8"]), st.integers(0, 2**32 - 1), st.integers(1, 3), st.integers(1, 14),
-       st.integers(1, 14), st.sampled_from([1, 5, 32]), st.integers(1, 7), st.integers(1, 7), st.integers(1, 3),
+       st.integers(1, 14), st.sampled_from([1, 5, 32, 600]), st.integers(1, 7), st.integers(1, 7), st.integers(1, 3),
        st.integers(1, 3), st.sampled_from(["SAME", "VALID"]), st.sampled_from(["NONE", "RELU", "RELU6"]))
 def test_average_pool_matches_reference(dtype, seed, n, h, w, c, kh, kw, sh, sw, padding, activation):
     r = np.random.default_rng(seed)
