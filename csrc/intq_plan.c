@@ -18,7 +18,7 @@ int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int1
 int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, const int32_t *bias,
                    const int32_t *m0, const int32_t *shift, const int16_t *w2, const int32_t *bint, uint8_t *out,
                    int nthreads, int level);
-void intq_lut2(const uint8_t *a, const uint8_t *b, const uint8_t *table, uint8_t *out, long n);
+void intq_lut2(const uint8_t *a, const uint8_t *b, const uint8_t *table, uint8_t *out, long n, int nthreads);
 void intq_resize_bilinear(const uint8_t *x, uint8_t *out, long n, long h, long w, long c, long oh, long ow,
                           const int64_t *y0, const int64_t *y1, const int64_t *x0, const int64_t *x1,
                           const void *wy, const void *wx, int integer, int in_int8);
@@ -74,7 +74,7 @@ int intq_run_plan(const int64_t *plan, long nrec) {
         case OP_DEPTHWISE:
             err = intq_depthwise(P(1), P(2), P(3), P(4), P(5), P(6), P(7), P(8), P(9), (int)r[10], (int)r[11]);
             break;
-        case OP_LUT2: intq_lut2(P(1), P(2), P(3), P(4), (long)r[5]); break;
+        case OP_LUT2: intq_lut2(P(1), P(2), P(3), P(4), (long)r[5], (int)r[6]); break;
         case OP_SOFTMAX: intq_softmax(P(1), P(2), (long)r[3], (long)r[4], (int)r[5], P(6), P(7), P(8)); break;
         case OP_GLOBAL_AVG:
             intq_global_avg_pool(P(1), P(2), (long)r[3], (long)r[4], (long)r[5], (int)r[6], (int)r[7], (int)r[8]);

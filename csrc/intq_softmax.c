@@ -6,7 +6,7 @@
  * intq.scheme.fixedpoint: SRDHM, RoundingDivideByPOT, SaturatingRoundingMultiplyByPOT, RoundingHalfSum and
  * the 3-step Newton-Raphson one_over_one_plus_x_for_x_in_0_1) and writes
  * clamp(RDBPOT(SRDHM(inv, e), nbu + 23) + qmin) per element (qmin when d < diff_min or nbu + 23 > 31). */
-#include <stdint.h>
+#include "intq_common.h"
 
 static inline int32_t wrap32(int64_t v) { return (int32_t)(uint32_t)(uint64_t)v; }
 
@@ -99,7 +99,19 @@ void intq_softmax(const uint8_t *x, uint8_t *out, long rows, long depth, int in_
 }
 
 /* ADD / MUL of same-shape operands through the 256x256 table built by the Python prepare:
- * out[i] = table[(a[i] << 8) | b[i]] on raw bytes (intq.runtime.fast.elementwise) */
-void intq_lut2(const uint8_t *a, const uint8_t *b, const uint8_t *table, uint8_t *out, long n) {
-    for (long i = 0; i < n; i++) out[i] = table[((unsigned)a[i] << 8) | b[i]];
+ * out[i] = table[(a[i] << 8) | b[i]] on raw bytes (intq.runtime.fast.elementwise); split over threads from
+ * LUT2_PER_THREAD elements per thread */
+#define LUT2_PER_THREAD 8192
+typedef struct { const uint8_t *a, *b, *table; uint8_t *out; } lut2_job;
+
+static int lut2_task(void *vp, long begin, long end) {
+    const lut2_job *j = vp;
+    for (long i = begin; i < end; i++) j->out[i] = j->table[((unsigned)j->a[i] << 8) | j->b[i]];
+    return 0;
+}
+
+void intq_lut2(const uint8_t *a, const uint8_t *b, const uint8_t *table, uint8_t *out, long n, int nthreads) {
+    lut2_job j = {a, b, table, out};
+    long nt = n / LUT2_PER_THREAD < nthreads ? n / LUT2_PER_THREAD : nthreads;
+    intq_parallel_for(nt > 1 ? (int)nt : 1, n, lut2_task, &j);
 }

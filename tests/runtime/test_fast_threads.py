@@ -95,3 +95,18 @@ def test_many_small_split_calls_with_changing_thread_counts_give_the_reference_b
     for i in range(60):
         x = np.random.default_rng(100 + i).integers(0, 256, (1, 24, 24, 32)).astype(np.uint8)
         assert np.array_equal(its[i % 3].run(x)[0], ref.run(x)[0]), f"call {i}, {(2, 3, 4)[i % 3]} threads"
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+def test_split_add_table_gather_gives_the_reference_bytes(dtype):
+    """ADD of 75K elements: the table gather is split over threads from 8192 elements per thread."""
+    lo = -128 if dtype == "int8" else 0
+    g = one_op("ADD", [("a", (1, 56, 56, 24), dtype, q(0.05, lo + 100)), ("b", (1, 56, 56, 24), dtype, q(0.03, lo + 7))],
+               [], ((1, 56, 56, 24), dtype, q(0.07, lo + 50)), OP_OPTIONS["ADD"](activation="RELU6"))
+    r = np.random.default_rng(5)
+    a, b = (r.integers(lo, lo + 256, (1, 56, 56, 24)).astype(dtype) for _ in range(2))
+    want = Interpreter(g, kernels="reference").run(a, b)[0]
+    for n in (2, 3):
+        it = Interpreter(g, num_threads=n)
+        assert it._plan is not None and it._plan.records[0][6] == n
+        assert np.array_equal(it.run(a, b)[0], want)

@@ -3,8 +3,8 @@
 For fixed quantization parameters, TFLite's quantized ADD/MUL output is a function of the two input codes
 alone (``reference_ops::Add``/``Mul``: offsets, fixed-point multipliers, clamp per element). Prepare runs the
 reference kernel once on all 65536 code pairs, so the table equals it by construction; run is one gather
-per element: ``intq_lut2`` in C when both operands have one shape, NumPy (broadcasting as the reference
-does) otherwise.
+per element: ``intq_lut2`` in C when both operands have one shape (split over ``num_threads`` from 8192
+elements per thread), NumPy (broadcasting as the reference does) otherwise.
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def _lut_kernel(ref: Kernel) -> Kernel:
         if a.shape == b.shape:
             a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
             out = np.empty(a.shape, p["dtype"])
-            LIB.intq_lut2(ptr(a), ptr(b), ptr(p["table"]), ptr(out), a.size)
+            LIB.intq_lut2(ptr(a), ptr(b), ptr(p["table"]), ptr(out), a.size, ctx.num_threads)
             return [out]
         idx = (a.astype(np.uint16) << 8) | b
         return [p["table"][idx].view(p["dtype"])]
@@ -46,7 +46,7 @@ def _lut_kernel(ref: Kernel) -> Kernel:
         """intq_run_plan record of the table gather (same-shape operands only)."""
         if ins[0].shape != ins[1].shape or outs[0].shape != ins[0].shape:
             return None
-        return [OP_LUT2, ptr(ins[0]), ptr(ins[1]), ptr(p["table"]), ptr(outs[0]), ins[0].size], []
+        return [OP_LUT2, ptr(ins[0]), ptr(ins[1]), ptr(p["table"]), ptr(outs[0]), ins[0].size, num_threads], []
 
     return Kernel(prepare, run, plan)
 
