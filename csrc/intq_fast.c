@@ -97,12 +97,15 @@ __attribute__((target("avx2"))) static int im2col_avx2(IM2COL_ARGS) { IM2COL_BOD
 #endif
 
 #ifdef INTQ_X86
-/* AVX2: the uint8 tile widened to int16, so the GEMM broadcasts an (a[k], a[k+1]) pair with one load */
-__attribute__((target("avx2"))) static void widen_avx2(const uint8_t *A, int16_t *A16, size_t n) {
+/* AVX2: the uint8 tile widened to int16, so the GEMM broadcasts an (a[k], a[k+1]) pair with one load (int8
+ * bytes xor 0x80 on the way when flip = 0x80) */
+__attribute__((target("avx2"))) static void widen_avx2(const uint8_t *A, int16_t *A16, size_t n, uint8_t flip) {
+    const __m128i f = _mm_set1_epi8((char)flip);
     size_t i = 0;
     for (; i + 16 <= n; i += 16)
-        _mm256_storeu_si256((__m256i *)(A16 + i), _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(A + i))));
-    for (; i < n; i++) A16[i] = A[i];
+        _mm256_storeu_si256((__m256i *)(A16 + i),
+                            _mm256_cvtepu8_epi16(_mm_xor_si128(_mm_loadu_si128((const __m128i *)(A + i)), f)));
+    for (; i < n; i++) A16[i] = (uint8_t)(A[i] ^ flip);
 }
 #endif
 
@@ -318,6 +321,25 @@ typedef struct {
     rq_consts rq;                 /* AVX2 epilogue constants (level >= 1) */
 } conv_job;
 
+#ifdef INTQ_X86
+/* AVX2 products of a widened tile (rows rounded up to 12 are valid, zero past `rows`) with blocks [nb0, nb1):
+ * a last block with under 32 real channels runs only its 8-channel vectors, on more rows */
+__attribute__((target("avx2")))
+static void gemm16_tile(const conv_job *c, const conv_geom *g, const int16_t *A16, int32_t *acc, int rows, int nb0,
+                        int nb1) {
+    int rem = nb1 == c->nbt ? g->cout - (nb1 - 1) * NR : NR, nv = (rem + 7) / 8;
+    int full = nv <= 3 ? nb1 - 1 : nb1;
+    gemm_avx2(g, A16, c->B16, acc, (rows + 2) / 3 * 3, nb0, full);
+    if (full < nb1) {
+        const int16_t *bb = c->B16 + (size_t)full * g->kp * NR;
+        int32_t *ob = acc + (size_t)full * NR;
+        if (nv == 1) gemm_narrow1(g->kp, A16, bb, ob, g->np, (rows + 11) / 12 * 12);
+        else if (nv == 2) gemm_narrow2(g->kp, A16, bb, ob, g->np, (rows + 5) / 6 * 6);
+        else gemm_narrow3(g->kp, A16, bb, ob, g->np, (rows + 3) / 4 * 4);
+    }
+}
+#endif
+
 /* tasks are pixel tiles, or (few pixels) channel blocks, each then doing every tile */
 static int conv_task(void *vp, long begin, long end) {
     const conv_job *c = vp;
@@ -332,6 +354,11 @@ static int conv_task(void *vp, long begin, long end) {
     int32_t *acc = aligned_alloc(64, (size_t)tile * g->np * 4);
     int32_t *rs = malloc((size_t)tile * sizeof(int32_t));
     if (!A || !acc || !rs || (c->level == 1 && !A16)) { free(A); free(A16); free(acc); free(rs); return 1; }
+    memset(rs, 0, (size_t)tile * sizeof(int32_t));   /* read (times zb = 0) by the direct path's epilogue */
+#ifdef INTQ_X86
+    const int direct = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0
+                       && g->kp == g->k;
+#endif
     long t0 = c->by_channel ? 0 : begin, t1 = c->by_channel ? c->ntiles : end;
     int nb0 = c->by_channel ? (int)begin : 0, nb1 = c->by_channel ? (int)end : c->nbt;
     int j0 = nb0 * NR, j1 = nb1 * NR;
@@ -346,7 +373,18 @@ static int conv_task(void *vp, long begin, long end) {
             continue;
         }
         if (c->level == 1) {
-            /* B16 holds w - z_w, so no row sums: the tile is built with zb = 0 (rs = 0) and colterm16 */
+            /* B16 holds w - z_w, so no row sums: the tile is built with zb = 0 (rs = 0) and colterm16.
+             * A 1x1 stride-1 unpadded conv with K % 4 == 0 widens its pixel rows straight from the input. */
+            long left = c->ptotal - p0;
+            if (direct && left > 2) {
+                int rows = (int)(left < tile ? left : tile);
+                int rp = (rows + NARROW_ROWS - 1) / NARROW_ROWS * NARROW_ROWS;
+                widen_avx2(c->x + (size_t)p0 * g->c, A16, (size_t)rows * g->kp, g->in_int8 ? 0x80 : 0);
+                memset(A16 + (size_t)rows * g->kp, 0, (size_t)(rp - rows) * g->kp * sizeof(int16_t));
+                gemm16_tile(c, g, A16, acc, rows, nb0, nb1);
+                epilogue_avx2(&g0, &c->rq, acc, rs, rows, c->colterm16, c->m0, o, j0, j1);
+                continue;
+            }
             int rows = im2col_avx2(&g0, c->x, p0, c->ptotal, tile, A, rs);
             if (rows <= 2) {                       /* GEMV on the int8 packing: Sum a*b needs the row sums */
                 for (int r = 0; r < rows; r++) {
@@ -358,19 +396,9 @@ static int conv_task(void *vp, long begin, long end) {
                 epilogue_avx2(g, &c->rq, acc, rs, rows, c->colterm, c->m0, o, j0, j1);
                 continue;
             }
-            /* a last block with under 32 real channels runs only its 8-channel vectors, on more rows */
-            int rem = nb1 == c->nbt ? g->cout - (nb1 - 1) * NR : NR, nv = (rem + 7) / 8;
-            int full = nv <= 3 ? nb1 - 1 : nb1;
             int rp = (rows + NARROW_ROWS - 1) / NARROW_ROWS * NARROW_ROWS;   /* <= tile, a multiple of 12 */
-            widen_avx2(A, A16, (size_t)rp * g->kp);
-            gemm_avx2(g, A16, c->B16, acc, (rows + 2) / 3 * 3, nb0, full);
-            if (full < nb1) {
-                const int16_t *bb = c->B16 + (size_t)full * g->kp * NR;
-                int32_t *ob = acc + (size_t)full * NR;
-                if (nv == 1) gemm_narrow1(g->kp, A16, bb, ob, g->np, (rows + 11) / 12 * 12);
-                else if (nv == 2) gemm_narrow2(g->kp, A16, bb, ob, g->np, (rows + 5) / 6 * 6);
-                else gemm_narrow3(g->kp, A16, bb, ob, g->np, (rows + 3) / 4 * 4);
-            }
+            widen_avx2(A, A16, (size_t)rp * g->kp, 0);
+            gemm16_tile(c, g, A16, acc, rows, nb0, nb1);
             epilogue_avx2(&g0, &c->rq, acc, rs, rows, c->colterm16, c->m0, o, j0, j1);
             continue;
         }

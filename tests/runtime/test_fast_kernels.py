@@ -103,6 +103,22 @@ def test_conv_extreme_accumulator_wraps_like_reference():
     _check(g, x, fast_conv.prepare, fast_conv.run_level, ref_conv)
 
 
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+@pytest.mark.parametrize("n, hw, c, cout", [(2, 7, 40, 70), (1, 3, 8, 16), (1, 10, 96, 5)])
+def test_pointwise_conv_read_straight_from_the_input_matches_reference(dtype, n, hw, c, cout):
+    """1x1 stride-1 convs with K % 4 == 0 (the AVX2 path widens pixel rows straight from the input, flipping
+    int8 bytes): several tiles, a tile tail, 8/16-channel and 32+ blocks."""
+    r = np.random.default_rng(c + cout)
+    lo, hi = RANGES[dtype]
+    x = r.integers(lo, hi + 1, (n, hw, hw, c)).astype(dtype)
+    w = r.integers(lo if dtype == "int8" else 0, 128 if dtype == "int8" else 256, (cout, 1, 1, c)).astype(dtype)
+    wq = q(0.01, 0 if dtype == "int8" else 131)
+    g = one_op("CONV_2D", [("x", x.shape, dtype, q(0.05, lo + 77))],
+               [("w", w, wq), ("b", r.integers(-3000, 3000, cout).astype(np.int32), q(0.0005))],
+               ((n, hw, hw, cout), dtype, q(0.4, lo + 20)), OP_OPTIONS["CONV_2D"](activation="RELU6"))
+    _check(g, x, fast_conv.prepare, fast_conv.run_level, ref_conv)
+
+
 def test_fast_set_contains_compiled_ops_and_falls_back_for_others():
     ks = kernel_set("fast")
     assert ks["CONV_2D"] is fast.KERNELS["CONV_2D"]
