@@ -337,15 +337,17 @@ def main(argv=None) -> int:
         for batch in a.batch:
             x = np.random.default_rng(0).integers(0, 256, (batch, *shape[1:])).astype(np.uint8)
             same = np.array_equal(intq.Interpreter(graph).run(x), intq.Interpreter(graph, kernels="reference").run(x))
-            runners = {}                      # every engine at every thread count, timed in the same rounds
+            runners, litert_error = {}, None  # every engine at every thread count, timed in the same rounds
             for th in a.threads:
                 runners[("intq", th)] = intq_runner(graph, x, th)
                 try:
-                    runners[("xnnpack", th)] = litert_runner(models[name], x, th)
-                    if not a.skip_ref and th == 1:
+                    if litert_error is None:
+                        runners[("xnnpack", th)] = litert_runner(models[name], x, th)
+                    if litert_error is None and not a.skip_ref and th == 1:
                         runners[("litert_ref", th)] = litert_runner(models[name], x, th, reference=True)
                 except (RuntimeError, ValueError) as e:   # e.g. a RESHAPE to a constant batch-1 shape
-                    print(f"|   LiteRT cannot run {name} at batch {batch}: {str(e).splitlines()[0]} | | | | | | |")
+                    litert_error = str(e).splitlines()[0]
+                    print(f"|   LiteRT cannot run {name} at batch {batch}: {litert_error} | | | | | | |")
                 if not a.skip_torch and name == "mobilenet_v1_1.0_224_random":
                     runners[("torch_f32", th)] = torch_mobilenet_v1(th, batch)
                     runners[("torch_int8", th)] = torch_int8_mobilenet_v1(th, batch)
