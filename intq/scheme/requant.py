@@ -23,11 +23,14 @@ from intq.scheme.qparams import round_half_away
 
 
 def quantize_real(f: float, scale: float, zero_point: int) -> int:
-    """zero_point + (int32)TfLiteRound(f / scale), the division in float32."""
-    q = round_half_away(np.float32(f) / np.float32(scale))
-    if not (-(2.0 ** 31) <= float(q) <= 2.0 ** 31 - 1):
-        raise ValueError(f"activation bound {f} / scale {scale} overflows int32")
-    return int(zero_point) + int(q)
+    """zero_point + TfLiteRound(f / scale), the division in float32, as an exact Python int.
+
+    TFLite casts the rounded quotient to int32; where it does not fit (a bound like 6.0 over the tiny scale
+    of a layer whose activations all but vanish, as in an untrained deep network), that cast is undefined
+    behaviour in C++. The exact value is returned instead, which :func:`activation_range` then clamps to the
+    code range, the result TFLite gives whenever its cast is defined.
+    """
+    return int(zero_point) + int(round_half_away(np.float32(f) / np.float32(scale)))
 
 
 def activation_range(activation: str, scale: float, zero_point: int, qmin: int, qmax: int) -> tuple[int, int]:

@@ -46,6 +46,17 @@ def test_mobilenet_v1_relu_and_relu6(activation):
     _eval_equals_graph(gm, torch.rand(32, 1, 28, 28))
 
 
+def test_untrained_deep_network_with_vanishing_activations_converts():
+    """An untrained MobileNet v1 (BN at its initial statistics) shrinks activations layer by layer to scales
+    near 1e-12, where Quantize(6.0) overflows int32: the ReLU6 bound clamps to the code range instead."""
+    torch.manual_seed(0)
+    m = build_model("mobilenet_v1", 3, 10, 28, width=0.25)
+    gm = calibrate(m, [torch.randn(4, 3, 28, 28)])
+    scales = [float(a.code_qparams().scale) for a in gm.modules() if isinstance(a, intq.qat.observers.ActQuant)]
+    assert min(scales) < 6.0 / 2**31                       # the case: 6 / scale is beyond int32
+    _eval_equals_graph(gm, torch.randn(8, 3, 28, 28))
+
+
 def test_calibrated_model_equals_graph_and_ranges_still_grow():
     torch.manual_seed(2)
     model = ResidualConcat().eval()

@@ -19,6 +19,13 @@ def test_activation_range_hand_values():
     assert activation_range("RELU", 0.5, 3, 0, 15) == (3, 15)            # a 4-bit code range
 
 
+def test_activation_range_bounds_beyond_int32_clamp_to_the_code_range():
+    # 6 / 1e-12 does not fit TFLite's int32 cast (undefined there); the exact bound clamps to qmax
+    assert activation_range("RELU6", 1e-12, 0, 0, 255) == (0, 255)
+    assert activation_range("RELU6", 1e-12, 3, -128, 127) == (3, 127)
+    assert activation_range("RELU_N1_TO_1", 1e-12, 0, -128, 127) == (-128, 127)
+
+
 def test_legacy_conv_multiplier_uses_float32_product():
     s_in, s_w, s_out = 0.1, 0.3, 0.7
     m0, shift = legacy_conv_multiplier(s_in, s_w, s_out)
