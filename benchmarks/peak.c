@@ -18,36 +18,26 @@ static double now(void) {
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
+/* 12 independent accumulators x0..x11 (x12-x15: operands and temporaries), clobbering all 16 registers */
+#define TWELVE(OP) OP(0, 12) OP(1, 13) OP(2, 12) OP(3, 13) OP(4, 12) OP(5, 13) \
+                   OP(6, 12) OP(7, 13) OP(8, 12) OP(9, 13) OP(10, 12) OP(11, 13)
+#define CLOBBERS "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", \
+                 "xmm11", "xmm12", "xmm13"
+/* GOPS of n iterations of TWELVE(OP), each instruction (pair) doing `macs` multiply-accumulates */
+#define PEAK_LOOP(name, OP, macs)                                   \
+    static double name(long n) {                                    \
+        double t = now();                                           \
+        for (long i = 0; i < n; i++) __asm__ volatile(TWELVE(OP) ::: CLOBBERS); \
+        return 2.0 * n * 12 * (macs) / (now() - t) / 1e9;           \
+    }
+
+/* x += madd(x14, x15) through a temporary (x12 / x13 alternating) */
 #define MADD(acc, tmp) "vpmaddwd %%ymm15, %%ymm14, %%ymm" #tmp "\n\tvpaddd %%ymm" #tmp ", %%ymm" #acc ", %%ymm" #acc "\n\t"
-static double avx2(long n) {
-    double t = now();
-    for (long i = 0; i < n; i++)
-        __asm__ volatile(MADD(0, 12) MADD(1, 13) MADD(2, 12) MADD(3, 13) MADD(4, 12) MADD(5, 13)
-                         MADD(6, 12) MADD(7, 13) MADD(8, 12) MADD(9, 13) MADD(10, 12) MADD(11, 13)
-                         ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
-                           "xmm10", "xmm11", "xmm12", "xmm13");
-    return 2.0 * n * 12 * 16 / (now() - t) / 1e9;
-}
-
-#define DP(acc) "vpdpbusd %%zmm13, %%zmm12, %%zmm" #acc "\n\t"
-static double vnni(long n) {
-    double t = now();
-    for (long i = 0; i < n; i++)
-        __asm__ volatile(DP(0) DP(1) DP(2) DP(3) DP(4) DP(5) DP(6) DP(7) DP(8) DP(9) DP(10) DP(11)
-                         ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
-                           "xmm10", "xmm11");
-    return 2.0 * n * 12 * 64 / (now() - t) / 1e9;
-}
-
-#define FMA(acc) "vfmadd231ps %%ymm13, %%ymm12, %%ymm" #acc "\n\t"
-static double fma_ps(long n) {
-    double t = now();
-    for (long i = 0; i < n; i++)
-        __asm__ volatile(FMA(0) FMA(1) FMA(2) FMA(3) FMA(4) FMA(5) FMA(6) FMA(7) FMA(8) FMA(9) FMA(10) FMA(11)
-                         ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
-                           "xmm10", "xmm11");
-    return 2.0 * n * 12 * 8 / (now() - t) / 1e9;
-}
+#define DP(acc, unused) "vpdpbusd %%zmm15, %%zmm14, %%zmm" #acc "\n\t"
+#define FMA(acc, unused) "vfmadd231ps %%ymm15, %%ymm14, %%ymm" #acc "\n\t"
+PEAK_LOOP(avx2, MADD, 16)
+PEAK_LOOP(vnni, DP, 64)
+PEAK_LOOP(fma_ps, FMA, 8)
 
 int main(int argc, char **argv) {
     const char *k = argc == 2 ? argv[1] : "";
