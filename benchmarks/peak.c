@@ -28,8 +28,8 @@ static double now(void) {
 /* GOPS of n iterations of TWELVE(OP), each instruction (pair) doing `macs` multiply-accumulates */
 #define PEAK_LOOP(name, OP, macs)                                   \
     static double name(long n) {                                    \
-        __asm__ volatile(ZERO_ALL ::: CLOBBERS, "xmm14", "xmm15"); /* no denormals, NaNs */ \
         double t = now();                                           \
+        __asm__ volatile(ZERO_ALL ::: CLOBBERS, "xmm14", "xmm15"); /* no denormals, NaNs */ \
         for (long i = 0; i < n; i++) __asm__ volatile(TWELVE(OP) ::: CLOBBERS); \
         return 2.0 * n * 12 * (macs) / (now() - t) / 1e9;           \
     }
