@@ -2,7 +2,8 @@
  *
  * Requantization is TFLite's MultiplyByQuantizedMultiplier with double rounding (intq.scheme.fixedpoint):
  * mbqm() per value, mbqm8() / rq8() on 8 int32 lanes (AVX2), rq8() with per-channel constants precomputed by
- * rq_init(). intq_parallel_for() (intq_threads.c) runs a task over static chunks on a pool of sleeping workers. */
+ * rq_init(); both end in rdbpot8(), the rounding shift in sign-magnitude form. intq_parallel_for()
+ * (intq_threads.c) runs a task over chunks on a pool of worker threads. */
 #ifndef INTQ_COMMON_H
 #define INTQ_COMMON_H
 #include <stdint.h>
@@ -31,21 +32,20 @@ static inline int32_t mbqm(int32_t x, int32_t m, int32_t shift) {
 }
 
 /* per-channel requantization constants derived once per call from (m0, shift), padded to np: left and right
- * shifts, the rounding mask and half mask of RoundingDivideByPOT, and m0 with neighbours swapped (msw[2i] =
- * m0[2i+1]) so one _mm256_mul_epi32 reaches the odd lanes' multipliers. */
-typedef struct { int32_t *left, *right, *mask, *hmask, *msw; int any_left; } rq_consts;
+ * shifts, half = 2^(right-1) (0 when right = 0), and m0 with neighbours swapped (msw[2i] = m0[2i+1]) so one
+ * _mm256_mul_epi32 reaches the odd lanes' multipliers. */
+typedef struct { int32_t *left, *right, *half, *msw; int any_left; } rq_consts;
 
 __attribute__((unused)) static inline int rq_init(rq_consts *q, const int32_t *m0, const int32_t *shift, int np) {
-    int32_t *mem = malloc((size_t)5 * np * sizeof(int32_t));
+    int32_t *mem = malloc((size_t)4 * np * sizeof(int32_t));
     if (!mem) return 1;
-    q->left = mem; q->right = mem + np; q->mask = mem + 2 * np; q->hmask = mem + 3 * np; q->msw = mem + 4 * np;
+    q->left = mem; q->right = mem + np; q->half = mem + 2 * np; q->msw = mem + 3 * np;
     q->any_left = 0;
     for (int j = 0; j < np; j++) {
         int sh = shift[j];
         q->left[j] = sh > 0 ? sh : 0;
         q->right[j] = sh > 0 ? 0 : -sh;
-        q->mask[j] = (int32_t)((1LL << q->right[j]) - 1);
-        q->hmask[j] = q->mask[j] >> 1;
+        q->half[j] = q->right[j] > 0 ? (int32_t)(1u << (q->right[j] - 1)) : 0;
         q->msw[j] = m0[j ^ 1];
         q->any_left |= sh > 0;
     }
@@ -53,7 +53,15 @@ __attribute__((unused)) static inline int rq_init(rq_consts *q, const int32_t *m
 }
 
 #ifdef INTQ_X86
-/* AVX2 epilogue, 32 channels per step (colterm/m0/shift padded to np): the scalar mbqm() vectorised.
+/* RoundingDivideByPOT of the SRDHM results hi by per-lane exponents `right` (rounding half away from zero):
+ * sign(hi) * ((|hi| + half) >> right) with |hi| + half taken as uint32 (<= 2^31 + 2^30: no wrap; |INT32_MIN|
+ * = 2^31 and right = 0 give INT32_MIN back). The same integers as gemmlowp's mask/threshold form:
+ * for hi = -y, y = q 2^e + r, both give -q - [r >= 2^(e-1)]. */
+__attribute__((target("avx2"))) static inline __m256i rdbpot8(__m256i hi, __m256i right, __m256i half) {
+    return _mm256_sign_epi32(_mm256_srlv_epi32(_mm256_add_epi32(_mm256_abs_epi32(hi), half), right), hi);
+}
+
+/* AVX2 requantization of 8 int32 lanes with per-lane (m, shift): the scalar mbqm() vectorised.
  * SRDHM = (x*m + 2^30) >> 31 on 64-bit lanes (low 32 bits of a logical shift = those of the arithmetic one). */
 __attribute__((target("avx2"))) static inline __m256i mbqm8(__m256i x, __m256i m, __m256i sh) {
     __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi32(1);
@@ -64,16 +72,14 @@ __attribute__((target("avx2"))) static inline __m256i mbqm8(__m256i x, __m256i m
     __m256i od = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(m, 32)), half);
     od = _mm256_slli_epi64(_mm256_srli_epi64(od, 31), 32);
     __m256i hi = _mm256_blend_epi32(ev, od, 0xAA);
-    __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
-    __m256i rem = _mm256_and_si256(hi, mask);
-    __m256i thr = _mm256_sub_epi32(_mm256_srli_epi32(mask, 1), _mm256_cmpgt_epi32(zero, hi));
-    return _mm256_sub_epi32(_mm256_srav_epi32(hi, right), _mm256_cmpgt_epi32(rem, thr));
+    __m256i rhalf = _mm256_srli_epi32(_mm256_sllv_epi32(one, right), 1);      /* 2^(right-1), 0 for right 0 */
+    return rdbpot8(hi, right, rhalf);
 }
 
 /* mbqm8 with the per-channel constants at channel c precomputed (the same arithmetic). The odd lanes' SRDHM
  * is (p + 2^30) doubled, whose high dword is bits 31..62 of p + 2^30, the dword (p + 2^30) >> 31 keeps. */
 __attribute__((target("avx2"))) static inline __m256i rq8(__m256i x, const int32_t *m0, const rq_consts *q, int c) {
-    const __m256i zero = _mm256_setzero_si256(), half = _mm256_set1_epi64x(1LL << 30);
+    const __m256i half = _mm256_set1_epi64x(1LL << 30);
     if (q->any_left) x = _mm256_sllv_epi32(x, _mm256_loadu_si256((const __m256i *)(q->left + c)));
     __m256i ev = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(x, _mm256_loadu_si256((const __m256i *)(m0 + c))),
                                                     half), 31);
@@ -81,10 +87,8 @@ __attribute__((target("avx2"))) static inline __m256i rq8(__m256i x, const int32
                                                    _mm256_loadu_si256((const __m256i *)(q->msw + c))), half);
     od = _mm256_add_epi64(od, od);
     __m256i hi = _mm256_blend_epi32(ev, od, 0xAA);
-    __m256i rem = _mm256_and_si256(hi, _mm256_loadu_si256((const __m256i *)(q->mask + c)));
-    __m256i thr = _mm256_sub_epi32(_mm256_loadu_si256((const __m256i *)(q->hmask + c)), _mm256_cmpgt_epi32(zero, hi));
-    return _mm256_sub_epi32(_mm256_srav_epi32(hi, _mm256_loadu_si256((const __m256i *)(q->right + c))),
-                            _mm256_cmpgt_epi32(rem, thr));
+    return rdbpot8(hi, _mm256_loadu_si256((const __m256i *)(q->right + c)),
+                   _mm256_loadu_si256((const __m256i *)(q->half + c)));
 }
 
 #endif

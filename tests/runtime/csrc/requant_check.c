@@ -1,0 +1,62 @@
+/* The AVX2 requantization (mbqm8, rq8 in csrc/intq_common.h) against the scalar mbqm() on edge and random
+ * inputs: every multiplier/shift pair drawn over the whole range of TFLite's QuantizeMultiplier output (M0 in
+ * [2^30, 2^31), shifts -31..+30), accumulators at the int32 edges, powers of two, their neighbours and ties.
+ * Built and run by tests/runtime/test_requant_simd.py. Prints "ok", "skip" (no AVX2) or the first mismatch. */
+#include "intq_common.h"
+#include <stdio.h>
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static uint32_t next(void) {
+    rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+    return (uint32_t)(rng >> 16);
+}
+
+#ifdef INTQ_X86
+__attribute__((target("avx2"))) static int check(void) {
+    int32_t xs[4096];
+    int nx = 0;
+    const int32_t fixed[] = {0, 1, -1, 2, -2, 3, -3, INT32_MAX, INT32_MIN, INT32_MAX - 1, INT32_MIN + 1};
+    for (unsigned i = 0; i < sizeof fixed / sizeof fixed[0]; i++) xs[nx++] = fixed[i];
+    for (int k = 1; k < 31; k++)
+        for (int d = -1; d <= 1; d++) { xs[nx++] = (int32_t)((1u << k) + d); xs[nx++] = -(int32_t)((1u << k) + d); }
+    while (nx < 4096) xs[nx++] = (int32_t)next() >> (next() % 31);
+    for (int trial = 0; trial < 20000; trial++) {
+        int32_t m0[8], sh[8], x[8], got[8], got2[8];
+        for (int l = 0; l < 8; l++) {
+            m0[l] = (int32_t)((1u << 30) + (next() & ((1u << 30) - 1)));
+            if (trial % 7 == 0) m0[l] = (int32_t)(1u << 30);
+            sh[l] = (int)(next() % 62) - 31;
+            if (trial % 3 == 0) sh[l] = -(int)(next() % 12);       /* the common right shifts */
+            x[l] = xs[next() % 4096];
+        }
+        rq_consts q;
+        if (rq_init(&q, m0, sh, 8)) return 1;
+        __m256i v = _mm256_loadu_si256((const __m256i *)x);
+        _mm256_storeu_si256((__m256i *)got, mbqm8(v, _mm256_loadu_si256((const __m256i *)m0),
+                                                  _mm256_loadu_si256((const __m256i *)sh)));
+        _mm256_storeu_si256((__m256i *)got2, rq8(v, m0, &q, 0));
+        free(q.left);
+        for (int l = 0; l < 8; l++) {
+            int32_t want = mbqm(x[l], m0[l], sh[l]);
+            if (got[l] != want || got2[l] != want) {
+                printf("FAIL x %d m0 %d shift %d: mbqm %d, mbqm8 %d, rq8 %d\n", x[l], m0[l], sh[l], want, got[l], got2[l]);
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+#endif
+
+int main(void) {
+#ifdef INTQ_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) {
+        int bad = check();
+        if (!bad) printf("ok\n");
+        return bad;
+    }
+#endif
+    printf("skip\n");
+    return 0;
+}
