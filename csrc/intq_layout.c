@@ -65,14 +65,15 @@ void intq_pad(const uint8_t *x, uint8_t *out, const int64_t *meta) {
 /* QUANTIZE float32 -> uint8/int8 (reference_ops::AffineQuantize as runtime/reference/quantize.py):
  * q = x / scale in float32; round half away from zero as qparams.round_half_away (trunc, then one step away
  * from zero when |q - trunc(q)| >= 0.5, both exact); clip to [-2^31, 2^31 - 128]; + zp; clamp to [lo, hi].
- * NaN gives lo: the reference's NumPy cast of NaN to int64 is INT64_MIN on x86-64, which clamps to lo. */
+ * NaN gives what the reference gives on x86-64, where NumPy casts NaN to INT64_MIN and adding zp wraps:
+ * lo when zp >= 0, hi when zp < 0 (the reference's NaN result is platform-defined). */
 void intq_quantize_f32(const float *x, uint8_t *out, long n, float scale, int zp, int lo, int hi) {
     for (long i = 0; i < n; i++) {
         const float q = x[i] / scale;
         float t = truncf(q);
         if (fabsf(q - t) >= 0.5f) t += copysignf(1.0f, q);
         int64_t v;
-        if (isnan(t)) v = lo;
+        if (isnan(t)) v = (int64_t)((uint64_t)INT64_MIN + (uint64_t)(int64_t)zp);
         else if (t <= -2147483648.0f) v = INT32_MIN + (int64_t)zp;
         else if (t >= 2147483520.0f) v = 2147483520LL + zp;
         else v = (int64_t)t + zp;

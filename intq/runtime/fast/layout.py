@@ -4,8 +4,9 @@
 * PAD: the output filled with the reference's pad value (output zero point, 0 for int32/float32), then the
   input's rows copied in place (up to 6 dims, elements of 1 or 4 bytes).
 * QUANTIZE float32 -> uint8/int8: ``intq_quantize_f32``, the reference formula in C (float32 division, ties
-  away from zero, the reference's saturation). NaN gives the dtype's lowest code, which is what the reference
-  gives on x86-64 (NumPy casts NaN to INT64_MIN there); the reference's NaN result is platform-defined.
+  away from zero, the reference's saturation). NaN gives what the reference gives on x86-64, where NumPy casts
+  NaN to INT64_MIN and + zp wraps: the lowest code when zp >= 0, the highest when zp < 0 (the reference's NaN
+  result is platform-defined; the Interpreter refuses non-finite inputs anyway).
 * QUANTIZE uint8/int8 -> uint8/int8 and DEQUANTIZE: the output is a function of the input byte, so prepare
   evaluates the reference kernel on all 256 codes and run is a table gather (``intq_lut1``, 1- or 4-byte entries).
 
