@@ -168,7 +168,8 @@ def test_dequantize_matches_reference(dtype, seed, scale):
     x = np.arange(256, dtype=np.uint8).view(dtype).reshape(2, 8, 16)
     g = one_op("DEQUANTIZE", [("x", x.shape, dtype, q(scale, zp))], [], (x.shape, "float32", None),
                OP_OPTIONS["DEQUANTIZE"]())
-    _both("DEQUANTIZE", g, x, [])
+    with np.errstate(over="ignore"):                                  # scale 3e38: the products overflow to inf
+        _both("DEQUANTIZE", g, x, [])
 
 
 @settings(max_examples=60, deadline=None)
