@@ -4,13 +4,15 @@
  * graph whose every node has a compiled kernel: the op kind, then the same arguments the per-node ctypes call
  * would pass (pointers to the prepared constants and to buffers allocated once for the planned batch).
  * Running the plan is calling those kernels in order; the results are the per-node results by construction.
- * Also the global AVERAGE_POOL_2D (window = whole image) and CONCATENATION used by the plans. */
+ * Also the global AVERAGE_POOL_2D (window = whole image) and CONCATENATION used by the plans; TRANSPOSE, PAD,
+ * QUANTIZE, DEQUANTIZE are in intq_layout.c, MAX_POOL_2D and the tabled MEAN in intq_pool.c. */
 #include <stdint.h>
 #include <stddef.h>
 #include <string.h>
 
 #define PLAN_WORDS 16
-enum { OP_CONV = 1, OP_DEPTHWISE = 2, OP_LUT2 = 3, OP_SOFTMAX = 4, OP_GLOBAL_AVG = 5, OP_CONCAT = 6, OP_RESIZE_BILINEAR = 7 };
+enum { OP_CONV = 1, OP_DEPTHWISE = 2, OP_LUT2 = 3, OP_SOFTMAX = 4, OP_GLOBAL_AVG = 5, OP_CONCAT = 6, OP_RESIZE_BILINEAR = 7,
+       OP_TRANSPOSE = 8, OP_PAD = 9, OP_QUANTIZE_F32 = 10, OP_LUT1 = 11, OP_MAX_POOL = 12, OP_MEAN_TABLE = 13 };
 
 int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int16_t *B16,
               const int32_t *colterm, const int32_t *m0, const int32_t *shift, const int32_t *colterm16,
@@ -24,6 +26,12 @@ void intq_resize_bilinear(const uint8_t *x, uint8_t *out, long n, long h, long w
                           const void *wy, const void *wx, int integer, int in_int8);
 void intq_softmax(const uint8_t *x, uint8_t *out, long rows, long depth, int in_int8, const int32_t *exps,
                   const int32_t *terms, const uint8_t *keep);
+void intq_transpose(const uint8_t *x, uint8_t *out, const int64_t *meta);                 /* intq_layout.c */
+void intq_pad(const uint8_t *x, uint8_t *out, const int64_t *meta);
+void intq_quantize_f32(const float *x, uint8_t *out, long n, float scale, int zp, int lo, int hi);
+void intq_lut1(const uint8_t *x, void *out, long n, const void *table, int esize);
+void intq_max_pool(const uint8_t *x, uint8_t *out, const int64_t *g);                        /* intq_pool.c */
+void intq_mean_table(const uint8_t *x, uint8_t *out, const int64_t *meta, const uint8_t *table, int32_t *acc);
 
 /* AVERAGE_POOL_2D over the whole H x W image (no padding): TFLite reference_ops::AveragePool with
  * count = hw: acc > 0 ? (acc + count/2) / count : (acc - count/2) / count (C division), then clamp */
@@ -88,6 +96,18 @@ int intq_run_plan(const int64_t *plan, long nrec) {
                                  (const void *)(intptr_t)a[4], (const void *)(intptr_t)a[5], (int)r[10], (int)r[11]);
             break;
         }
+        case OP_TRANSPOSE: intq_transpose(P(1), P(2), P(3)); break;
+        case OP_PAD: intq_pad(P(1), P(2), P(3)); break;
+        case OP_QUANTIZE_F32: {               /* r[4] = the float32 scale's bit pattern */
+            uint32_t bits = (uint32_t)r[4];
+            float scale;
+            memcpy(&scale, &bits, sizeof scale);
+            intq_quantize_f32(P(1), P(2), (long)r[3], scale, (int)r[5], (int)r[6], (int)r[7]);
+            break;
+        }
+        case OP_LUT1: intq_lut1(P(1), P(2), (long)r[3], P(4), (int)r[5]); break;
+        case OP_MAX_POOL: intq_max_pool(P(1), P(2), P(3)); break;
+        case OP_MEAN_TABLE: intq_mean_table(P(1), P(2), P(3), P(4), P(5)); break;
         default: err = 1;
         }
         if (err) return (int)(1 + i);

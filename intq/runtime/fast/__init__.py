@@ -3,7 +3,9 @@
 ``KERNELS`` maps op -> Kernel for the ops with a fast version (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED
 compiled; ADD, MUL as lookup tables; SOFTMAX with a tabled exp; CONCATENATION as byte copies and tables;
 RESIZE_BILINEAR in C on the reference's precomputed axes;
-AVERAGE_POOL_2D and MEAN in vectorised NumPy integers, MEAN tabled, the global pool in C); every other op uses
+AVERAGE_POOL_2D in vectorised NumPy integers, the global pool in C; MAX_POOL_2D in C; MEAN tabled, summed in C;
+TRANSPOSE, PAD, QUANTIZE and DEQUANTIZE in C (csrc/intq_layout.c), requantize and dequantize as 256-entry
+tables); every other op uses
 the reference kernel (intq.runtime.kernels merges the sets). The compiled ones also have a ``plan`` for the
 one-call executor (intq.runtime.fast.plan).
 Importing raises ImportError when the C library (csrc/intq_fast.c, built by setup.py) is absent, which makes
@@ -19,12 +21,13 @@ from intq.runtime.fast.conv import KERNELS as _CONV
 from intq.runtime.fast.depthwise_conv import KERNELS as _DW
 from intq.runtime.fast.elementwise import KERNELS as _ELEMENTWISE
 from intq.runtime.fast.fully_connected import KERNELS as _FC
+from intq.runtime.fast.layout import KERNELS as _LAYOUT
 from intq.runtime.fast.pooling import KERNELS as _POOL
 from intq.runtime.fast.resize_bilinear import KERNELS as _RESIZE
 from intq.runtime.fast.softmax import KERNELS as _SOFTMAX
 
 KERNELS = MappingProxyType({**_CONV, **_DW, **_FC, **_ELEMENTWISE, **_SOFTMAX, **_POOL, **_CONCAT,
-                             **_RESIZE})
+                             **_RESIZE, **_LAYOUT})
 ISA = ISA_NAMES[ISA_LEVEL]
 
 __all__ = ["KERNELS", "ISA", "ISA_LEVEL"]

@@ -1,4 +1,4 @@
-"""Fast AVERAGE_POOL_2D and MEAN in vectorised NumPy integers, equal to runtime/reference. Imports: numpy, intq.
+"""Fast AVERAGE_POOL_2D, MAX_POOL_2D and MEAN, equal to runtime/reference. Imports: numpy, intq.
 
 AVERAGE_POOL_2D (TFLite ``reference_ops::AveragePool`` / ``reference_integer_ops::AveragePool``, uint8 and
 int8): the window sums come from an int32 integral image of the zero-padded input (padded taps add 0, as
@@ -13,7 +13,11 @@ MEAN (``reference_ops::QuantizedMeanOrSum``): when the batch axis is not reduced
 prepare, and the output is a function of the int32 sum alone, which lies in [N*q_min, N*q_max]. Prepare
 evaluates the reference formula (``mean_multiplier``, ``multiply_by_quantized_multiplier``, + z_out, clamp)
 on every possible sum (at most ``_MAX_TABLE`` of them); run is one int32 sum and one table gather. Other
-cases (batch axis reduced, huge N) use the reference run.
+cases (batch axis reduced, huge N) use the reference run. With a table, the sum and the gather are one C
+call (csrc/intq_pool.c ``intq_mean_table``, up to 6 dims), which also gives MEAN a plan; otherwise plan is None.
+
+MAX_POOL_2D (NHWC, any window, strides, SAME/VALID padding): ``intq_max_pool`` in C, the max of the taps inside
+the image, then the fused activation clamp, with the reference prepare's geometry and [lo, hi].
 """
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
-from intq.runtime.fast._lib import LIB, OP_GLOBAL_AVG, ptr
+from intq.runtime.fast._lib import LIB, OP_GLOBAL_AVG, OP_MAX_POOL, OP_MEAN_TABLE, ptr
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import mean as ref_mean
 from intq.runtime.reference import pooling as ref_pool
@@ -29,6 +33,7 @@ from intq.runtime.reference.common import clamp_cast, dtype_range, padded_window
 from intq.scheme.fixedpoint import multiply_by_quantized_multiplier, wrap32
 
 _MAX_TABLE = 1 << 22
+_MAXDIM = 6                                                       # INTQ_MAXDIM of csrc/intq_pool.c
 _MIN_INTEGRAL_TAPS = 16                                           # below this, summing shifted views is faster
 
 
@@ -100,10 +105,57 @@ def _prepare_mean(graph: Graph, node: Node) -> dict:
 
 def _run_mean(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     """x uint8|int8 -> mean over ``axes``: int32 sum, then one table gather (reference run if no table)."""
-    if p["table"] is None:
+    x = np.ascontiguousarray(inputs[0])
+    if p["table"] is None or x.ndim > _MAXDIM:
         return ref_mean.run(p, inputs, ctx)
-    total = inputs[0].sum(axis=p["axes"], dtype=np.int32, keepdims=p["keep"])
-    return [p["table"][total - p["offset"]]]
+    shape = [1 if i in p["axes"] else d for i, d in enumerate(x.shape)] if p["keep"] else \
+        [d for i, d in enumerate(x.shape) if i not in p["axes"]]
+    out = np.empty(shape, p["dtype"])
+    meta, acc = _mean_meta(p, x), np.empty(max(out.size, 1), np.int32)
+    LIB.intq_mean_table(ptr(x), ptr(out), ptr(meta), ptr(p["table"]), ptr(acc))
+    return [out]
+
+
+def _mean_meta(p: dict, x: np.ndarray) -> np.ndarray:
+    """int64 [in_int8, table offset, in_shape[6], reduced[6]] of csrc/intq_pool.c intq_mean_table."""
+    lead = _MAXDIM - x.ndim
+    return np.array([int(p["dtype"] == "int8"), p["offset"]] + [1] * lead + list(x.shape)
+                    + [0] * lead + [int(i in p["axes"]) for i in range(x.ndim)], np.int64)
+
+
+def _plan_mean(p: dict, ins: list, outs: list, num_threads: int):
+    """intq_run_plan record of a tabled MEAN (None without a table: batch axis reduced or a huge N)."""
+    x, out = ins[0], outs[0]
+    if p["table"] is None or x.ndim > _MAXDIM or out.dtype != np.dtype(p["dtype"]) \
+            or out.size != int(np.prod([d for i, d in enumerate(x.shape) if i not in p["axes"]], dtype=np.int64)):
+        return None
+    meta, acc = _mean_meta(p, x), np.empty(max(out.size, 1), np.int32)
+    return [OP_MEAN_TABLE, ptr(x), ptr(out), ptr(meta), ptr(p["table"]), ptr(acc)], [meta, acc, p["table"]]
+
+
+def _max_geom(p: dict, x: np.ndarray) -> np.ndarray:
+    """int64 [n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, in_int8, lo, hi] of csrc/intq_pool.c intq_max_pool."""
+    g = p["geometry"]
+    return np.array([*x.shape, *g["out_hw"], *g["kernel"], *g["stride"], *g["pad"], int(p["dtype"] == "int8"),
+                     p["lo"], p["hi"]], np.int64)
+
+
+def _run_max(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
+    """x uint8|int8[N,H,W,C] -> clamped max over each window's taps inside the image."""
+    x = np.ascontiguousarray(inputs[0])
+    out = np.empty((x.shape[0], *p["geometry"]["out_hw"], x.shape[3]), p["dtype"])
+    geom = _max_geom(p, x)
+    LIB.intq_max_pool(ptr(x), ptr(out), ptr(geom))
+    return [out]
+
+
+def _plan_max(p: dict, ins: list, outs: list, num_threads: int):
+    """intq_run_plan record of this max pool on fixed buffers."""
+    x, out = ins[0], outs[0]
+    if x.ndim != 4 or out.shape != (x.shape[0], *p["geometry"]["out_hw"], x.shape[3]):
+        return None
+    geom = _max_geom(p, x)
+    return [OP_MAX_POOL, ptr(x), ptr(out), ptr(geom)], [geom]
 
 
 def _plan_average(p: dict, ins: list, outs: list, num_threads: int):
@@ -116,4 +168,5 @@ def _plan_average(p: dict, ins: list, outs: list, num_threads: int):
 
 
 KERNELS = {"AVERAGE_POOL_2D": Kernel(_prepare_average, _run_average, _plan_average),
-           "MEAN": Kernel(_prepare_mean, _run_mean)}
+           "MAX_POOL_2D": Kernel(ref_pool.KERNELS["MAX_POOL_2D"].prepare, _run_max, _plan_max),
+           "MEAN": Kernel(_prepare_mean, _run_mean, _plan_mean)}

@@ -1,0 +1,216 @@
+"""Fast TRANSPOSE, PAD, QUANTIZE, DEQUANTIZE, MAX_POOL_2D and MEAN (run and plan) equal the reference byte for byte."""
+from __future__ import annotations
+
+import platform
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from intq.ir.ops import OP_OPTIONS
+from intq.runtime.interpreter import Interpreter
+from intq.runtime.kernels import ExecContext, kernel_set
+from reference_cases import one_op, q
+
+fast = pytest.importorskip("intq.runtime.fast", reason="fast kernels not built", exc_type=ImportError)
+
+RANGES = {"uint8": (0, 255), "int8": (-128, 127)}
+
+
+def _codes(dtype: str, n: int, r: np.random.Generator) -> np.ndarray:
+    """n random codes of an integer or float32 dtype."""
+    if dtype == "float32":
+        return r.standard_normal(n).astype(np.float32) * np.float32(50)
+    info = np.iinfo(dtype)
+    return r.integers(max(info.min, -1 << 20), min(info.max, 1 << 20) + 1, n).astype(dtype)
+
+
+def _kernel_equal(op: str, g, inputs: list) -> np.ndarray:
+    """The fast kernel's run equals the reference run on a one-node graph; returns the reference output."""
+    ref_k, fast_k = kernel_set("reference")[op], fast.KERNELS[op]
+    node = g.nodes[0]
+    want = ref_k.run(ref_k.prepare(g, node), inputs, ExecContext())[0]
+    got = fast_k.run(fast_k.prepare(g, node), inputs, ExecContext())[0]
+    assert got.dtype == want.dtype and got.shape == want.shape
+    assert np.array_equal(got, want, equal_nan=got.dtype.kind == "f")
+    if got.dtype.kind == "f":
+        assert np.array_equal(got.view(np.uint32), want.view(np.uint32))          # bits, signs of zero included
+    return want
+
+
+def _plan_equal(g, x: np.ndarray, planned: bool = True) -> None:
+    """The fast Interpreter plans the graph (or not) and its run equals the reference Interpreter's."""
+    for threads in (1, 2):
+        it = Interpreter(g, num_threads=threads)
+        assert (it._plan is not None) == planned
+        got, want = it.run(x)[0], Interpreter(g, kernels="reference").run(x)[0]
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert np.array_equal(got.view(np.uint8), want.view(np.uint8))
+
+
+def _both(op: str, g, x: np.ndarray, consts: list) -> None:
+    _kernel_equal(op, g, [x, *consts])
+    _plan_equal(g, x)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 6), st.sampled_from(["uint8", "int8", "float32", "int32"]),
+       st.data())
+def test_transpose_matches_reference(seed, rank, dtype, data):
+    r = np.random.default_rng(seed)
+    shape = tuple(int(d) for d in r.integers(1, 5 if rank <= 4 else 3, rank))
+    perm = data.draw(st.permutations(range(rank)))
+    if seed % 3 == 0:                                                 # negative entries wrap
+        perm = [p - rank if i % 2 else p for i, p in enumerate(perm)]
+    x = _codes(dtype, int(np.prod(shape)), r).reshape(shape)
+    quant = q(0.1, 3) if dtype in RANGES else None
+    g = one_op("TRANSPOSE", [("x", shape, dtype, quant)], [("perm", np.array(perm, np.int32), None)],
+               (tuple(shape[p % rank] for p in perm), dtype, quant), OP_OPTIONS["TRANSPOSE"]())
+    _both("TRANSPOSE", g, x, [np.array(perm, np.int32)])
+
+
+def test_transpose_nchw_to_nhwc_by_hand():
+    x = np.arange(2 * 3 * 4 * 5, dtype=np.uint8).reshape(2, 3, 4, 5)
+    g = one_op("TRANSPOSE", [("x", x.shape, "uint8", q(0.1))], [("perm", np.array([0, 2, 3, 1], np.int32), None)],
+               ((2, 4, 5, 3), "uint8", q(0.1)), OP_OPTIONS["TRANSPOSE"]())
+    got = fast.KERNELS["TRANSPOSE"].run(fast.KERNELS["TRANSPOSE"].prepare(g, g.nodes[0]), [x], ExecContext())[0]
+    assert np.array_equal(got, np.transpose(x, (0, 2, 3, 1)))
+    _plan_equal(g, x)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 5), st.sampled_from(["uint8", "int8", "float32", "int32"]))
+def test_pad_matches_reference(seed, rank, dtype):
+    r = np.random.default_rng(seed)
+    shape = tuple(int(d) for d in r.integers(1, 6 if rank <= 3 else 4, rank))
+    pads = r.integers(0, 4, (rank, 2)) * (r.random((rank, 2)) < 0.7)
+    x = _codes(dtype, int(np.prod(shape)), r).reshape(shape)
+    quant = q(0.1, int(r.integers(*RANGES[dtype]))) if dtype in RANGES else None
+    out_shape = tuple(d + int(a) + int(b) for d, (a, b) in zip(shape, pads))
+    g = one_op("PAD", [("x", shape, dtype, quant)], [("paddings", pads.astype(np.int32), None)],
+               (out_shape, dtype, quant), OP_OPTIONS["PAD"]())
+    _both("PAD", g, x, [pads.astype(np.int32)])
+
+
+def _quantize_graph(shape, dtype: str, scale: float, zp: int):
+    return one_op("QUANTIZE", [("x", shape, "float32", None)], [], (shape, dtype, q(scale, zp)),
+                  OP_OPTIONS["QUANTIZE"]())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["uint8", "int8"]),
+       st.sampled_from([1.0, 0.25, 2.0 ** -7, 0.02, 0.1, 3.7, 1e-3, 1e-30, 1e30]))
+def test_quantize_float_matches_reference(seed, dtype, scale):
+    r = np.random.default_rng(seed)
+    lo, hi = RANGES[dtype]
+    zp = int(r.integers(lo, hi + 1)) if seed % 4 else (lo if seed % 8 else hi)
+    s = np.float32(scale)
+    k = r.integers(-300, 300, 200).astype(np.float32)
+    ties = (k + np.float32(0.5)) * s                                  # exact ties where s is a power of two
+    near = np.nextafter(ties, np.float32(np.inf)), np.nextafter(ties, np.float32(-np.inf))
+    with np.errstate(over="ignore"):
+        huge = np.array([1e10, -1e10, 3e38, -3e38, 2.0 ** 31, -2.0 ** 31, 2.0 ** 31 - 128, 2.0 ** 24 + 2, 0.0, -0.0,
+                         1e-45, -1e-45, 0.49999997, -0.49999997, 0.5, -0.5, 8388609.0], np.float32) * s
+    x = np.concatenate([ties, *near, huge, r.standard_normal(200).astype(np.float32) * s * np.float32(200),
+                        r.standard_normal(50).astype(np.float32) * np.float32(1e12)]).astype(np.float32)
+    x = x[np.isfinite(x)].reshape(1, -1)
+    g = _quantize_graph(x.shape, dtype, scale, zp)
+    with np.errstate(over="ignore"):                                  # x / scale overflows to inf for huge x
+        _both("QUANTIZE", g, x, [])
+
+
+def test_quantize_float_ties_round_away_from_zero():
+    x = np.array([[0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 126.5, -127.5, 0.49999997, -0.49999997]], np.float32)
+    g = _quantize_graph(x.shape, "int8", 1.0, 0)
+    k = fast.KERNELS["QUANTIZE"]
+    got = k.run(k.prepare(g, g.nodes[0]), [x], ExecContext())[0]
+    assert got.tolist() == [[1, -1, 2, -2, 3, -3, 127, -128, 0, 0]]
+    _both("QUANTIZE", g, x, [])
+
+
+def test_quantize_float_nan_and_inf():
+    """+-inf saturate; NaN gives the x86-64 reference's result (INT64_MIN + zp wrapped, then clamped: the lowest
+    code for zp >= 0, the highest for zp < 0). The Interpreter refuses non-finite inputs: only the kernel sees them."""
+    x = np.array([[np.nan, -np.nan, np.inf, -np.inf, 1.0]], np.float32)
+    for dtype, zp in (("uint8", 7), ("uint8", 0), ("int8", -3), ("int8", 0), ("int8", 5)):
+        g = _quantize_graph(x.shape, dtype, 0.5, zp)
+        k = fast.KERNELS["QUANTIZE"]
+        got = k.run(k.prepare(g, g.nodes[0]), [x], ExecContext())[0]
+        lo, hi = RANGES[dtype]
+        nan = lo if zp >= 0 else hi
+        assert got.tolist() == [[nan, nan, hi, lo, zp + 2]]
+        if platform.machine() in ("x86_64", "AMD64"):
+            with np.errstate(invalid="ignore"):
+                _kernel_equal("QUANTIZE", g, [x])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(["uint8", "int8"]), st.sampled_from(["uint8", "int8"]), st.integers(0, 2**32 - 1),
+       st.sampled_from([1.0, 0.5, 0.37, 3.0, 1e-6, 1e4, 255.0]))
+def test_requantize_matches_reference(din, dout, seed, ratio):
+    r = np.random.default_rng(seed)
+    s_in = float(r.uniform(0.001, 0.5))
+    x = np.concatenate([np.arange(256, dtype=np.uint8), r.integers(0, 256, 100).astype(np.uint8)]).view(din)
+    x = x.reshape(4, -1)
+    g = one_op("QUANTIZE", [("x", x.shape, din, q(s_in, int(r.integers(*RANGES[din]))))], [],
+               (x.shape, dout, q(s_in * ratio, int(r.integers(*RANGES[dout])))), OP_OPTIONS["QUANTIZE"]())
+    _both("QUANTIZE", g, x, [])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(["uint8", "int8"]), st.integers(0, 2**32 - 1),
+       st.sampled_from([1.0, 0.1, 1e-3, 3.3e-7, 1.2e-38, 1e-45, 3e38, 1e30]))
+def test_dequantize_matches_reference(dtype, seed, scale):
+    r = np.random.default_rng(seed)
+    lo, hi = RANGES[dtype]
+    zp = int(r.integers(lo, hi + 1)) if seed % 3 else (lo if seed % 2 else hi)
+    x = np.arange(256, dtype=np.uint8).view(dtype).reshape(2, 8, 16)
+    g = one_op("DEQUANTIZE", [("x", x.shape, dtype, q(scale, zp))], [], (x.shape, "float32", None),
+               OP_OPTIONS["DEQUANTIZE"]())
+    with np.errstate(over="ignore"):                                  # scale 3e38: the products overflow to inf
+        _both("DEQUANTIZE", g, x, [])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(["uint8", "int8"]), st.integers(0, 2**32 - 1), st.integers(1, 3), st.integers(1, 12),
+       st.integers(1, 12), st.sampled_from([1, 5, 32, 300]), st.integers(1, 5), st.integers(1, 5), st.integers(1, 3),
+       st.integers(1, 3), st.sampled_from(["SAME", "VALID"]), st.sampled_from(["NONE", "RELU", "RELU6"]))
+def test_max_pool_matches_reference(dtype, seed, n, h, w, c, kh, kw, sh, sw, padding, activation):
+    r = np.random.default_rng(seed)
+    lo, hi = RANGES[dtype]
+    kh, kw = min(kh, h), min(kw, w)
+    x = r.integers(lo, hi + 1, (n, h, w, c)).astype(dtype)
+    if seed % 4 == 0:
+        x[...] = lo                                                   # all-lowest windows, padding included
+    oh = -(-h // sh) if padding == "SAME" else (h - kh) // sh + 1
+    ow = -(-w // sw) if padding == "SAME" else (w - kw) // sw + 1
+    quant = q(float(r.choice([0.02, 0.1, 1.0])), int(r.integers(lo, hi + 1)))
+    g = one_op("MAX_POOL_2D", [("x", x.shape, dtype, quant)], [], ((n, oh, ow, c), dtype, quant),
+               OP_OPTIONS["MAX_POOL_2D"](padding=padding, filter_h=kh, filter_w=kw, stride_h=sh, stride_w=sw,
+                                         activation=activation))
+    _both("MAX_POOL_2D", g, x, [])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(["uint8", "int8"]), st.integers(0, 2**32 - 1),
+       st.sampled_from([((2, 7, 7, 16), (1, 2)), ((1, 4, 4, 8), (2, 1)), ((3, 5, 6), (-1,)), ((2, 9, 4), (1, 2)),
+                        ((1, 3, 3, 700), (1, 2)), ((2, 6), (1,)), ((2, 3, 4, 5), (1, 3)), ((2, 2, 3, 2, 2, 3), (2, 4)),
+                        ((2, 3, 4, 5), (0, 1))]),
+       st.booleans(), st.sampled_from([0.5, 1.0, 3.0, 0.01]))
+def test_mean_plan_matches_reference(dtype, seed, shape_axes, keep, ratio):
+    (shape, axes), r = shape_axes, np.random.default_rng(seed)
+    lo, hi = RANGES[dtype]
+    x = r.integers(lo, hi + 1, shape).astype(dtype)
+    if seed % 3 == 0:
+        x[...] = hi if seed % 2 else lo                               # extreme sums: the table's ends
+    rank = len(shape)
+    red = {a % rank for a in axes}
+    out_shape = tuple(1 if i in red else d for i, d in enumerate(shape)) if keep else \
+        tuple(d for i, d in enumerate(shape) if i not in red)
+    s_in = float(r.uniform(0.01, 0.2))
+    g = one_op("MEAN", [("x", shape, dtype, q(s_in, int(r.integers(lo, hi + 1))))],
+               [("axes", np.array(axes, np.int32), None)],
+               (out_shape, dtype, q(s_in * ratio, int(r.integers(lo, hi + 1)))), OP_OPTIONS["MEAN"](keep_dims=keep))
+    _kernel_equal("MEAN", g, [x, np.array(axes, np.int32)])
+    _plan_equal(g, x, planned=0 not in red)                           # batch reduced: no table, no plan
