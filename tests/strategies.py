@@ -126,3 +126,12 @@ def window(draw, h: int, w: int, max_k: int = 3, dilate: bool = True):
         while (kw - 1) * dw + 1 > w:
             kw, dw = (kw - 1, dw) if kw > 1 else (kw, 1)
     return kh, kw, sh, sw, dh, dw, padding
+
+
+def pool_draws(max_hw: int, channels: list[int], max_k: int) -> tuple:
+    """The @given arguments of a pooling property test: dtype, seed, n, h, w, c, kh, kw, sh, sw, padding and
+    the fused activation (NONE/RELU/RELU6)."""
+    return (st.sampled_from(["uint8", "int8"]), st.integers(0, 2**32 - 1), st.integers(1, 3),
+            st.integers(1, max_hw), st.integers(1, max_hw), st.sampled_from(channels), st.integers(1, max_k),
+            st.integers(1, max_k), st.integers(1, 3), st.integers(1, 3), st.sampled_from(["SAME", "VALID"]),
+            st.sampled_from(["NONE", "RELU", "RELU6"]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from intq.ir.graph import Graph
+from intq.ir.ops import OP_OPTIONS
 from intq.ir.tensor import Quantization
 from intq.runtime.interpreter import Interpreter
 
@@ -38,6 +39,17 @@ def one_op(op: str, inputs, constants, output, options=None) -> Graph:
     g.add_node(op, names, ["y"], options, name=f"{op.lower()}_under_test")
     g.inputs, g.outputs = [n for n, *_ in inputs], ["y"]
     return g
+
+
+def pool_graph(op: str, x: np.ndarray, kh: int, kw: int, sh: int, sw: int, padding: str, activation: str,
+               quant) -> Graph:
+    """One AVERAGE_POOL_2D / MAX_POOL_2D node on NHWC ``x`` (the output shape from TFLite's padding rule)."""
+    n, h, w, c = x.shape
+    oh = -(-h // sh) if padding == "SAME" else (h - kh) // sh + 1
+    ow = -(-w // sw) if padding == "SAME" else (w - kw) // sw + 1
+    return one_op(op, [("x", x.shape, str(x.dtype), quant)], [], ((n, oh, ow, c), str(x.dtype), quant),
+                  OP_OPTIONS[op](padding=padding, filter_h=kh, filter_w=kw, stride_h=sh, stride_w=sw,
+                                 activation=activation))
 
 
 def concat_graph(shapes, axis: int, dtype: str, quants, out_quant, activation: str = "NONE") -> Graph:

@@ -11,7 +11,8 @@ from intq.runtime.kernels import ExecContext, kernel_set
 from intq.runtime.reference import conv as ref_conv
 from intq.runtime.reference import depthwise_conv as ref_dw
 from fast_cases import assert_conv_like_equal, assert_kernel_equal
-from reference_cases import one_op, q
+from reference_cases import one_op, pool_graph, q
+from strategies import pool_draws
 
 fast = pytest.importorskip("intq.runtime.fast", reason="fast kernels not built", exc_type=ImportError)
 from intq.runtime.fast import conv as fast_conv  # noqa: E402
@@ -217,9 +218,7 @@ def _same(op: str, g, inputs) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.sampled_from(["uint8", "int8"]), st.integers(0, 2**32 - 1), st.integers(1, 3), st.integers(1, 14),
-       st.integers(1, 14), st.sampled_from([1, 5, 32, 600]), st.integers(1, 7), st.integers(1, 7), st.integers(1, 3),
-       st.integers(1, 3), st.sampled_from(["SAME", "VALID"]), st.sampled_from(["NONE", "RELU", "RELU6"]))
+@given(*pool_draws(14, [1, 5, 32, 600], 7))
 def test_average_pool_matches_reference(dtype, seed, n, h, w, c, kh, kw, sh, sw, padding, activation):
     r = np.random.default_rng(seed)
     lo, hi = RANGES[dtype]
@@ -229,36 +228,8 @@ def test_average_pool_matches_reference(dtype, seed, n, h, w, c, kh, kw, sh, sw,
     if seed % 4 == 0:                                                 # the global pool that ends MobileNets
         kh, kw, sh, sw, padding = h, w, 1, 1, "VALID"
     x = r.integers(lo, hi + 1, (n, h, w, c)).astype(dtype)
-    oh = -(-h // sh) if padding == "SAME" else (h - kh) // sh + 1
-    ow = -(-w // sw) if padding == "SAME" else (w - kw) // sw + 1
     quant = q(float(r.choice([0.02, 0.1, 1.0])), int(r.integers(lo, hi + 1)))
-    g = one_op("AVERAGE_POOL_2D", [("x", x.shape, dtype, quant)], [], ((n, oh, ow, c), dtype, quant),
-               OP_OPTIONS["AVERAGE_POOL_2D"](padding=padding, filter_h=kh, filter_w=kw, stride_h=sh, stride_w=sw,
-                                             activation=activation))
-    _same("AVERAGE_POOL_2D", g, [x])
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.sampled_from(["uint8", "int8"]), st.integers(0, 2**32 - 1),
-       st.sampled_from([((2, 7, 7, 16), (1, 2)), ((1, 4, 4, 8), (2, 1)), ((3, 5, 6), (-1,)), ((2, 3, 4, 5), (0, 1)),
-                        ((2, 9, 4), (1, 2)), ((1, 3, 3, 1024), (1, 2)), ((2, 6), (1,))]),
-       st.booleans(), st.sampled_from([0.5, 1.0, 3.0, 0.01]))
-def test_mean_matches_reference(dtype, seed, shape_axes, keep, ratio):
-    (shape, axes), r = shape_axes, np.random.default_rng(seed)
-    lo, hi = RANGES[dtype]
-    x = r.integers(lo, hi + 1, shape).astype(dtype)
-    if seed % 3 == 0:
-        x[...] = hi if seed % 2 else lo                               # extreme sums: clamping at both ends
-    rank = len(shape)
-    red = {a % rank for a in axes}
-    out_shape = tuple(1 if i in red else d for i, d in enumerate(shape)) if keep else \
-        tuple(d for i, d in enumerate(shape) if i not in red)
-    s_in = float(r.uniform(0.01, 0.2))
-    g = one_op("MEAN", [("x", shape, dtype, q(s_in, int(r.integers(lo, hi + 1))))],
-               [("axes", np.array(axes, np.int32), None)],
-               (out_shape, dtype, q(s_in * ratio, int(r.integers(lo, hi + 1)))),
-               OP_OPTIONS["MEAN"](keep_dims=keep))
-    _same("MEAN", g, [x, np.array(axes, np.int32)])
+    _same("AVERAGE_POOL_2D", pool_graph("AVERAGE_POOL_2D", x, kh, kw, sh, sw, padding, activation, quant), [x])
 
 
 def test_fast_set_has_pool_and_mean():

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from intq.ir.ops import OP_OPTIONS
 from intq.runtime.interpreter import Interpreter
 from intq.runtime.kernels import ExecContext, kernel_set
-from reference_cases import one_op, q
+from reference_cases import one_op, pool_graph, q
+from strategies import pool_draws
 
 fast = pytest.importorskip("intq.runtime.fast", reason="fast kernels not built", exc_type=ImportError)
 
@@ -173,9 +174,7 @@ def test_dequantize_matches_reference(dtype, seed, scale):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.sampled_from(["uint8", "int8"]), st.integers(0, 2**32 - 1), st.integers(1, 3), st.integers(1, 12),
-       st.integers(1, 12), st.sampled_from([1, 5, 32, 300]), st.integers(1, 5), st.integers(1, 5), st.integers(1, 3),
-       st.integers(1, 3), st.sampled_from(["SAME", "VALID"]), st.sampled_from(["NONE", "RELU", "RELU6"]))
+@given(*pool_draws(12, [1, 5, 32, 300], 5))
 def test_max_pool_matches_reference(dtype, seed, n, h, w, c, kh, kw, sh, sw, padding, activation):
     r = np.random.default_rng(seed)
     lo, hi = RANGES[dtype]
@@ -183,22 +182,17 @@ def test_max_pool_matches_reference(dtype, seed, n, h, w, c, kh, kw, sh, sw, pad
     x = r.integers(lo, hi + 1, (n, h, w, c)).astype(dtype)
     if seed % 4 == 0:
         x[...] = lo                                                   # all-lowest windows, padding included
-    oh = -(-h // sh) if padding == "SAME" else (h - kh) // sh + 1
-    ow = -(-w // sw) if padding == "SAME" else (w - kw) // sw + 1
     quant = q(float(r.choice([0.02, 0.1, 1.0])), int(r.integers(lo, hi + 1)))
-    g = one_op("MAX_POOL_2D", [("x", x.shape, dtype, quant)], [], ((n, oh, ow, c), dtype, quant),
-               OP_OPTIONS["MAX_POOL_2D"](padding=padding, filter_h=kh, filter_w=kw, stride_h=sh, stride_w=sw,
-                                         activation=activation))
-    _both("MAX_POOL_2D", g, x, [])
+    _both("MAX_POOL_2D", pool_graph("MAX_POOL_2D", x, kh, kw, sh, sw, padding, activation, quant), x, [])
 
 
 @settings(max_examples=40, deadline=None)
 @given(st.sampled_from(["uint8", "int8"]), st.integers(0, 2**32 - 1),
        st.sampled_from([((2, 7, 7, 16), (1, 2)), ((1, 4, 4, 8), (2, 1)), ((3, 5, 6), (-1,)), ((2, 9, 4), (1, 2)),
-                        ((1, 3, 3, 700), (1, 2)), ((2, 6), (1,)), ((2, 3, 4, 5), (1, 3)), ((2, 2, 3, 2, 2, 3), (2, 4)),
+                        ((1, 3, 3, 700), (1, 2)), ((1, 3, 3, 1024), (1, 2)), ((2, 6), (1,)), ((2, 3, 4, 5), (1, 3)), ((2, 2, 3, 2, 2, 3), (2, 4)),
                         ((2, 3, 4, 5), (0, 1))]),
        st.booleans(), st.sampled_from([0.5, 1.0, 3.0, 0.01]))
-def test_mean_plan_matches_reference(dtype, seed, shape_axes, keep, ratio):
+def test_mean_matches_reference_run_and_planned(dtype, seed, shape_axes, keep, ratio):
     (shape, axes), r = shape_axes, np.random.default_rng(seed)
     lo, hi = RANGES[dtype]
     x = r.integers(lo, hi + 1, shape).astype(dtype)
