@@ -7,8 +7,8 @@
  * sum (a-za)(b-zb) because int32 accumulation wraps in both. Padded taps read a = za so they add 0.
  * Requantization = TFLite MultiplyByQuantizedMultiplier with double rounding (intq.scheme.fixedpoint).
  * Dispatch: AVX512-VNNI (vpdpbusd) when __builtin_cpu_supports says so, else portable C compiled twice
- * (target avx2 and default) and chosen at run time. Threads: intq_parallel_for (intq_threads.c, a pool of
- * sleeping workers) over pixel tiles (or output-channel blocks when there are few pixels).
+ * (target avx2 and default) and chosen at run time. Threads: intq_parallel_for (intq_threads.c, a work-
+ * stealing pool of workers) over pixel tiles (or output-channel blocks when there are few pixels).
  * DEPTHWISE_CONV_2D is in intq_depthwise.c, the shared helpers in intq_common.h. */
 #include "intq_common.h"
 
