@@ -1,6 +1,7 @@
 """Interpreter: prepare every node once, then run inputs through the graph many times. Imports: ir, runtime."""
 from __future__ import annotations
 
+import threading
 from typing import Mapping
 
 import numpy as np
@@ -19,7 +20,15 @@ class Interpreter:
     ``kernels``: "fast" (default; compiled where built, the reference kernels otherwise), "reference"
     (the readable spec) or a mapping op -> Kernel. ``num_threads`` is passed to kernels that use it.
     Inputs must have the graph's dtype and shape; the leading (batch) dimension may differ.
+
+    When every node has a compiled kernel, a run is one C call over buffers planned for the graph's batch size
+    (intq.runtime.fast.plan). The first run at another batch size of up to OTHER_PLAN_MAX_BATCH goes node by
+    node and plans that size from the shapes it saw, so later runs at it are one call too (the last
+    OTHER_PLANS_KEPT such sizes are kept). Results are the same bytes on every path.
     """
+
+    OTHER_PLANS_KEPT = 4
+    OTHER_PLAN_MAX_BATCH = 16
 
     def __init__(self, graph: Graph, kernels: str | Mapping[str, Kernel] = "fast", num_threads: int = 1):
         if not isinstance(num_threads, int) or num_threads < 1:
@@ -42,6 +51,8 @@ class Interpreter:
         self._constants = {n: t.data for n, t in graph.tensors.items() if t.is_constant}
         # every node compiled: one C call per run at the graph's batch size (intq.runtime.fast.plan)
         self._plan = compiled_plan(graph, self._steps, self.kernels, num_threads)
+        self._other_plans: dict[tuple, object] = {}     # input shapes -> Plan (or None: not plannable)
+        self._other_lock = threading.Lock()
 
     def _check_inputs(self, inputs) -> list[np.ndarray]:
         g = self.graph
@@ -63,8 +74,17 @@ class Interpreter:
     def run(self, *inputs, intermediates: bool = False):
         """Run the graph; return the list of outputs (or, with ``intermediates``, a dict of every tensor)."""
         checked = self._check_inputs(inputs)
-        if self._plan is not None and not intermediates and self._plan.accepts(checked):
-            outs = self._plan.run(checked)
+        key, plan_other = None, False
+        if self._plan is not None and not intermediates:
+            if self._plan.accepts(checked):
+                plan = self._plan
+            else:
+                key = tuple(x.shape for x in checked)
+                with self._other_lock:
+                    plan = self._other_plans.get(key)
+                    plan_other = key not in self._other_plans and all(
+                        x.ndim and x.shape[0] <= self.OTHER_PLAN_MAX_BATCH for x in checked)
+            outs = None if plan is None else plan.run(checked)
             if outs is not None:
                 return outs
         env: dict[str, np.ndarray] = dict(self._constants)
@@ -76,6 +96,18 @@ class Interpreter:
                 env[name] = value
         if intermediates:
             return env
+        if plan_other:
+            self._plan_other(key, env)
         return [env[n] for n in self.graph.outputs]
+
+    def _plan_other(self, key: tuple, env: dict) -> None:
+        """Plan the input shapes ``key`` from a node-by-node run's tensors ``env`` (kept: the last few)."""
+        shapes = {n: np.shape(v) for n, v in env.items() if n not in self._constants}
+        plan = compiled_plan(self.graph, self._steps, self.kernels, self.ctx.num_threads, shapes)
+        with self._other_lock:
+            if key not in self._other_plans:
+                while len(self._other_plans) >= self.OTHER_PLANS_KEPT:
+                    self._other_plans.pop(next(iter(self._other_plans)))
+                self._other_plans[key] = plan
 
     __call__ = run

@@ -51,13 +51,14 @@ def _fast() -> Mapping[str, Kernel]:
     return MappingProxyType(merged)
 
 
-def compiled_plan(graph, steps: list, kernels: Mapping[str, Kernel], num_threads: int):
-    """The one-call plan of the whole graph (intq.runtime.fast.plan.Plan) when every node can be planned, else None."""
+def compiled_plan(graph, steps: list, kernels: Mapping[str, Kernel], num_threads: int, shapes=None):
+    """The one-call plan of the whole graph (intq.runtime.fast.plan.Plan) when every node can be planned, else
+    None; ``shapes`` (tensor name -> shape) plans another batch size than the graph's."""
     try:
         from intq.runtime.fast.plan import Plan
     except ImportError:          # fast kernels not built
         return None
-    return Plan.build(graph, steps, kernels, num_threads)
+    return Plan.build(graph, steps, kernels, num_threads, shapes)
 
 
 def kernel_set(kernels: str | Mapping[str, Kernel]) -> Mapping[str, Kernel]:

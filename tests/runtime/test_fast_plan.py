@@ -116,6 +116,37 @@ def test_other_batch_and_intermediates_use_node_by_node_path(dtype):
     assert all(np.array_equal(env[k], env_ref[k]) for k in env_ref)
 
 
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+@pytest.mark.parametrize("fc", [False, True])
+def test_another_batch_size_is_planned_after_its_first_run(dtype, fc):
+    g = small_net(dtype, seed=4, fc=fc)
+    it, ref = Interpreter(g, num_threads=2), Interpreter(g, kernels="reference")
+    calls = []
+    for n in (3, 3, 3, 2, 2):
+        x = _x(dtype, 10 + len(calls), n=n)
+        assert all(np.array_equal(a, b) for a, b in zip(it.run(x), ref.run(x))), f"batch {n}, call {len(calls)}"
+        calls.append(n)
+        plan = it._other_plans[x.shape,]
+        assert plan is not None and plan.accepts([x])     # planned from the first run at this size on
+    # the planned buffers are reused: an earlier result is not overwritten by a later run
+    x5 = _x(dtype, 50, n=3)
+    first = it.run(x5)
+    it.run(_x(dtype, 51, n=3))
+    assert all(np.array_equal(a, b) for a, b in zip(first, ref.run(x5)))
+
+
+def test_other_batch_plans_are_bounded():
+    g = small_net("uint8", seed=5)
+    it = Interpreter(g)
+    for n in range(2, 2 + Interpreter.OTHER_PLANS_KEPT + 2):
+        it.run(_x("uint8", n, n=n))
+    assert len(it._other_plans) == Interpreter.OTHER_PLANS_KEPT
+    big = Interpreter.OTHER_PLAN_MAX_BATCH + 1
+    x = _x("uint8", 0, n=big)
+    assert all(np.array_equal(a, b) for a, b in zip(it.run(x), Interpreter(g, kernels="reference").run(x)))
+    assert (x.shape,) not in it._other_plans                       # large batches stay node by node
+
+
 def test_graph_with_an_op_without_plan_runs_node_by_node():
     g = small_net("uint8", head="LOGISTIC")
     it = Interpreter(g)

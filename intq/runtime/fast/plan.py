@@ -5,7 +5,8 @@ a third of a 1 ms model. When every node of a graph has a compiled kernel with a
 RESHAPE, which becomes a view), :meth:`Plan.build` allocates the activation buffers once for the graph's
 batch size, reusing a dead tensor's memory for later ones (:class:`_Arena`), and records each node's C call (csrc/intq_plan.c ``intq_run_plan``). :meth:`Plan.run` copies the
 inputs in, makes one call and returns copies of the outputs, so the results are those of the same kernels
-called one by one. Other batch sizes, ``intermediates=True`` and concurrent runs use the node-by-node path.
+called one by one. ``intermediates=True`` and concurrent runs use the node-by-node path; the Interpreter builds
+a plan for another batch size from the shapes of its first node-by-node run at that size.
 """
 from __future__ import annotations
 
@@ -73,33 +74,41 @@ class Plan:
         self.n_blocks = 0                                     # activation blocks allocated (set by build)
 
     @staticmethod
-    def build(graph: Graph, steps: list, kernels: Mapping[str, Kernel], num_threads: int) -> "Plan | None":
-        """Plan ``steps`` ((node, run, params) of an Interpreter), or None if a node has no plan."""
+    def build(graph: Graph, steps: list, kernels: Mapping[str, Kernel], num_threads: int,
+              shapes: Mapping[str, tuple] | None = None) -> "Plan | None":
+        """Plan ``steps`` ((node, run, params) of an Interpreter), or None if a node has no plan.
+
+        ``shapes``: the run-time shape of every non-constant tensor (from a node-by-node run at another batch
+        size); the graph's own shapes by default. The kernels' ``plan`` functions read shapes from the buffers.
+        """
+        shapes = shapes or {}
         bufs: dict[str, np.ndarray] = {}
         for name, t in graph.tensors.items():
             if t.is_constant:
                 bufs[name] = np.ascontiguousarray(t.data)
         for name in graph.inputs:
             t = graph.tensor(name)
-            if name in bufs or any(int(d) < 1 for d in t.shape):
+            shape = tuple(shapes.get(name, t.shape))
+            if name in bufs or any(int(d) < 1 for d in shape):
                 return None
-            bufs[name] = np.zeros(t.shape, t.dtype)
+            bufs[name] = np.zeros(shape, t.dtype)
         arena = _Arena(graph, steps)
         records, keep = [], []
         for i, (node, _, params) in enumerate(steps):
             outs_t = [graph.tensor(n) for n in node.outputs]
-            if any(any(int(d) < 1 for d in t.shape) or t.name in bufs for t in outs_t):
+            out_shapes = [tuple(shapes.get(t.name, t.shape)) for t in outs_t]
+            if any(any(int(d) < 1 for d in sh) for sh in out_shapes) or any(t.name in bufs for t in outs_t):
                 return None
             if any(n is not None and n not in bufs for n in node.inputs):
                 return None
             ins = [None if n is None else bufs[n] for n in node.inputs]
-            if node.op == "RESHAPE" and len(outs_t) == 1 and ins[0].size == int(np.prod(outs_t[0].shape)) \
+            if node.op == "RESHAPE" and len(outs_t) == 1 and ins[0].size == int(np.prod(out_shapes[0])) \
                     and ins[0].dtype == np.dtype(outs_t[0].dtype):
-                bufs[outs_t[0].name] = ins[0].reshape(outs_t[0].shape)          # a view: no call
+                bufs[outs_t[0].name] = ins[0].reshape(out_shapes[0])            # a view: no call
                 arena.alias(outs_t[0].name, node.inputs[0])
                 continue
             fn = kernels[node.op].plan
-            outs = [arena.take(t.name, t.shape, t.dtype) for t in outs_t]
+            outs = [arena.take(t.name, sh, t.dtype) for t, sh in zip(outs_t, out_shapes)]
             rec = None if fn is None else fn(params, ins, outs, num_threads)
             if rec is None:
                 return None
