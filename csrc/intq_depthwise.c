@@ -58,6 +58,16 @@ static void dw_row_avx2(const dw_geom *gp, const uint8_t *x, const int32_t *w32,
     int iy0 = oy * g->sh - g->ph;
     while (ky0 < ky1 && iy0 + ky0 * g->dh < 0) ky0++;
     while (ky1 > ky0 && iy0 + (ky1 - 1) * g->dh >= g->h) ky1--;
+    /* a row whose taps are all inside vertically: tap pointers of output column 0's window at ix = 0, built
+     * once; a pixel whose window is inside horizontally too adds its ix0 * C to them */
+    const int ntaps = g->kh * kw;
+    const uint8_t *rsrc[DW_MAX_TAPS + 1];
+    const int vinside = ky0 == 0 && ky1 == g->kh;
+    if (vinside) {
+        const uint8_t *rowbase = x + ((size_t)b * g->h + iy0) * W * C;
+        for (int t = 0; t < ntaps; t++) rsrc[t] = rowbase + toff[t];
+        rsrc[ntaps] = rsrc[ntaps - 1];
+    }
     for (int ox = 0; ox < g->ow; ox++) {
         int ix0 = ox * g->sw - g->pw;
         int kx0 = 0, kx1 = kw;
@@ -70,24 +80,27 @@ static void dw_row_avx2(const dw_geom *gp, const uint8_t *x, const int32_t *w32,
              * zrow (C bytes equal to za) so that it adds za w - za w = 0 as the skipped tap does; two taps per
              * vpmaddwd: bytes of taps 2p and 2p+1 interleaved and widened to int16 pairs, times the (w, w')
              * pairs of w2 [pairs][cpad16][2] (|x w + x' w'| < 2^17: exact) */
-            const uint8_t *src[DW_MAX_TAPS + 1];
-            const int ntaps = g->kh * kw, npairs = (ntaps + 1) / 2;
+            const uint8_t *own[DW_MAX_TAPS + 1], *const *src = own;
+            const int npairs = (ntaps + 1) / 2;
             const size_t cp16 = (size_t)(cout + 15) / 16 * 16;
-            const uint8_t *base = x + (((size_t)b * g->h + iy0) * W + ix0) * C;
-            if (ky0 == 0 && ky1 == g->kh && kx0 == 0 && kx1 == kw)
-                for (int t = 0; t < ntaps; t++) src[t] = base + toff[t];
-            else
+            size_t off = 0;                              /* added to every tap pointer */
+            if (vinside && kx0 == 0 && kx1 == kw) {
+                src = rsrc;
+                off = (size_t)ix0 * C;
+            } else {
+                const uint8_t *base = x + (((size_t)b * g->h + iy0) * W + ix0) * C;
                 for (int t = 0, ky = 0; ky < g->kh; ky++)
                     for (int kx = 0; kx < kw; kx++, t++)
-                        src[t] = ky >= ky0 && ky < ky1 && kx >= kx0 && kx < kx1 ? base + toff[t] : zrow;
-            src[ntaps] = src[ntaps - 1];                 /* odd count: the last pair's second weight is 0 */
+                        own[t] = ky >= ky0 && ky < ky1 && kx >= kx0 && kx < kx1 ? base + toff[t] : zrow;
+                own[ntaps] = own[ntaps - 1];             /* odd count: the last pair's second weight is 0 */
+            }
             for (; j + 16 <= cout; j += 16) {
                 __m256i s0 = _mm256_loadu_si256((const __m256i *)(bint + j));
                 __m256i s1 = _mm256_loadu_si256((const __m256i *)(bint + j + 8));
                 const int16_t *wp = w2 + (size_t)j * 2;
                 for (int pi = 0; pi < npairs; pi++, wp += cp16 * 2) {
-                    __m128i xa = _mm_loadu_si128((const __m128i *)(src[2 * pi] + j));
-                    __m128i xb = _mm_loadu_si128((const __m128i *)(src[2 * pi + 1] + j));
+                    __m128i xa = _mm_loadu_si128((const __m128i *)(src[2 * pi] + off + j));
+                    __m128i xb = _mm_loadu_si128((const __m128i *)(src[2 * pi + 1] + off + j));
                     __m128i il = _mm_unpacklo_epi8(xa, xb), ih = _mm_unpackhi_epi8(xa, xb);
                     __m256i l16 = in_int8 ? _mm256_cvtepi8_epi16(il) : _mm256_cvtepu8_epi16(il);
                     __m256i h16 = in_int8 ? _mm256_cvtepi8_epi16(ih) : _mm256_cvtepu8_epi16(ih);
@@ -104,8 +117,8 @@ static void dw_row_avx2(const dw_geom *gp, const uint8_t *x, const int32_t *w32,
                 __m256i s0 = _mm256_loadu_si256((const __m256i *)(bint + j));
                 const int16_t *wp = w2 + (size_t)j * 2;
                 for (int pi = 0; pi < npairs; pi++, wp += cp16 * 2) {
-                    __m128i xa = _mm_loadl_epi64((const __m128i *)(src[2 * pi] + j));
-                    __m128i xb = _mm_loadl_epi64((const __m128i *)(src[2 * pi + 1] + j));
+                    __m128i xa = _mm_loadl_epi64((const __m128i *)(src[2 * pi] + off + j));
+                    __m128i xb = _mm_loadl_epi64((const __m128i *)(src[2 * pi + 1] + off + j));
                     __m128i il = _mm_unpacklo_epi8(xa, xb);
                     __m256i l16 = in_int8 ? _mm256_cvtepi8_epi16(il) : _mm256_cvtepu8_epi16(il);
                     s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(l16, _mm256_loadu_si256((const __m256i *)wp)));
