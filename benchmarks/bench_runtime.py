@@ -338,6 +338,7 @@ def main(argv=None) -> int:
             x = np.random.default_rng(0).integers(0, 256, (batch, *shape[1:])).astype(np.uint8)
             same = np.array_equal(intq.Interpreter(graph).run(x), intq.Interpreter(graph, kernels="reference").run(x))
             runners, litert_error = {}, None  # every engine at every thread count, timed in the same rounds
+            qdq = onnx_qdq_mobilenet_v1() if not a.skip_ort and name == "mobilenet_v1_1.0_224_random" else None
             for th in a.threads:
                 runners[("intq", th)] = intq_runner(graph, x, th)
                 try:
@@ -351,8 +352,8 @@ def main(argv=None) -> int:
                 if not a.skip_torch and name == "mobilenet_v1_1.0_224_random":
                     runners[("torch_f32", th)] = torch_mobilenet_v1(th, batch)
                     runners[("torch_int8", th)] = torch_int8_mobilenet_v1(th, batch)
-                if not a.skip_ort and name == "mobilenet_v1_1.0_224_random":
-                    runners[("ort_qdq", th)] = ort_runner(onnx_qdq_mobilenet_v1(), th, batch)
+                if qdq is not None:
+                    runners[("ort_qdq", th)] = ort_runner(qdq, th, batch)
             reps = a.reps if not any(k[0] == "litert_ref" for k in runners) else max(3, a.reps // 5)
             tt = interleaved(runners, reps)
             for th in a.threads:

@@ -89,8 +89,9 @@ class _QuantLayer(torch.nn.Module):
         _, b = self.folded_weight_and_bias()
         bias, _ = quantize_bias(b.detach().cpu().numpy(), qi.scale, wc.scales)
         channels = wc.codes.shape[0]
-        # as the kernels' prepare: uint8 layers and per-tensor FULLY_CONNECTED take the float32 product
-        legacy = self.scheme == "uint8" or (isinstance(self, QLinear) and not self.per_channel)
+        # as the kernels' prepare: uint8 layers and FULLY_CONNECTED with one weight scale (what the graph
+        # carries: a per-channel Linear with one output exports one scale) take the float32 product
+        legacy = self.scheme == "uint8" or (isinstance(self, QLinear) and np.size(wc.scales) == 1)
         multipliers = conv_multipliers(qi.scale, wc.scales, qo.scale, channels, legacy)
         zp = wc.zero_points.reshape((-1,) + (1,) * (wc.codes.ndim - 1))
         return integer_eval.fused_layer(x, qi, wc.codes - zp, bias, multipliers, qo, self.activation, op)

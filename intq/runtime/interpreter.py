@@ -21,8 +21,8 @@ class Interpreter:
     (the readable spec) or a mapping op -> Kernel. ``num_threads`` is passed to kernels that use it.
     Inputs must have the graph's dtype and shape; the leading (batch) dimension may differ.
 
-    When every node has a compiled kernel, a run is one C call over buffers planned for the graph's batch size
-    (intq.runtime.fast.plan). The first run at another batch size of up to OTHER_PLAN_MAX_BATCH goes node by
+    When every node's kernel can plan it, a run is one C call over buffers planned for the graph's batch
+    size (intq.runtime.fast.plan). The first run at another batch size of up to OTHER_PLAN_MAX_BATCH goes node by
     node and plans that size from the shapes it saw, so later runs at it are one call too (the last
     OTHER_PLANS_KEPT such sizes are kept). Results are the same bytes on every path.
     """

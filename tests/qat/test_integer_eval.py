@@ -46,6 +46,15 @@ def test_mobilenet_v1_relu_and_relu6(activation):
     _eval_equals_graph(gm, torch.rand(32, 1, 28, 28))
 
 
+def test_per_channel_linear_with_one_output_equals_graph():
+    """One output unit: the graph carries one weight scale, so FULLY_CONNECTED takes the float32-product
+    multiplier; the eval forward must decide the same way (from the exported scales, not the config)."""
+    torch.manual_seed(3)
+    m = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(48, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+    gm = calibrate(m, [torch.randn(64, 3, 4, 4) * 2], config=QatConfig(scheme="int8", per_channel=True))
+    _eval_equals_graph(gm, torch.randn(256, 3, 4, 4) * 2)
+
+
 def test_untrained_deep_network_with_vanishing_activations_converts():
     """An untrained MobileNet v1 (BN at its initial statistics) shrinks activations layer by layer to scales
     near 1e-12, where Quantize(6.0) overflows int32: the ReLU6 bound clamps to the code range instead."""

@@ -20,6 +20,17 @@ def assert_conv_like_equal(g, x, prep, run_level, ref_kernel, levels) -> None:
             assert np.array_equal(got, want), f"level {level} threads {threads}"
 
 
+def planned_run(it, *inputs) -> list[np.ndarray]:
+    """The outputs of Interpreter ``it``'s one-call plan itself (Interpreter.run would fall back to the
+    node-by-node path if the plan refused the inputs, hiding a plan that never runs)."""
+    plan = it._plan if it._plan is not None and it._plan.accepts(list(inputs)) else \
+        it._other_plans.get(tuple(x.shape for x in inputs))
+    assert plan is not None, "no plan for these inputs"
+    outs = plan.run([np.ascontiguousarray(x) for x in inputs])
+    assert outs is not None
+    return outs
+
+
 def assert_kernel_equal(op: str, g, inputs: list, fast_kernels) -> None:
     """``fast_kernels[op]`` and the reference kernel give the same array on a one-node graph."""
     ref_k, fast_k = kernel_set("reference")[op], fast_kernels[op]

@@ -154,11 +154,7 @@ def test_add_mul_tables_match_reference(op, dtype, shapes, seed, activation):
     g = one_op(op, [("a", sa, dtype, q(scales[0], zs[0])), ("b", sb, dtype, q(scales[1], zs[1]))], [],
                (np.broadcast_shapes(sa, sb), dtype, q(scales[2] * (4 if op == "MUL" else 1), zs[2])),
                OP_OPTIONS[op](activation=activation))
-    ref_k, fast_k = kernel_set("reference")[op], fast.KERNELS[op]
-    node = g.nodes[0]
-    want = ref_k.run(ref_k.prepare(g, node), [a, b], ExecContext())[0]
-    got = fast_k.run(fast_k.prepare(g, node), [a, b], ExecContext())[0]
-    assert got.dtype == want.dtype and np.array_equal(got, want)
+    assert_kernel_equal(op, g, [a, b], fast.KERNELS)
 
 
 @settings(max_examples=30, deadline=None)
@@ -209,14 +205,6 @@ def test_fully_connected_matches_reference(dtype, per_channel, seed, in_shape, u
             assert got.dtype == want.dtype and got.shape == want.shape and np.array_equal(got, want)
 
 
-def _same(op: str, g, inputs) -> None:
-    ref_k, fast_k = kernel_set("reference")[op], fast.KERNELS[op]
-    node = g.nodes[0]
-    want = ref_k.run(ref_k.prepare(g, node), inputs, ExecContext())[0]
-    got = fast_k.run(fast_k.prepare(g, node), inputs, ExecContext())[0]
-    assert got.dtype == want.dtype and got.shape == want.shape and np.array_equal(got, want)
-
-
 @settings(max_examples=60, deadline=None)
 @given(*pool_draws(14, [1, 5, 32, 600], 7))
 def test_average_pool_matches_reference(dtype, seed, n, h, w, c, kh, kw, sh, sw, padding, activation):
@@ -229,7 +217,8 @@ def test_average_pool_matches_reference(dtype, seed, n, h, w, c, kh, kw, sh, sw,
         kh, kw, sh, sw, padding = h, w, 1, 1, "VALID"
     x = r.integers(lo, hi + 1, (n, h, w, c)).astype(dtype)
     quant = q(float(r.choice([0.02, 0.1, 1.0])), int(r.integers(lo, hi + 1)))
-    _same("AVERAGE_POOL_2D", pool_graph("AVERAGE_POOL_2D", x, kh, kw, sh, sw, padding, activation, quant), [x])
+    g = pool_graph("AVERAGE_POOL_2D", x, kh, kw, sh, sw, padding, activation, quant)
+    assert_kernel_equal("AVERAGE_POOL_2D", g, [x], fast.KERNELS)
 
 
 def test_fast_set_has_pool_and_mean():

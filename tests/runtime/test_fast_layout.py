@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from intq.ir.ops import OP_OPTIONS
 from intq.runtime.interpreter import Interpreter
+from fast_cases import planned_run
 from intq.runtime.kernels import ExecContext, kernel_set
 from reference_cases import one_op, pool_graph, q
 from strategies import pool_draws
@@ -45,7 +46,8 @@ def _plan_equal(g, x: np.ndarray, planned: bool = True) -> None:
     for threads in (1, 2):
         it = Interpreter(g, num_threads=threads)
         assert (it._plan is not None) == planned
-        got, want = it.run(x)[0], Interpreter(g, kernels="reference").run(x)[0]
+        got = planned_run(it, x)[0] if planned else it.run(x)[0]
+        want = Interpreter(g, kernels="reference").run(x)[0]
         assert got.dtype == want.dtype and got.shape == want.shape
         assert np.array_equal(got.view(np.uint8), want.view(np.uint8))
 

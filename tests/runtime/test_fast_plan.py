@@ -7,6 +7,7 @@ import pytest
 from intq.ir import Graph
 from intq.ir.ops import OP_OPTIONS
 from intq.runtime.interpreter import Interpreter
+from fast_cases import planned_run
 from reference_cases import q
 
 fast = pytest.importorskip("intq.runtime.fast", reason="fast kernels not built", exc_type=ImportError)
@@ -63,17 +64,14 @@ def small_net(dtype: str, seed: int = 0, head: str = "SOFTMAX", fc: bool = False
         w, b = weights((10, 16), 0)
         g.add_tensor("l5", (1, 10), dtype, q(0.1, (lo + hi) // 2))
         g.add_node("FULLY_CONNECTED", ["f4", w, b], ["l5"], OP_OPTIONS["FULLY_CONNECTED"]())
-        logits = "l5"
     else:
         w, b = weights((10, 1, 1, 16), 0)
         g.add_tensor("c5", (1, 1, 1, 10), dtype, q(0.1, (lo + hi) // 2))
         g.add_node("CONV_2D", ["p4", w, b], ["c5"], OP_OPTIONS["CONV_2D"](padding="VALID"))
         g.add_tensor("l5", (1, 10), dtype, q(0.1, (lo + hi) // 2))
         g.add_node("RESHAPE", ["c5"], ["l5"], OP_OPTIONS["RESHAPE"](new_shape=(1, 10)))
-        logits = "l5"
-    out_q = q(1 / 256, lo) if head == "SOFTMAX" else q(1 / 256, lo)
-    g.add_tensor("y", (1, 10), dtype, out_q)
-    g.add_node(head, [logits], ["y"], OP_OPTIONS[head](**({"beta": 1.0} if head == "SOFTMAX" else {})))
+    g.add_tensor("y", (1, 10), dtype, q(1 / 256, lo))
+    g.add_node(head, ["l5"], ["y"], OP_OPTIONS[head](**({"beta": 1.0} if head == "SOFTMAX" else {})))
     g.inputs, g.outputs = ["x"], ["y", "a3"]
     return g
 
@@ -92,7 +90,7 @@ def test_plan_equals_reference(dtype, fc, threads):
     assert it._plan is not None
     for seed in range(3):
         x = _x(dtype, seed)
-        got, want = it.run(x), ref.run(x)
+        got, want = planned_run(it, x), ref.run(x)
         assert all(a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(got, want))
 
 
@@ -126,8 +124,8 @@ def test_another_batch_size_is_planned_after_its_first_run(dtype, fc):
         x = _x(dtype, 10 + len(calls), n=n)
         assert all(np.array_equal(a, b) for a, b in zip(it.run(x), ref.run(x))), f"batch {n}, call {len(calls)}"
         calls.append(n)
-        plan = it._other_plans[x.shape,]
-        assert plan is not None and plan.accepts([x])     # planned from the first run at this size on
+        planned = planned_run(it, x)                       # planned from the first run at this size on
+        assert all(np.array_equal(a, b) for a, b in zip(planned, ref.run(x)))
     # the planned buffers are reused: an earlier result is not overwritten by a later run
     x5 = _x(dtype, 50, n=3)
     first = it.run(x5)

@@ -7,6 +7,7 @@ import pytest
 
 import intq
 from intq.runtime.interpreter import Interpreter
+from fast_cases import planned_run
 
 torch = pytest.importorskip("torch")
 fast = pytest.importorskip("intq.runtime.fast", reason="fast kernels not built", exc_type=ImportError)
@@ -34,15 +35,13 @@ def test_converted_model_is_planned_and_equals_reference(name, scheme):
     want = ref.run(x)
     for threads in (1, 2):
         it = Interpreter(g, num_threads=threads)
-        assert it._plan is not None
-        got = it.run(x)
-        assert it._plan.accepts([x])
+        got = planned_run(it, x)
         assert len(got) == len(want)
         for a, b in zip(got, want):
             assert a.dtype == b.dtype == np.float32 and a.shape == b.shape
             assert np.array_equal(a.view(np.uint32), b.view(np.uint32))
         # another batch size: node by node the first time, then planned; the same result per image
-        for _ in range(2):
-            one = it.run(x[:1])
-            assert all(np.array_equal(a.view(np.uint32), b[:1].view(np.uint32)) for a, b in zip(one, want))
-        assert it._other_plans[(1, 3, 28, 28),] is not None
+        one = it.run(x[:1])
+        assert all(np.array_equal(a.view(np.uint32), b[:1].view(np.uint32)) for a, b in zip(one, want))
+        one = planned_run(it, x[:1])
+        assert all(np.array_equal(a.view(np.uint32), b[:1].view(np.uint32)) for a, b in zip(one, want))

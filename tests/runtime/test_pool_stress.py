@@ -1,6 +1,6 @@
 """csrc/intq_threads.c under stress: every chunk runs exactly once, with ThreadSanitizer where available.
 
-Builds tests/runtime/csrc/pool_stress.c with the C compiler that built the extension (skipped without one).
+Builds tests/runtime/csrc/pool_stress.c with the system C compiler (skipped without one).
 """
 from __future__ import annotations
 

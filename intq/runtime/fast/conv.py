@@ -15,12 +15,9 @@ from intq.ir.ops import Node
 from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_CONV, call_conv_like, ptr, threads_for
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import conv as ref
+from intq.scheme.fixedpoint import wrap32
 
 NR = 32
-
-
-def _wrap32(v: np.ndarray) -> np.ndarray:
-    return (((v.astype(np.int64) + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)).astype(np.int32)
 
 
 def pack_gemm(wmat: np.ndarray, w_dtype: str, z_w: int, z_in: int, in_dtype: str, bias: np.ndarray) -> dict:
@@ -41,8 +38,8 @@ def pack_gemm(wmat: np.ndarray, w_dtype: str, z_w: int, z_in: int, in_dtype: str
     centred[:cout, :k] = b.astype(np.int16) - z_b
     packed16 = np.ascontiguousarray(centred.reshape(np_ // NR, NR, kp // 2, 2).transpose(0, 2, 1, 3))
     colsum = b.astype(np.int64).sum(axis=1)
-    colterm = _wrap32(bias.astype(np.int64) - z_a * colsum + k * z_a * z_b)
-    colterm16 = _wrap32(bias.astype(np.int64) - z_a * (colsum - k * z_b))
+    colterm = wrap32(bias.astype(np.int64) - z_a * colsum + k * z_a * z_b).astype(np.int32)
+    colterm16 = wrap32(bias.astype(np.int64) - z_a * (colsum - k * z_b)).astype(np.int32)
     return dict(B=packed, B16=packed16, colterm=colterm, colterm16=colterm16, z_a=z_a, z_b=z_b, k=k, kp=kp,
                 np=np_)
 
