@@ -93,8 +93,9 @@ __attribute__((target("avx2"))) static inline __m256i rq8(__m256i x, const int32
 
 #endif
 
-/* run f(ctx, begin, end) on nt static chunks of [0, n), the caller taking the first; returns the OR of the
- * tasks' errors (intq_fast.c) */
+/* run f(ctx, begin, end) over chunks of [0, n) on nt threads, the caller being one of them (work stealing:
+ * f is called several times per thread, once per chunk); returns the OR of the tasks' errors
+ * (intq_threads.c) */
 typedef int (*task_fn)(void *ctx, long begin, long end);
 INTQ_HIDDEN int intq_parallel_for(int nt, long n, task_fn f, void *ctx);
 

@@ -128,40 +128,6 @@ static void dw_row_avx2(const dw_geom *gp, const uint8_t *x, const int32_t *w32,
                 _mm_storel_epi64((__m128i *)(o + j), in_int8 ? _mm_packs_epi16(w, w) : _mm_packus_epi16(w, w));
             }
         }
-        for (; j + 32 <= cout; j += 32) {          /* 32 channels: four independent accumulators */
-            __m256i a0 = _mm256_loadu_si256((const __m256i *)(bias + j)), a1 = _mm256_loadu_si256((const __m256i *)(bias + j + 8));
-            __m256i a2 = _mm256_loadu_si256((const __m256i *)(bias + j + 16)), a3 = _mm256_loadu_si256((const __m256i *)(bias + j + 24));
-            for (int ky = ky0; ky < ky1; ky++) {
-                const uint8_t *src = x + (((size_t)b * g->h + iy0 + ky * g->dh) * W + ix0 + kx0 * dw) * C + j;
-                const int32_t *wr = w32 + (size_t)(ky * kw + kx0) * cpad + j;
-                for (int kx = kx0; kx < kx1; kx++, src += (size_t)dw * C, wr += cpad) {
-                    __m256i xb = _mm256_loadu_si256((const __m256i *)src);
-                    __m128i l = _mm256_castsi256_si128(xb), h = _mm256_extracti128_si256(xb, 1);
-                    __m256i x0, x1, x2, x3;
-                    if (in_int8) {
-                        x0 = _mm256_cvtepi8_epi32(l); x1 = _mm256_cvtepi8_epi32(_mm_srli_si128(l, 8));
-                        x2 = _mm256_cvtepi8_epi32(h); x3 = _mm256_cvtepi8_epi32(_mm_srli_si128(h, 8));
-                    } else {
-                        x0 = _mm256_cvtepu8_epi32(l); x1 = _mm256_cvtepu8_epi32(_mm_srli_si128(l, 8));
-                        x2 = _mm256_cvtepu8_epi32(h); x3 = _mm256_cvtepu8_epi32(_mm_srli_si128(h, 8));
-                    }
-                    const __m256i *wv = (const __m256i *)wr;
-                    a0 = _mm256_add_epi32(a0, _mm256_mullo_epi32(_mm256_sub_epi32(x0, za), _mm256_loadu_si256(wv)));
-                    a1 = _mm256_add_epi32(a1, _mm256_mullo_epi32(_mm256_sub_epi32(x1, za), _mm256_loadu_si256(wv + 1)));
-                    a2 = _mm256_add_epi32(a2, _mm256_mullo_epi32(_mm256_sub_epi32(x2, za), _mm256_loadu_si256(wv + 2)));
-                    a3 = _mm256_add_epi32(a3, _mm256_mullo_epi32(_mm256_sub_epi32(x3, za), _mm256_loadu_si256(wv + 3)));
-                }
-            }
-            __m256i v[4] = {a0, a1, a2, a3};
-            for (int u = 0; u < 4; u++) {
-                v[u] = mbqm8(v[u], _mm256_loadu_si256((const __m256i *)(m0 + j + 8 * u)),
-                             _mm256_loadu_si256((const __m256i *)(shift + j + 8 * u)));
-                v[u] = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(v[u], zo), lo), hi);
-            }
-            __m256i w01 = _mm256_packs_epi32(v[0], v[1]), w23 = _mm256_packs_epi32(v[2], v[3]);
-            __m256i b8 = in_int8 ? _mm256_packs_epi16(w01, w23) : _mm256_packus_epi16(w01, w23);
-            _mm256_storeu_si256((__m256i *)(o + j), _mm256_permutevar8x32_epi32(b8, perm));
-        }
         for (; j < cout; j += 8) {
             int nc = cout - j < 8 ? cout - j : 8;
             __m256i a = _mm256_loadu_si256((const __m256i *)(bias + j));

@@ -1,5 +1,5 @@
-/* intq fast integer kernels: CONV_2D (im2col tile + u8 x s8 GEMM, fused requantization) and
- * DEPTHWISE_CONV_2D, bit-exact with intq.runtime.reference. Plain C ABI for ctypes; no Python headers.
+/* intq fast integer kernels: CONV_2D and FULLY_CONNECTED (im2col tile + u8 x s8 GEMM, fused
+ * requantization), bit-exact with intq.runtime.reference. Plain C ABI for ctypes; no Python headers.
  *
  * Arithmetic (paper eq. 7-8): activations are handled as uint8 a (int8 inputs are xor 0x80, zero point +128),
  * weights as int8 b (uint8 weights were stored as w-128, zero point -128 by the Python prepare). With K the
