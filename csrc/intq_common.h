@@ -91,6 +91,47 @@ __attribute__((target("avx2"))) static inline __m256i rq8(__m256i x, const int32
                    _mm256_loadu_si256((const __m256i *)(q->half + c)));
 }
 
+/* requantized int32 lanes (before the zero point) -> output codes: saturate to int16, add the zero point with
+ * int16 saturation, saturate to 8 bits, clamp to [lo, hi] bytewise. Equal to clamp(v + zout, lo, hi) in
+ * int32 whenever lo..hi lies in the 8-bit range: a v outside int16 saturates to a value that still leaves
+ * v + zout (|zout| <= 255) beyond the 8-bit range on the same side. */
+typedef struct { __m256i zo16, lo8, hi8; int s8; } codes_k;
+
+__attribute__((target("avx2"))) static inline codes_k codes_init(int zout, int lo, int hi, int out_int8) {
+    codes_k k = { _mm256_set1_epi16((int16_t)zout), _mm256_set1_epi8((char)lo), _mm256_set1_epi8((char)hi),
+                  out_int8 };
+    return k;
+}
+
+/* 32 codes in order from four vectors of 8 channels */
+__attribute__((target("avx2"))) static inline __m256i codes32(const codes_k *k, __m256i a, __m256i b, __m256i c,
+                                                                __m256i d) {
+    __m256i ab = _mm256_adds_epi16(_mm256_packs_epi32(a, b), k->zo16);
+    __m256i cd = _mm256_adds_epi16(_mm256_packs_epi32(c, d), k->zo16);
+    __m256i v = _mm256_permutevar8x32_epi32(k->s8 ? _mm256_packs_epi16(ab, cd) : _mm256_packus_epi16(ab, cd),
+                                            _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    return k->s8 ? _mm256_min_epi8(_mm256_max_epi8(v, k->lo8), k->hi8)
+                 : _mm256_min_epu8(_mm256_max_epu8(v, k->lo8), k->hi8);
+}
+
+/* 16 codes in order from two vectors of 8 channels */
+__attribute__((target("avx2"))) static inline __m128i codes16(const codes_k *k, __m256i a, __m256i b) {
+    __m256i ab = _mm256_permute4x64_epi64(_mm256_adds_epi16(_mm256_packs_epi32(a, b), k->zo16), 0xD8);
+    __m128i l = _mm256_castsi256_si128(ab), h = _mm256_extracti128_si256(ab, 1);
+    __m128i lo = _mm256_castsi256_si128(k->lo8), hi = _mm256_castsi256_si128(k->hi8);
+    return k->s8 ? _mm_min_epi8(_mm_max_epi8(_mm_packs_epi16(l, h), lo), hi)
+                 : _mm_min_epu8(_mm_max_epu8(_mm_packus_epi16(l, h), lo), hi);
+}
+
+/* 8 codes in the low half from one vector of 8 channels */
+__attribute__((target("avx2"))) static inline __m128i codes8(const codes_k *k, __m256i a) {
+    __m128i w = _mm_adds_epi16(_mm_packs_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1)),
+                               _mm256_castsi256_si128(k->zo16));
+    __m128i lo = _mm256_castsi256_si128(k->lo8), hi = _mm256_castsi256_si128(k->hi8);
+    return k->s8 ? _mm_min_epi8(_mm_max_epi8(_mm_packs_epi16(w, w), lo), hi)
+                 : _mm_min_epu8(_mm_max_epu8(_mm_packus_epi16(w, w), lo), hi);
+}
+
 #endif
 
 /* run f(ctx, begin, end) over chunks of [0, n) on nt threads, the caller being one of them (work stealing:

@@ -51,9 +51,9 @@ static void dw_row_avx2(const dw_geom *gp, const uint8_t *x, const int32_t *w32,
     const dw_geom gl = *gp, *g = &gl;     /* a local copy: stores to `out` cannot alias it */
     const int in_int8 = g->in_int8, cout = g->cout, C = g->c, W = g->w, kw = g->kw, dw = g->dw;
     const size_t cpad = (size_t)g->cpad;
-    __m256i za = _mm256_set1_epi32(g->za), zo = _mm256_set1_epi32(g->zout);
-    __m256i lo = _mm256_set1_epi32(g->lo), hi = _mm256_set1_epi32(g->hi);
-    __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    const __m256i za = _mm256_set1_epi32(g->za);
+    const codes_k k = codes_init(g->zout, g->lo, g->hi, in_int8);
+    const rq_consts q = *rq;
     int ky0 = 0, ky1 = g->kh;
     int iy0 = oy * g->sh - g->ph;
     while (ky0 < ky1 && iy0 + ky0 * g->dh < 0) ky0++;
@@ -107,11 +107,7 @@ static void dw_row_avx2(const dw_geom *gp, const uint8_t *x, const int32_t *w32,
                     s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(l16, _mm256_loadu_si256((const __m256i *)wp)));
                     s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(h16, _mm256_loadu_si256((const __m256i *)(wp + 16))));
                 }
-                __m256i v0 = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(rq8(s0, m0, rq, j), zo), lo), hi);
-                __m256i v1 = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(rq8(s1, m0, rq, j + 8), zo), lo), hi);
-                __m256i w16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(v0, v1), 0xD8);
-                __m128i l = _mm256_castsi256_si128(w16), h = _mm256_extracti128_si256(w16, 1);
-                _mm_storeu_si128((__m128i *)(o + j), in_int8 ? _mm_packs_epi16(l, h) : _mm_packus_epi16(l, h));
+                _mm_storeu_si128((__m128i *)(o + j), codes16(&k, rq8(s0, m0, &q, j), rq8(s1, m0, &q, j + 8)));
             }
             for (; j + 8 <= cout; j += 8) {               /* 8 channels: the same pairs on 8-byte loads */
                 __m256i s0 = _mm256_loadu_si256((const __m256i *)(bint + j));
@@ -123,9 +119,7 @@ static void dw_row_avx2(const dw_geom *gp, const uint8_t *x, const int32_t *w32,
                     __m256i l16 = in_int8 ? _mm256_cvtepi8_epi16(il) : _mm256_cvtepu8_epi16(il);
                     s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(l16, _mm256_loadu_si256((const __m256i *)wp)));
                 }
-                __m256i v0 = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(rq8(s0, m0, rq, j), zo), lo), hi);
-                __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v0), _mm256_extracti128_si256(v0, 1));
-                _mm_storel_epi64((__m128i *)(o + j), in_int8 ? _mm_packs_epi16(w, w) : _mm_packus_epi16(w, w));
+                _mm_storel_epi64((__m128i *)(o + j), codes8(&k, rq8(s0, m0, &q, j)));
             }
         }
         for (; j < cout; j += 8) {
@@ -144,11 +138,7 @@ static void dw_row_avx2(const dw_geom *gp, const uint8_t *x, const int32_t *w32,
             }
             __m256i v = mbqm8(a, _mm256_loadu_si256((const __m256i *)(m0 + j)),
                               _mm256_loadu_si256((const __m256i *)(shift + j)));
-            v = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(v, zo), lo), hi);
-            __m256i w16 = _mm256_packs_epi32(v, v);
-            __m256i b8 = g->in_int8 ? _mm256_packs_epi16(w16, w16) : _mm256_packus_epi16(w16, w16);
-            b8 = _mm256_permutevar8x32_epi32(b8, perm);
-            long long r8 = _mm_cvtsi128_si64(_mm256_castsi256_si128(b8));
+            long long r8 = _mm_cvtsi128_si64(codes8(&k, v));
             memcpy(o + j, &r8, (size_t)nc);
         }
     }

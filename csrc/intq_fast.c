@@ -52,15 +52,21 @@ static inline void copy_bytes(uint8_t *d, const uint8_t *s, size_t n) {
 
 /* im2col of `tile` pixels starting at flat output pixel p0 into A[tile][kp] (uint8, int8 inputs xor 0x80,
  * padded taps = za, depth padding = 0); row sums (needed when zb != 0) into rs. Returns the real rows.
- * Raw bytes are copied (a whole kw*C run per kernel row when the taps are contiguous and in bounds; the
- * whole tile at once for a 1x1 stride-1 unpadded conv), then int8 rows are flipped in one pass. */
+ * Raw bytes are copied (a whole kw*C run per kernel row when the taps are contiguous and in bounds, as one
+ * 16-byte move when the run is shorter and the input has 16 bytes left; the whole tile at once for a 1x1
+ * stride-1 unpadded conv), then int8 rows are flipped in one pass. Moves may write up to 16 bytes past a
+ * row: rows are built in order, each overwriting all of its own kp bytes, and A has 64 bytes of slack.
+ * The geometry is read into locals once: stores to A (uint8_t) may alias *g as far as the compiler knows. */
 #define IM2COL_BODY                                                                                \
+    const int H = g->h, W = g->w, KH = g->kh, KW = g->kw, SH = g->sh, SW = g->sw, DH = g->dh;       \
+    const int DW = g->dw, PH = g->ph, PW = g->pw, OH = g->oh, OW = g->ow, zb = g->zb;               \
     int rows = (int)((ptotal - p0) < tile ? (ptotal - p0) : tile);                                 \
     const uint8_t flip = g->in_int8 ? 0x80 : 0, pad = (uint8_t)(g->za ^ flip);                     \
-    const size_t c = (size_t)g->c, kwc = (size_t)g->kw * c, k = (size_t)g->k, kp = (size_t)g->kp; \
-    const int pointwise = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0; \
+    const size_t c = (size_t)g->c, kwc = (size_t)KW * c, k = (size_t)g->k, kp = (size_t)g->kp;     \
+    const uint8_t *xend = x + (size_t)g->n * H * W * c;                                            \
+    const int pointwise = KH == 1 && KW == 1 && SH == 1 && SW == 1 && PH == 0 && PW == 0;          \
     if (pointwise && kp == k) memcpy(A, x + (size_t)p0 * c, (size_t)rows * c);                     \
-    int ox = (int)(p0 % g->ow), oy = (int)((p0 / g->ow) % g->oh), b = (int)(p0 / ((long)g->ow * g->oh)); \
+    int ox = (int)(p0 % OW), oy = (int)((p0 / OW) % OH), b = (int)(p0 / ((long)OW * OH));          \
     for (int r = 0; r < tile; r++) {                                                               \
         uint8_t *dst = A + (size_t)r * kp;                                                         \
         if (r >= rows) { memset(dst, 0, kp); rs[r] = 0; continue; }                                \
@@ -68,25 +74,31 @@ static inline void copy_bytes(uint8_t *d, const uint8_t *s, size_t n) {
             if (kp != k) { memcpy(dst, x + (size_t)(p0 + r) * c, c); memset(dst + k, 0, kp - k); } \
         } else {                                                                                   \
             uint8_t *d = dst;                                                                      \
-            int ix0 = ox * g->sw - g->pw;                                                          \
-            int row_inside = g->dw == 1 && ix0 >= 0 && ix0 + g->kw <= g->w;                        \
-            for (int ky = 0; ky < g->kh; ky++) {                                                   \
-                int iy = oy * g->sh - g->ph + ky * g->dh;                                          \
-                if (iy < 0 || iy >= g->h) { memset(d, pad, kwc); d += kwc; continue; }             \
-                const uint8_t *srow = x + ((size_t)b * g->h + iy) * g->w * c;                      \
-                if (row_inside) { copy_bytes(d, srow + (size_t)ix0 * c, kwc); d += kwc; continue; } \
-                for (int kx = 0; kx < g->kw; kx++, d += c) {                                       \
-                    int ix = ix0 + kx * g->dw;                                                     \
-                    if (ix < 0 || ix >= g->w) memset(d, pad, c);                                   \
-                    else copy_bytes(d, srow + (size_t)ix * c, c);                                  \
+            int ix0 = ox * SW - PW;                                                                \
+            int row_inside = DW == 1 && ix0 >= 0 && ix0 + KW <= W;                                 \
+            for (int ky = 0; ky < KH; ky++, d += kwc) {                                            \
+                int iy = oy * SH - PH + ky * DH;                                                   \
+                if (iy < 0 || iy >= H) { memset(d, pad, kwc); continue; }                          \
+                const uint8_t *srow = x + ((size_t)b * H + iy) * W * c;                            \
+                if (row_inside) {                                                                  \
+                    const uint8_t *s = srow + (size_t)ix0 * c;                                     \
+                    if (kwc <= 16 && s + 16 <= xend) memcpy(d, s, 16);                             \
+                    else copy_bytes(d, s, kwc);                                                    \
+                    continue;                                                                      \
+                }                                                                                  \
+                uint8_t *dk = d;                                                                   \
+                for (int kx = 0; kx < KW; kx++, dk += c) {                                         \
+                    int ix = ix0 + kx * DW;                                                        \
+                    if (ix < 0 || ix >= W) memset(dk, pad, c);                                     \
+                    else copy_bytes(dk, srow + (size_t)ix * c, c);                                 \
                 }                                                                                  \
             }                                                                                      \
-            for (size_t i = k; i < kp; i++) dst[i] = 0;                                            \
-            if (++ox == g->ow) { ox = 0; if (++oy == g->oh) { oy = 0; b++; } }                     \
+            if (kp > k) { const uint32_t z = 0; memcpy(dst + k, &z, 4); }                          \
+            if (++ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }                           \
         }                                                                                          \
         if (flip) for (size_t i = 0; i < k; i++) dst[i] ^= 0x80;                                   \
         int32_t sum = 0;                                                                           \
-        if (g->zb != 0) for (size_t i = 0; i < k; i++) sum += dst[i];                              \
+        if (zb != 0) for (size_t i = 0; i < k; i++) sum += dst[i];                                 \
         rs[r] = sum;                                                                               \
     }                                                                                              \
     return rows;
@@ -260,25 +272,44 @@ static void gemm_vnni(const conv_geom *g, const uint8_t *A, const int8_t *B, int
 #endif
 
 #ifdef INTQ_X86
-/* AVX2 epilogue over channels [j0, min(j1, cout rounded up to 8)): 32 channels per step, then 8 */
+/* AVX2 epilogue over channels [j0, min(j1, cout rounded up to 8)): 32 channels per step, then 8. A layer
+ * with 8, 16 or 24 channels, all of them in range, runs over the tile's outputs flat, 32 codes (several
+ * rows) per step. */
 __attribute__((target("avx2")))
-static void epilogue_avx2(const conv_geom *g, const rq_consts *q, const int32_t *acc, const int32_t *rowsum,
+static void epilogue_avx2(const conv_geom *g, const rq_consts *qp, const int32_t *acc, const int32_t *rowsum,
                           int rows, const int32_t *colterm, const int32_t *m0, uint8_t *out, int j0, int j1) {
-    const __m256i zo = _mm256_set1_epi32(g->zout), lo = _mm256_set1_epi32(g->lo), hi = _mm256_set1_epi32(g->hi);
-    const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-    const int cout = g->cout, c8 = (cout + 7) / 8 * 8, je = j1 < c8 ? j1 : c8;
-    for (int r = 0; r < rows; r++) {
-        const __m256i rt = _mm256_set1_epi32((int32_t)(uint32_t)(-(int64_t)g->zb * rowsum[r]));
-        const int32_t *a = acc + (size_t)r * g->np;
-        uint8_t *o = out + (size_t)r * cout;
-#define RQ(c) _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(rq8(_mm256_add_epi32(_mm256_add_epi32(  \
-                  _mm256_loadu_si256((const __m256i *)(a + (c))), rt),                                  \
-                  _mm256_loadu_si256((const __m256i *)(colterm + (c)))), m0, q, (c)), zo), lo), hi)
+    const rq_consts q = *qp;                  /* local copies: stores to `out` cannot alias them */
+    const int cout = g->cout, zb = g->zb, c8 = (cout + 7) / 8 * 8, je = j1 < c8 ? j1 : c8;
+    const size_t np = (size_t)g->np;
+    const codes_k k = codes_init(g->zout, g->lo, g->hi, g->out_int8);
+#define RT(r) _mm256_set1_epi32((int32_t)(uint32_t)(-(int64_t)zb * rowsum[r]))
+#define RQ(rt, r, c) rq8(_mm256_add_epi32(_mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(acc + (r) * np + (c))), \
+                         rt), _mm256_loadu_si256((const __m256i *)(colterm + (c)))), m0, &q, (c))
+    if (cout < 32 && cout % 8 == 0 && j0 == 0 && je == cout) {
+        const size_t total = (size_t)rows * cout;
+        size_t f = 0, r = 0;
+        int c = 0;                                /* output f is row r, channel c */
+#define NEXT8 if ((c += 8) == cout) { c = 0; r++; }
+        for (; f + 32 <= total; f += 32) {
+            __m256i v0 = RQ(RT(r), r, c); NEXT8
+            __m256i v1 = RQ(RT(r), r, c); NEXT8
+            __m256i v2 = RQ(RT(r), r, c); NEXT8
+            __m256i v3 = RQ(RT(r), r, c); NEXT8
+            _mm256_storeu_si256((__m256i *)(out + f), codes32(&k, v0, v1, v2, v3));
+        }
+        for (; f < total; f += 8) {
+            _mm_storel_epi64((__m128i *)(out + f), codes8(&k, RQ(RT(r), r, c)));
+            NEXT8
+        }
+#undef NEXT8
+        return;
+    }
+    for (size_t r = 0; r < (size_t)rows; r++) {
+        uint8_t *o = out + r * cout;
+        const __m256i rt = RT(r);
         int j = j0;
         for (; j + 32 <= je; j += 32) {
-            __m256i w01 = _mm256_packs_epi32(RQ(j), RQ(j + 8)), w23 = _mm256_packs_epi32(RQ(j + 16), RQ(j + 24));
-            __m256i b = g->out_int8 ? _mm256_packs_epi16(w01, w23) : _mm256_packus_epi16(w01, w23);
-            b = _mm256_permutevar8x32_epi32(b, perm);
+            __m256i b = codes32(&k, RQ(rt, r, j), RQ(rt, r, j + 8), RQ(rt, r, j + 16), RQ(rt, r, j + 24));
             if (j + 32 <= cout) _mm256_storeu_si256((__m256i *)(o + j), b);
             else {
                 uint8_t tmp[32];
@@ -287,9 +318,7 @@ static void epilogue_avx2(const conv_geom *g, const rq_consts *q, const int32_t 
             }
         }
         for (; j < je; j += 8) {
-            __m256i v = RQ(j);
-            __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-            w = g->out_int8 ? _mm_packs_epi16(w, w) : _mm_packus_epi16(w, w);
+            __m128i w = codes8(&k, RQ(rt, r, j));
             if (j + 8 <= cout) _mm_storel_epi64((__m128i *)(o + j), w);
             else {
                 uint8_t tmp[16];
@@ -297,8 +326,9 @@ static void epilogue_avx2(const conv_geom *g, const rq_consts *q, const int32_t 
                 memcpy(o + j, tmp, (size_t)(cout - j));
             }
         }
-#undef RQ
     }
+#undef RQ
+#undef RT
 }
 #endif
 
@@ -349,7 +379,7 @@ static int conv_task(void *vp, long begin, long end) {
     g0.zb = 0;
 #endif
     const int tile = c->tile;
-    uint8_t *A = aligned_alloc(64, ((size_t)tile * g->kp + 63) / 64 * 64);
+    uint8_t *A = aligned_alloc(64, ((size_t)tile * g->kp + 63) / 64 * 64 + 64);   /* + im2col's slack */
     int16_t *A16 = c->level == 1 ? aligned_alloc(64, ((size_t)tile * g->kp * 2 + 63) / 64 * 64) : NULL;
     int32_t *acc = aligned_alloc(64, (size_t)tile * g->np * 4);
     int32_t *rs = malloc((size_t)tile * sizeof(int32_t));
