@@ -52,55 +52,62 @@ static inline void copy_bytes(uint8_t *d, const uint8_t *s, size_t n) {
 
 /* im2col of `tile` pixels starting at flat output pixel p0 into A[tile][kp] (uint8, int8 inputs xor 0x80,
  * padded taps = za, depth padding = 0); row sums (needed when zb != 0) into rs. Returns the real rows.
- * Raw bytes are copied (a whole kw*C run per kernel row when the taps are contiguous and in bounds, as one
- * 16-byte move when the run is shorter and the input has 16 bytes left; the whole tile at once for a 1x1
- * stride-1 unpadded conv), then int8 rows are flipped in one pass. Moves may write up to 16 bytes past a
- * row: rows are built in order, each overwriting all of its own kp bytes, and A has 64 bytes of slack.
- * The geometry is read into locals once: stores to A (uint8_t) may alias *g as far as the compiler knows. */
+ * Raw bytes are copied: the whole tile at once for a 1x1 stride-1 unpadded conv; else pixel by pixel, a
+ * pixel whose window is inside horizontally taking a whole kw*C run per kernel row (as one 16-byte move when
+ * the run is shorter and the input has 16 bytes left). Such a move may write up to 16 bytes past its run:
+ * a pixel's kernel rows are built in order and pixels in order, each overwriting all of its own kp bytes
+ * (A has 64 bytes of slack). int8 rows are flipped in one pass at the end. The geometry is read into locals
+ * once: stores to A (uint8_t) may alias *g as far as the compiler knows. */
 #define IM2COL_BODY                                                                                \
     const int H = g->h, W = g->w, KH = g->kh, KW = g->kw, SH = g->sh, SW = g->sw, DH = g->dh;       \
     const int DW = g->dw, PH = g->ph, PW = g->pw, OH = g->oh, OW = g->ow, zb = g->zb;               \
-    int rows = (int)((ptotal - p0) < tile ? (ptotal - p0) : tile);                                 \
+    const int rows = (int)((ptotal - p0) < tile ? (ptotal - p0) : tile);                           \
     const uint8_t flip = g->in_int8 ? 0x80 : 0, pad = (uint8_t)(g->za ^ flip);                     \
     const size_t c = (size_t)g->c, kwc = (size_t)KW * c, k = (size_t)g->k, kp = (size_t)g->kp;     \
-    const uint8_t *xend = x + (size_t)g->n * H * W * c;                                            \
-    const int pointwise = KH == 1 && KW == 1 && SH == 1 && SW == 1 && PH == 0 && PW == 0;          \
-    if (pointwise && kp == k) memcpy(A, x + (size_t)p0 * c, (size_t)rows * c);                     \
-    int ox = (int)(p0 % OW), oy = (int)((p0 / OW) % OH), b = (int)(p0 / ((long)OW * OH));          \
-    for (int r = 0; r < tile; r++) {                                                               \
-        uint8_t *dst = A + (size_t)r * kp;                                                         \
-        if (r >= rows) { memset(dst, 0, kp); rs[r] = 0; continue; }                                \
-        if (pointwise) {                                                                           \
-            if (kp != k) { memcpy(dst, x + (size_t)(p0 + r) * c, c); memset(dst + k, 0, kp - k); } \
-        } else {                                                                                   \
-            uint8_t *d = dst;                                                                      \
-            int ix0 = ox * SW - PW;                                                                \
-            int row_inside = DW == 1 && ix0 >= 0 && ix0 + KW <= W;                                 \
-            for (int ky = 0; ky < KH; ky++, d += kwc) {                                            \
-                int iy = oy * SH - PH + ky * DH;                                                   \
-                if (iy < 0 || iy >= H) { memset(d, pad, kwc); continue; }                          \
-                const uint8_t *srow = x + ((size_t)b * H + iy) * W * c;                            \
-                if (row_inside) {                                                                  \
-                    const uint8_t *s = srow + (size_t)ix0 * c;                                     \
-                    if (kwc <= 16 && s + 16 <= xend) memcpy(d, s, 16);                             \
-                    else copy_bytes(d, s, kwc);                                                    \
-                    continue;                                                                      \
+    const size_t xlen = (size_t)g->n * H * W * c;                    \
+    if (KH == 1 && KW == 1 && SH == 1 && SW == 1 && PH == 0 && PW == 0) {                          \
+        if (kp == k) memcpy(A, x + (size_t)p0 * c, (size_t)rows * c);                              \
+        else for (int r = 0; r < rows; r++) {                                                      \
+            memcpy(A + (size_t)r * kp, x + (size_t)(p0 + r) * c, c);                               \
+            memset(A + (size_t)r * kp + k, 0, kp - k);                                             \
+        }                                                                                          \
+    } else {                                                                                       \
+        int ox = (int)(p0 % OW), oy = (int)((p0 / OW) % OH), b = (int)(p0 / ((long)OW * OH));      \
+        for (int r = 0; r < rows; r++) {                                                           \
+            uint8_t *dst = A + (size_t)r * kp, *d = dst;                                           \
+            const int ix0 = ox * SW - PW, iy0 = oy * SH - PH;                                      \
+            const size_t off0 = ((size_t)b * H * W + (size_t)ix0) * c;  /* + iy * W * c (wraps)*/   \
+            if (DW == 1 && ix0 >= 0 && ix0 + KW <= W) {                                            \
+                for (int ky = 0, iy = iy0; ky < KH; ky++, iy += DH, d += kwc) {                    \
+                    if (iy < 0 || iy >= H) { memset(d, pad, kwc); continue; }                      \
+                    const size_t so = off0 + (size_t)iy * W * c;                                   \
+                    if (kwc <= 16 && so + 16 <= xlen) memcpy(d, x + so, 16);                       \
+                    else copy_bytes(d, x + so, kwc);                                               \
                 }                                                                                  \
-                uint8_t *dk = d;                                                                   \
-                for (int kx = 0; kx < KW; kx++, dk += c) {                                         \
-                    int ix = ix0 + kx * DW;                                                        \
-                    if (ix < 0 || ix >= W) memset(dk, pad, c);                                     \
-                    else copy_bytes(dk, srow + (size_t)ix * c, c);                                 \
+            } else {                                                                               \
+                for (int ky = 0, iy = iy0; ky < KH; ky++, iy += DH, d += kwc) {                    \
+                    if (iy < 0 || iy >= H) { memset(d, pad, kwc); continue; }                      \
+                    const uint8_t *srow = x + ((size_t)b * H + iy) * W * c;                        \
+                    uint8_t *dk = d;                                                               \
+                    for (int kx = 0; kx < KW; kx++, dk += c) {                                     \
+                        int ix = ix0 + kx * DW;                                                    \
+                        if (ix < 0 || ix >= W) memset(dk, pad, c);                                 \
+                        else copy_bytes(dk, srow + (size_t)ix * c, c);                             \
+                    }                                                                              \
                 }                                                                                  \
             }                                                                                      \
             if (kp > k) { const uint32_t z = 0; memcpy(dst + k, &z, 4); }                          \
             if (++ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }                           \
         }                                                                                          \
+    }                                                                                              \
+    for (int r = 0; r < rows; r++) {                                                               \
+        uint8_t *dst = A + (size_t)r * kp;                                                         \
         if (flip) for (size_t i = 0; i < k; i++) dst[i] ^= 0x80;                                   \
         int32_t sum = 0;                                                                           \
         if (zb != 0) for (size_t i = 0; i < k; i++) sum += dst[i];                                 \
         rs[r] = sum;                                                                               \
     }                                                                                              \
+    for (int r = rows; r < tile; r++) { memset(A + (size_t)r * kp, 0, kp); rs[r] = 0; }             \
     return rows;
 #define IM2COL_ARGS const conv_geom *g, const uint8_t *x, long p0, long ptotal, int tile, uint8_t *A, int32_t *rs
 static int im2col(IM2COL_ARGS) { IM2COL_BODY }
