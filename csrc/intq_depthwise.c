@@ -74,6 +74,32 @@ static void dw_row_avx2(const dw_geom *gp, const uint8_t *x, const int32_t *w32,
         while (kx0 < kx1 && ix0 + kx0 * dw < 0) kx0++;
         while (kx1 > kx0 && ix0 + (kx1 - 1) * dw >= W) kx1--;
         uint8_t *o = out + (((size_t)b * g->oh + oy) * g->ow + ox) * cout;
+        if (cout == 8 && vinside && kx0 == 0 && kx1 == kw && ox + 1 < g->ow
+            && ix0 + g->sw + (kw - 1) * dw < W) {
+            /* 8 channels, this pixel and the next both inside: one 16-lane step for the two, pixel ox in the
+             * low 8 bytes of each tap's load and ox + 1 in the high 8, the same weights for both halves */
+            const size_t off = (size_t)ix0 * C, off1 = off + (size_t)g->sw * C;
+            const int npairs = (ntaps + 1) / 2;
+            const __m256i b0 = _mm256_loadu_si256((const __m256i *)bint);
+            __m256i s0 = b0, s1 = b0;
+            const int16_t *wp = w2;
+            for (int pi = 0; pi < npairs; pi++, wp += 32) {
+                const uint8_t *ta = rsrc[2 * pi], *tb = rsrc[2 * pi + 1];
+                __m128i xa = _mm_castpd_si128(_mm_loadh_pd(_mm_castsi128_pd(_mm_loadl_epi64((const __m128i *)(ta + off))),
+                                                           (const double *)(ta + off1)));
+                __m128i xb = _mm_castpd_si128(_mm_loadh_pd(_mm_castsi128_pd(_mm_loadl_epi64((const __m128i *)(tb + off))),
+                                                           (const double *)(tb + off1)));
+                __m128i il = _mm_unpacklo_epi8(xa, xb), ih = _mm_unpackhi_epi8(xa, xb);
+                __m256i l16 = in_int8 ? _mm256_cvtepi8_epi16(il) : _mm256_cvtepu8_epi16(il);
+                __m256i h16 = in_int8 ? _mm256_cvtepi8_epi16(ih) : _mm256_cvtepu8_epi16(ih);
+                __m256i w = _mm256_loadu_si256((const __m256i *)wp);
+                s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(l16, w));
+                s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(h16, w));
+            }
+            _mm_storeu_si128((__m128i *)o, codes16(&k, rq8(s0, m0, &q, 0), rq8(s1, m0, &q, 0)));
+            ox++;
+            continue;
+        }
         int j = 0;
         {
             /* sum (x - za) w = sum x w - za sum w (bint = bias - za sum w over all taps), a padded tap reading
