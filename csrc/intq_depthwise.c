@@ -41,12 +41,39 @@ static void dw_row_c(const dw_geom *g, const uint8_t *x, const int32_t *w32, con
 }
 
 #ifdef INTQ_X86
+/* AVX2, 8 channels, two horizontally adjacent pixels whose windows are inside (tap pointers rsrc + off and
+ * + off + step): one 16-lane step for the two, the first pixel in the low 8 bytes of each tap's load and the
+ * second in the high 8, the same weights for both halves; 16 output bytes. */
+__attribute__((target("avx2")))
+static void dw_pair8(const uint8_t *const *rsrc, size_t off, size_t step, int npairs, const int16_t *w2,
+                     const int32_t *bint, const int32_t *m0, const rq_consts *q, int zout, int lo, int hi,
+                     int in_int8, uint8_t *o) {
+    const codes_k k = codes_init(zout, lo, hi, in_int8);
+    const size_t off1 = off + step;
+    const __m256i b0 = _mm256_loadu_si256((const __m256i *)bint);
+    __m256i s0 = b0, s1 = b0;
+    for (int pi = 0; pi < npairs; pi++, w2 += 32) {         /* w2 rows are 16 channels x 2 taps */
+        const uint8_t *ta = rsrc[2 * pi], *tb = rsrc[2 * pi + 1];
+        __m128i xa = _mm_castpd_si128(_mm_loadh_pd(_mm_castsi128_pd(_mm_loadl_epi64((const __m128i *)(ta + off))),
+                                                   (const double *)(ta + off1)));
+        __m128i xb = _mm_castpd_si128(_mm_loadh_pd(_mm_castsi128_pd(_mm_loadl_epi64((const __m128i *)(tb + off))),
+                                                   (const double *)(tb + off1)));
+        __m128i il = _mm_unpacklo_epi8(xa, xb), ih = _mm_unpackhi_epi8(xa, xb);
+        __m256i l16 = in_int8 ? _mm256_cvtepi8_epi16(il) : _mm256_cvtepu8_epi16(il);
+        __m256i h16 = in_int8 ? _mm256_cvtepi8_epi16(ih) : _mm256_cvtepu8_epi16(ih);
+        __m256i w = _mm256_loadu_si256((const __m256i *)w2);
+        s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(l16, w));
+        s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(h16, w));
+    }
+    _mm_storeu_si128((__m128i *)o, codes16(&k, rq8(s0, m0, q, 0), rq8(s1, m0, q, 0)));
+}
+
 /* AVX2, depth multiplier 1: 8 channels per vector, int32 multiply-accumulate, vector requantization */
 __attribute__((target("avx2")))
 static void dw_row_avx2(const dw_geom *gp, const uint8_t *x, const int32_t *w32, const int32_t *bias,
                         const int32_t *m0, const int32_t *shift, uint8_t *out, int b, int oy, int32_t *acc,
                         const int16_t *w2, const int32_t *bint, const rq_consts *rq, const long *toff,
-                        const uint8_t *zrow) {
+                        const uint8_t *zrow, int ox_begin, int ox_end) {
     (void)acc;
     const dw_geom gl = *gp, *g = &gl;     /* a local copy: stores to `out` cannot alias it */
     const int in_int8 = g->in_int8, cout = g->cout, C = g->c, W = g->w, kw = g->kw, dw = g->dw;
@@ -68,38 +95,12 @@ static void dw_row_avx2(const dw_geom *gp, const uint8_t *x, const int32_t *w32,
         for (int t = 0; t < ntaps; t++) rsrc[t] = rowbase + toff[t];
         rsrc[ntaps] = rsrc[ntaps - 1];
     }
-    for (int ox = 0; ox < g->ow; ox++) {
+    for (int ox = ox_begin; ox < ox_end; ox++) {
         int ix0 = ox * g->sw - g->pw;
         int kx0 = 0, kx1 = kw;
         while (kx0 < kx1 && ix0 + kx0 * dw < 0) kx0++;
         while (kx1 > kx0 && ix0 + (kx1 - 1) * dw >= W) kx1--;
         uint8_t *o = out + (((size_t)b * g->oh + oy) * g->ow + ox) * cout;
-        if (cout == 8 && vinside && kx0 == 0 && kx1 == kw && ox + 1 < g->ow
-            && ix0 + g->sw + (kw - 1) * dw < W) {
-            /* 8 channels, this pixel and the next both inside: one 16-lane step for the two, pixel ox in the
-             * low 8 bytes of each tap's load and ox + 1 in the high 8, the same weights for both halves */
-            const size_t off = (size_t)ix0 * C, off1 = off + (size_t)g->sw * C;
-            const int npairs = (ntaps + 1) / 2;
-            const __m256i b0 = _mm256_loadu_si256((const __m256i *)bint);
-            __m256i s0 = b0, s1 = b0;
-            const int16_t *wp = w2;
-            for (int pi = 0; pi < npairs; pi++, wp += 32) {
-                const uint8_t *ta = rsrc[2 * pi], *tb = rsrc[2 * pi + 1];
-                __m128i xa = _mm_castpd_si128(_mm_loadh_pd(_mm_castsi128_pd(_mm_loadl_epi64((const __m128i *)(ta + off))),
-                                                           (const double *)(ta + off1)));
-                __m128i xb = _mm_castpd_si128(_mm_loadh_pd(_mm_castsi128_pd(_mm_loadl_epi64((const __m128i *)(tb + off))),
-                                                           (const double *)(tb + off1)));
-                __m128i il = _mm_unpacklo_epi8(xa, xb), ih = _mm_unpackhi_epi8(xa, xb);
-                __m256i l16 = in_int8 ? _mm256_cvtepi8_epi16(il) : _mm256_cvtepu8_epi16(il);
-                __m256i h16 = in_int8 ? _mm256_cvtepi8_epi16(ih) : _mm256_cvtepu8_epi16(ih);
-                __m256i w = _mm256_loadu_si256((const __m256i *)wp);
-                s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(l16, w));
-                s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(h16, w));
-            }
-            _mm_storeu_si128((__m128i *)o, codes16(&k, rq8(s0, m0, &q, 0), rq8(s1, m0, &q, 0)));
-            ox++;
-            continue;
-        }
         int j = 0;
         {
             /* sum (x - za) w = sum x w - za sum w (bint = bias - za sum w over all taps), a padded tap reading
@@ -169,6 +170,39 @@ static void dw_row_avx2(const dw_geom *gp, const uint8_t *x, const int32_t *w32,
         }
     }
 }
+
+/* AVX2, depth multiplier 1 and 8 channels: dw_row_avx2, except that the pixels whose windows are inside
+ * (in a row inside vertically) go two at a time through dw_pair8 */
+__attribute__((target("avx2")))
+static void dw_row8_avx2(const dw_geom *g, const uint8_t *x, const int32_t *w32, const int32_t *bias,
+                         const int32_t *m0, const int32_t *shift, uint8_t *out, int b, int oy, int32_t *acc,
+                         const int16_t *w2, const int32_t *bint, const rq_consts *rq, const long *toff,
+                         const uint8_t *zrow) {
+    const int iy0 = oy * g->sh - g->ph, ow = g->ow, ntaps = g->kh * g->kw, C = g->c;
+    int oxa = 0, oxb = 0;                      /* [oxa, oxb): windows inside horizontally */
+    if (iy0 >= 0 && iy0 + (g->kh - 1) * g->dh < g->h) {
+        oxa = (g->pw + g->sw - 1) / g->sw;
+        int last = g->w - 1 - (g->kw - 1) * g->dw + g->pw;   /* ix0 + (kw-1) dw <= w - 1 */
+        oxb = last < 0 ? 0 : last / g->sw + 1;
+        if (oxb > ow) oxb = ow;
+        if (oxa > oxb) oxa = oxb;
+    }
+    if (oxb - oxa < 2) {
+        dw_row_avx2(g, x, w32, bias, m0, shift, out, b, oy, acc, w2, bint, rq, toff, zrow, 0, ow);
+        return;
+    }
+    const uint8_t *rsrc[DW_MAX_TAPS + 1];
+    const uint8_t *rowbase = x + ((size_t)b * g->h + iy0) * g->w * C;
+    for (int t = 0; t < ntaps; t++) rsrc[t] = rowbase + toff[t];
+    rsrc[ntaps] = rsrc[ntaps - 1];
+    dw_row_avx2(g, x, w32, bias, m0, shift, out, b, oy, acc, w2, bint, rq, toff, zrow, 0, oxa);
+    uint8_t *o = out + ((size_t)b * g->oh + oy) * ow * 8;
+    int ox = oxa;
+    for (; ox + 2 <= oxb; ox += 2)
+        dw_pair8(rsrc, (size_t)(ox * g->sw - g->pw) * C, (size_t)g->sw * C, (ntaps + 1) / 2, w2, bint, m0, rq,
+                 g->zout, g->lo, g->hi, g->in_int8, o + (size_t)ox * 8);
+    dw_row_avx2(g, x, w32, bias, m0, shift, out, b, oy, acc, w2, bint, rq, toff, zrow, ox, ow);
+}
 #endif
 
 typedef struct {
@@ -184,8 +218,12 @@ static int dw_task(void *vp, long begin, long end) {
         int b = (int)(ri / d->g.oh), oy = (int)(ri % d->g.oh);
 #ifdef INTQ_X86
         if (d->level >= 1 && d->g.mult == 1 && d->g.kh * d->g.kw <= DW_MAX_TAPS) {
-            dw_row_avx2(&d->g, d->x, d->w32, d->bias, d->m0, d->shift, d->out, b, oy, acc, d->w2, d->bint, &d->rq,
-                        d->toff, d->zrow);
+            if (d->g.cout == 8)
+                dw_row8_avx2(&d->g, d->x, d->w32, d->bias, d->m0, d->shift, d->out, b, oy, acc, d->w2, d->bint,
+                             &d->rq, d->toff, d->zrow);
+            else
+                dw_row_avx2(&d->g, d->x, d->w32, d->bias, d->m0, d->shift, d->out, b, oy, acc, d->w2, d->bint,
+                            &d->rq, d->toff, d->zrow, 0, d->g.ow);
             continue;
         }
 #endif

@@ -1,7 +1,7 @@
 """Fast DEPTHWISE_CONV_2D on a fixed grid of shapes equals the reference byte for byte, every ISA level.
 
 Covers the AVX2 paired-tap path (taps paired for vpmaddwd, odd and even tap counts, 16- and 8-channel groups,
-border taps read as the zero point; the per-tap code for the last C % 8 channels; windows over 64 taps on the
+border taps read as the zero point; two 8-channel pixels per step; the per-tap code for the last C % 8 channels; windows over 64 taps on the
 portable loop), strides and dilation.
 """
 from __future__ import annotations
@@ -25,6 +25,9 @@ SHAPES = [  # (n, h, w, c, mult, kh, kw, stride, dilation, padding)
     (1, 8, 8, 40, 1, 3, 3, 1, 2, "SAME"), (1, 9, 9, 24, 1, 5, 5, 2, 1, "SAME"), (1, 5, 6, 32, 1, 2, 2, 1, 1, "VALID"),
     (1, 6, 6, 17, 1, 1, 1, 1, 1, "SAME"), (1, 7, 5, 8, 1, 3, 3, 1, 1, "SAME"), (1, 6, 6, 16, 2, 3, 3, 1, 1, "SAME"),
     (1, 4, 4, 64, 1, 3, 1, 1, 1, "SAME"), (1, 10, 10, 16, 1, 9, 9, 1, 1, "SAME"), (2, 3, 3, 24, 1, 3, 3, 1, 1, "SAME"),
+    # 8 channels: inside pixels go two at a time (left padding 1 at stride 2, odd/even inside runs, dilation)
+    (1, 9, 11, 8, 1, 3, 3, 2, 1, "SAME"), (2, 8, 10, 8, 1, 3, 3, 2, 1, "SAME"), (1, 9, 9, 8, 1, 3, 3, 1, 2, "SAME"),
+    (1, 10, 12, 8, 1, 5, 5, 1, 1, "VALID"),
 ]
 
 
