@@ -49,6 +49,7 @@ class Interpreter:
                 raise IRError(f"cannot prepare {node.op}: {e}", node=f"{node.name} (#{i})") from e
             self._steps.append((node, kernel.run, params))
         self._constants = {n: t.data for n, t in graph.tensors.items() if t.is_constant}
+        self._input_dtypes = [(n, np.dtype(graph.tensor(n).dtype)) for n in graph.inputs]
         # every node compiled: one C call per run at the graph's batch size (intq.runtime.fast.plan)
         self._plan = compiled_plan(graph, self._steps, self.kernels, num_threads)
         self._other_plans: dict[tuple, object] = {}     # input shapes -> Plan (or None: not plannable)
@@ -59,16 +60,16 @@ class Interpreter:
         if len(inputs) != len(g.inputs):
             raise InputError(f"graph takes {len(g.inputs)} input(s), got {len(inputs)}")
         checked = []
-        for name, x in zip(g.inputs, inputs):
+        for (name, dtype), x in zip(self._input_dtypes, inputs):
             t = g.tensor(name)
             x = np.asarray(x)
-            if str(x.dtype) != t.dtype:
+            if x.dtype != dtype:
                 raise InputError(f"input {name!r} must be {t.dtype}, got {x.dtype}")
             if x.ndim != len(t.shape) or tuple(x.shape[1:]) != t.shape[1:]:
                 raise InputError(f"input {name!r} must have shape {list(t.shape)} (any batch), got {list(x.shape)}")
             if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
                 raise InputError(f"input {name!r} contains NaN or inf")
-            checked.append(np.require(x, requirements="C"))
+            checked.append(x if x.flags.c_contiguous else np.ascontiguousarray(x))
         return checked
 
     def run(self, *inputs, intermediates: bool = False):

@@ -71,6 +71,7 @@ class Plan:
         self.inputs = [bufs[n] for n in graph.inputs]
         self.outputs = [bufs[n] for n in graph.outputs]
         self.records, self._keep, self._lock = records, keep, threading.Lock()
+        self._records_at, self._n_records = ptr(records), len(records)
         self.n_blocks = 0                                     # activation blocks allocated (set by build)
 
     @staticmethod
@@ -134,7 +135,7 @@ class Plan:
         try:
             for buf, x in zip(self.inputs, inputs):
                 np.copyto(buf, x)
-            if LIB.intq_run_plan(ptr(self.records), len(self.records)):
+            if LIB.intq_run_plan(self._records_at, self._n_records):
                 raise MemoryError("intq_run_plan: scratch allocation failed")
             return [y.copy() for y in self.outputs]
         finally:
