@@ -14,12 +14,12 @@ from intq.ir.ops import OP_OPTIONS
 from intq.runtime.reference import conv as ref_conv
 from fast_cases import assert_conv_like_equal
 from reference_cases import one_op, q
+from strategies import RANGES
 
 fast = pytest.importorskip("intq.runtime.fast", reason="fast kernels not built", exc_type=ImportError)
 from intq.runtime.fast import conv as fast_conv  # noqa: E402
 
 LEVELS = list(range(fast.ISA_LEVEL + 1))
-RANGES = {"uint8": (0, 255), "int8": (-128, 127)}
 
 SHAPES = [  # (n, h, w, c, cout, k, stride, dilation, padding)
     (1, 9, 7, 16, 96, 1, 1, 1, "SAME"), (2, 5, 5, 24, 16, 1, 1, 1, "VALID"), (1, 6, 6, 17, 24, 1, 1, 1, "SAME"),

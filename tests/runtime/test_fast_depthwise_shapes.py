@@ -13,12 +13,12 @@ from intq.ir.ops import OP_OPTIONS
 from intq.runtime.reference import depthwise_conv as ref_dw
 from fast_cases import assert_conv_like_equal
 from reference_cases import one_op, q
+from strategies import RANGES
 
 fast = pytest.importorskip("intq.runtime.fast", reason="fast kernels not built", exc_type=ImportError)
 from intq.runtime.fast import depthwise_conv as fast_dw  # noqa: E402
 
 LEVELS = list(range(fast.ISA_LEVEL + 1))
-RANGES = {"uint8": (0, 255), "int8": (-128, 127)}
 
 SHAPES = [  # (n, h, w, c, mult, kh, kw, stride, dilation, padding)
     (1, 9, 8, 16, 1, 3, 3, 1, 1, "SAME"), (2, 7, 7, 48, 1, 3, 3, 2, 1, "SAME"), (1, 6, 9, 144, 1, 3, 3, 1, 1, "VALID"),
