@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from intq.ir import OP_OPTIONS, Graph, Quantization
 
 ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
-RANGES = {"uint8": (0, 255), "int8": (-128, 127)}
+RANGES = {"uint8": (0, 255), "int8": (-128, 127)}     # every test module takes the 8-bit ranges from here
 
 
 # --- primitives ---------------------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""Test helpers for the reference-kernel tests: one-op graphs and their float models. Imports: numpy, intq."""
+"""Test helpers for the reference-kernel tests: one-op graphs and their float models.
+
+Imports: numpy, intq, strategies (RANGES).
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -7,8 +10,7 @@ from intq.ir.graph import Graph
 from intq.ir.ops import OP_OPTIONS
 from intq.ir.tensor import Quantization
 from intq.runtime.interpreter import Interpreter
-
-RANGES = {"uint8": (0, 255), "int8": (-128, 127)}
+from strategies import RANGES
 
 
 def q(scale, zero_point=0, axis=0) -> Quantization:

@@ -10,10 +10,9 @@ from intq.runtime.interpreter import Interpreter
 from fast_cases import planned_run
 from intq.runtime.kernels import ExecContext, kernel_set
 from reference_cases import concat_graph, draw_concat_shapes, q
+from strategies import RANGES
 
 fast = pytest.importorskip("intq.runtime.fast", reason="fast kernels not built", exc_type=ImportError)
-
-RANGES = {"uint8": (0, 255), "int8": (-128, 127)}
 
 
 def _graph(shapes, axis, dtype, quants, out_quant, activation):

@@ -12,14 +12,13 @@ from intq.runtime.reference import conv as ref_conv
 from intq.runtime.reference import depthwise_conv as ref_dw
 from fast_cases import assert_conv_like_equal, assert_kernel_equal
 from reference_cases import one_op, pool_graph, q
-from strategies import pool_draws
+from strategies import RANGES, pool_draws
 
 fast = pytest.importorskip("intq.runtime.fast", reason="fast kernels not built", exc_type=ImportError)
 from intq.runtime.fast import conv as fast_conv  # noqa: E402
 from intq.runtime.fast import depthwise_conv as fast_dw  # noqa: E402
 
 LEVELS = list(range(fast.ISA_LEVEL + 1))
-RANGES = {"uint8": (0, 255), "int8": (-128, 127)}
 
 
 def _graph(draw, op: str, dtype: str, big: bool):

@@ -13,11 +13,9 @@ from intq.runtime.interpreter import Interpreter
 from fast_cases import planned_run
 from intq.runtime.kernels import ExecContext, kernel_set
 from reference_cases import one_op, pool_graph, q
-from strategies import pool_draws
+from strategies import RANGES, pool_draws
 
 fast = pytest.importorskip("intq.runtime.fast", reason="fast kernels not built", exc_type=ImportError)
-
-RANGES = {"uint8": (0, 255), "int8": (-128, 127)}
 
 
 def _codes(dtype: str, n: int, r: np.random.Generator) -> np.ndarray:

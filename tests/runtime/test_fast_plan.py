@@ -9,10 +9,9 @@ from intq.ir.ops import OP_OPTIONS
 from intq.runtime.interpreter import Interpreter
 from fast_cases import planned_run
 from reference_cases import q
+from strategies import RANGES
 
 fast = pytest.importorskip("intq.runtime.fast", reason="fast kernels not built", exc_type=ImportError)
-
-RANGES = {"uint8": (0, 255), "int8": (-128, 127)}
 
 
 def small_net(dtype: str, seed: int = 0, head: str = "SOFTMAX", fc: bool = False) -> Graph:

@@ -12,11 +12,10 @@ from fast_cases import planned_run
 from intq.runtime.kernels import ExecContext
 from intq.runtime.reference import resize_bilinear as ref
 from reference_cases import one_op, q
+from strategies import RANGES
 
 fast = pytest.importorskip("intq.runtime.fast", reason="fast kernels not built", exc_type=ImportError)
 from intq.runtime.fast import resize_bilinear as fast_rb  # noqa: E402
-
-RANGES = {"uint8": (0, 255), "int8": (-128, 127)}
 
 
 @settings(max_examples=60, deadline=None)

@@ -12,11 +12,10 @@ from intq.ir.ops import OP_OPTIONS
 from intq.scheme.fixedpoint import get_reciprocal
 from fast_cases import assert_kernel_equal
 from reference_cases import one_op, q
+from strategies import RANGES
 
 fast = pytest.importorskip("intq.runtime.fast", reason="fast kernels not built", exc_type=ImportError)
 from intq.runtime.fast._lib import LIB  # noqa: E402
-
-RANGES = {"uint8": (0, 255), "int8": (-128, 127)}
 
 
 def _c_reciprocal(x: int, digits: int) -> tuple[int, int]:
