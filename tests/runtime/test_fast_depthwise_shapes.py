@@ -1,8 +1,8 @@
 """Fast DEPTHWISE_CONV_2D on a fixed grid of shapes equals the reference byte for byte, every ISA level.
 
 Covers the AVX2 paired-tap path (taps paired for vpmaddwd, odd and even tap counts, 16- and 8-channel groups,
-border taps read as the zero point; two 8-channel pixels per step; the per-tap code for the last C % 8 channels; windows over 64 taps on the
-portable loop), strides and dilation.
+border taps read as the zero point; two pixels per step in 8-channel layers; the per-tap code for the last
+C % 8 channels; windows over 64 taps on the portable loop), strides and dilation.
 """
 from __future__ import annotations
 
