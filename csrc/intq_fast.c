@@ -356,7 +356,15 @@ typedef struct {
     const uint8_t *x; const int8_t *B; const int16_t *B16; const int32_t *colterm, *m0, *shift, *colterm16;
     uint8_t *out; int level; long ptotal, ntiles; int by_channel, nbt, tile;
     rq_consts rq;                 /* AVX2 epilogue constants (level >= 1) */
+    /* by_channel: every tile's inputs built once, before the channel blocks are shared out */
+    uint8_t *Aall; int16_t *A16all; int32_t *rsall; int *rowsall, *modeall;
 } conv_job;
+
+enum { TILE_PORTABLE, TILE_VNNI, TILE_W16, TILE_GEMV };
+
+/* scratch bytes of one tile's inputs: A (uint8, with im2col's slack), A16 (int16, AVX2), rs */
+static size_t a_bytes(const conv_job *c) { return ((size_t)c->tile * c->g.kp + 63) / 64 * 64 + 64; }
+static size_t a16_bytes(const conv_job *c) { return ((size_t)c->tile * c->g.kp * 2 + 63) / 64 * 64; }
 
 #ifdef INTQ_X86
 /* AVX2 products of a widened tile (rows rounded up to 12 are valid, zero past `rows`) with blocks [nb0, nb1):
@@ -377,72 +385,104 @@ static void gemm16_tile(const conv_job *c, const conv_geom *g, const int16_t *A1
 }
 #endif
 
-/* tasks are pixel tiles, or (few pixels) channel blocks, each then doing every tile */
+/* build tile t's GEMM inputs into A / A16 / rs; returns the real rows, the kind of product in *mode */
+static int build_tile(const conv_job *c, long t, uint8_t *A, int16_t *A16, int32_t *rs, int *mode) {
+    const conv_geom *g = &c->g;
+    const long p0 = t * c->tile;
+    const int tile = c->tile;
+#ifdef INTQ_X86
+    if (c->level >= 2) {
+        *mode = TILE_VNNI;
+        return im2col_avx2(g, c->x, p0, c->ptotal, tile, A, rs);
+    }
+    if (c->level == 1) {
+        /* B16 holds w - z_w, so no row sums: the tile is built with zb = 0 (rs = 0) and colterm16.
+         * A 1x1 stride-1 unpadded conv with K % 4 == 0 widens its pixel rows straight from the input. */
+        conv_geom g0 = *g;
+        g0.zb = 0;
+        const long left = c->ptotal - p0;
+        const int direct = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0
+                           && g->kp == g->k;
+        *mode = TILE_W16;
+        if (direct && left > 2) {
+            int rows = (int)(left < tile ? left : tile);
+            int rp = (rows + NARROW_ROWS - 1) / NARROW_ROWS * NARROW_ROWS;
+            widen_avx2(c->x + (size_t)p0 * g->c, A16, (size_t)rows * g->kp, g->in_int8 ? 0x80 : 0);
+            memset(A16 + (size_t)rows * g->kp, 0, (size_t)(rp - rows) * g->kp * sizeof(int16_t));
+            memset(rs, 0, (size_t)tile * sizeof(int32_t));
+            return rows;
+        }
+        int rows = im2col_avx2(&g0, c->x, p0, c->ptotal, tile, A, rs);
+        if (rows <= 2) {                       /* GEMV on the int8 packing: Sum a*b needs the row sums */
+            *mode = TILE_GEMV;
+            for (int r = 0; r < rows; r++) {
+                int32_t sum = 0;
+                for (int i = 0; i < g->k; i++) sum += A[(size_t)r * g->kp + i];
+                rs[r] = sum;
+            }
+            return rows;
+        }
+        int rp = (rows + NARROW_ROWS - 1) / NARROW_ROWS * NARROW_ROWS;   /* <= tile, a multiple of 12 */
+        widen_avx2(A, A16, (size_t)rp * g->kp, 0);
+        return rows;
+    }
+#endif
+    (void)A16;
+    *mode = TILE_PORTABLE;
+    return im2col(g, c->x, p0, c->ptotal, tile, A, rs);
+}
+
+/* products of a built tile t with channel blocks [nb0, nb1), requantized into the output */
+static void compute_tile(const conv_job *c, long t, int mode, int rows, const uint8_t *A, const int16_t *A16,
+                         const int32_t *rs, int32_t *acc, int nb0, int nb1) {
+    const conv_geom *g = &c->g;
+    uint8_t *o = c->out + (size_t)t * c->tile * g->cout;
+    const int j0 = nb0 * NR, j1 = nb1 * NR;
+#ifdef INTQ_X86
+    if (mode == TILE_VNNI) {
+        gemm_vnni(g, A, c->B, acc, (rows + MR - 1) / MR * MR, nb0, nb1);   /* rows past `rows` are 0 */
+        epilogue_avx2(g, &c->rq, acc, rs, rows, c->colterm, c->m0, o, j0, j1);
+        return;
+    }
+    if (mode == TILE_W16) {
+        conv_geom g0 = *g;
+        g0.zb = 0;
+        gemm16_tile(c, g, A16, acc, rows, nb0, nb1);
+        epilogue_avx2(&g0, &c->rq, acc, rs, rows, c->colterm16, c->m0, o, j0, j1);
+        return;
+    }
+    if (mode == TILE_GEMV) {
+        gemv_avx2(g, A, c->B, acc, rows, nb0, nb1);
+        epilogue_avx2(g, &c->rq, acc, rs, rows, c->colterm, c->m0, o, j0, j1);
+        return;
+    }
+#endif
+    (void)A16;
+    gemm_c(g, A, c->B, acc, (rows + MR - 1) / MR * MR, nb0, nb1);
+    epilogue(g, acc, rs, rows, c->colterm, c->m0, c->shift, o, j0, j1);
+}
+
+/* tasks are pixel tiles (each built and multiplied by every channel block), or, when there are few pixels,
+ * channel blocks (multiplying every tile, built beforehand by intq_conv) */
 static int conv_task(void *vp, long begin, long end) {
     const conv_job *c = vp;
-    const conv_geom *g = &c->g;
-#ifdef INTQ_X86
-    conv_geom g0 = c->g;                   /* the AVX2 path's view: B16 = w - z_w, no row sums */
-    g0.zb = 0;
-#endif
-    const int tile = c->tile;
-    uint8_t *A = aligned_alloc(64, ((size_t)tile * g->kp + 63) / 64 * 64 + 64);   /* + im2col's slack */
-    int16_t *A16 = c->level == 1 ? aligned_alloc(64, ((size_t)tile * g->kp * 2 + 63) / 64 * 64) : NULL;
-    int32_t *acc = aligned_alloc(64, (size_t)tile * g->np * 4);
-    int32_t *rs = malloc((size_t)tile * sizeof(int32_t));
-    if (!A || !acc || !rs || (c->level == 1 && !A16)) { free(A); free(A16); free(acc); free(rs); return 1; }
-    memset(rs, 0, (size_t)tile * sizeof(int32_t));   /* read (times zb = 0) by the direct path's epilogue */
-#ifdef INTQ_X86
-    const int direct = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0
-                       && g->kp == g->k;
-#endif
-    long t0 = c->by_channel ? 0 : begin, t1 = c->by_channel ? c->ntiles : end;
-    int nb0 = c->by_channel ? (int)begin : 0, nb1 = c->by_channel ? (int)end : c->nbt;
-    int j0 = nb0 * NR, j1 = nb1 * NR;
-    for (long t = t0; t < t1; t++) {
-        long p0 = t * tile;
-        uint8_t *o = c->out + (size_t)p0 * g->cout;
-#ifdef INTQ_X86
-        if (c->level >= 2) {
-            int rows = im2col_avx2(g, c->x, p0, c->ptotal, tile, A, rs);
-            gemm_vnni(g, A, c->B, acc, (rows + MR - 1) / MR * MR, nb0, nb1);   /* rows past `rows` are 0 */
-            epilogue_avx2(g, &c->rq, acc, rs, rows, c->colterm, c->m0, o, j0, j1);
-            continue;
-        }
-        if (c->level == 1) {
-            /* B16 holds w - z_w, so no row sums: the tile is built with zb = 0 (rs = 0) and colterm16.
-             * A 1x1 stride-1 unpadded conv with K % 4 == 0 widens its pixel rows straight from the input. */
-            long left = c->ptotal - p0;
-            if (direct && left > 2) {
-                int rows = (int)(left < tile ? left : tile);
-                int rp = (rows + NARROW_ROWS - 1) / NARROW_ROWS * NARROW_ROWS;
-                widen_avx2(c->x + (size_t)p0 * g->c, A16, (size_t)rows * g->kp, g->in_int8 ? 0x80 : 0);
-                memset(A16 + (size_t)rows * g->kp, 0, (size_t)(rp - rows) * g->kp * sizeof(int16_t));
-                gemm16_tile(c, g, A16, acc, rows, nb0, nb1);
-                epilogue_avx2(&g0, &c->rq, acc, rs, rows, c->colterm16, c->m0, o, j0, j1);
-                continue;
-            }
-            int rows = im2col_avx2(&g0, c->x, p0, c->ptotal, tile, A, rs);
-            if (rows <= 2) {                       /* GEMV on the int8 packing: Sum a*b needs the row sums */
-                for (int r = 0; r < rows; r++) {
-                    int32_t sum = 0;
-                    for (int i = 0; i < g->k; i++) sum += A[(size_t)r * g->kp + i];
-                    rs[r] = sum;
-                }
-                gemv_avx2(g, A, c->B, acc, rows, nb0, nb1);
-                epilogue_avx2(g, &c->rq, acc, rs, rows, c->colterm, c->m0, o, j0, j1);
-                continue;
-            }
-            int rp = (rows + NARROW_ROWS - 1) / NARROW_ROWS * NARROW_ROWS;   /* <= tile, a multiple of 12 */
-            widen_avx2(A, A16, (size_t)rp * g->kp, 0);
-            gemm16_tile(c, g, A16, acc, rows, nb0, nb1);
-            epilogue_avx2(&g0, &c->rq, acc, rs, rows, c->colterm16, c->m0, o, j0, j1);
-            continue;
-        }
-#endif
-        int rows = im2col(g, c->x, p0, c->ptotal, tile, A, rs);
-        gemm_c(g, A, c->B, acc, (rows + MR - 1) / MR * MR, nb0, nb1);
-        epilogue(g, acc, rs, rows, c->colterm, c->m0, c->shift, o, j0, j1);
+    int32_t *acc = aligned_alloc(64, (size_t)c->tile * c->g.np * 4);
+    if (!acc) return 1;
+    if (c->by_channel) {
+        const size_t ab = a_bytes(c), a16e = a16_bytes(c) / 2;
+        for (long t = 0; t < c->ntiles; t++)
+            compute_tile(c, t, c->modeall[t], c->rowsall[t], c->Aall + t * ab,
+                         c->A16all ? c->A16all + t * a16e : NULL, c->rsall + t * c->tile, acc, (int)begin, (int)end);
+        free(acc);
+        return 0;
+    }
+    uint8_t *A = aligned_alloc(64, a_bytes(c));
+    int16_t *A16 = c->level == 1 ? aligned_alloc(64, a16_bytes(c)) : NULL;
+    int32_t *rs = malloc((size_t)c->tile * sizeof(int32_t));
+    if (!A || !rs || (c->level == 1 && !A16)) { free(A); free(A16); free(acc); free(rs); return 1; }
+    for (long t = begin; t < end; t++) {
+        int mode, rows = build_tile(c, t, A, A16, rs, &mode);
+        compute_tile(c, t, mode, rows, A, A16, rs, acc, 0, c->nbt);
     }
     free(A);
     free(A16);
@@ -473,10 +513,28 @@ int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int1
     int nt = nthreads > 0 ? nthreads : 1;
     c.by_channel = nt > 1 && c.ntiles < 4L * nt && c.nbt >= nt;
     c.rq.left = NULL;
+    c.Aall = NULL; c.A16all = NULL; c.rsall = NULL; c.rowsall = NULL; c.modeall = NULL;
 #ifdef INTQ_X86
     if (level >= 1 && rq_init(&c.rq, m0, shift, c.g.np)) return 1;
 #endif
-    int err = intq_parallel_for(nt, c.by_channel ? c.nbt : c.ntiles, conv_task, &c);
+    int err = 0;
+    if (c.by_channel) {           /* each tile built once here, not once per channel block */
+        const size_t ab = a_bytes(&c), a16b = a16_bytes(&c);
+        c.Aall = aligned_alloc(64, (size_t)c.ntiles * ab);
+        c.A16all = level == 1 ? aligned_alloc(64, (size_t)c.ntiles * a16b) : NULL;
+        c.rsall = malloc((size_t)c.ntiles * c.tile * sizeof(int32_t));
+        c.rowsall = malloc((size_t)c.ntiles * 2 * sizeof(int));
+        c.modeall = c.rowsall ? c.rowsall + c.ntiles : NULL;
+        err = !c.Aall || !c.rsall || !c.rowsall || (level == 1 && !c.A16all);
+        for (long t = 0; !err && t < c.ntiles; t++)
+            c.rowsall[t] = build_tile(&c, t, c.Aall + t * ab, c.A16all ? c.A16all + t * (a16b / 2) : NULL,
+                                      c.rsall + t * c.tile, &c.modeall[t]);
+    }
+    if (!err) err = intq_parallel_for(nt, c.by_channel ? c.nbt : c.ntiles, conv_task, &c);
+    free(c.Aall);
+    free(c.A16all);
+    free(c.rsall);
+    free(c.rowsall);
     free(c.rq.left);
     return err;
 }
