@@ -1,8 +1,9 @@
 /* intq fast kernels: what the C files share (ISA detection, requantization, threads). Plain C, no Python headers.
  *
  * Requantization is TFLite's MultiplyByQuantizedMultiplier with double rounding (intq.scheme.fixedpoint):
- * mbqm() per value, mbqm8() / rq8() on 8 int32 lanes (AVX2), rq8() with per-channel constants precomputed by
- * rq_init(); both end in rdbpot8(), the rounding shift in sign-magnitude form. intq_parallel_for()
+ * mbqm() per value (on the scalar srdhm / rdbpot, shared with softmax), mbqm8() / rq8() on 8 int32 lanes
+ * (AVX2), rq8() with per-channel constants precomputed by rq_init(); both end in rdbpot8(), the rounding shift
+ * in sign-magnitude form; codes8/16/32() add the zero point and clamp (AVX2). intq_parallel_for()
  * (intq_threads.c) runs a task over chunks on a pool of worker threads. */
 #ifndef INTQ_COMMON_H
 #define INTQ_COMMON_H
@@ -18,17 +19,31 @@
 
 #define INTQ_HIDDEN __attribute__((visibility("hidden")))
 
+static inline int32_t clamp_i32(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+/* ---- gemmlowp fixed point, scalar (ports of intq.scheme.fixedpoint) ---- */
+/* SaturatingRoundingDoublingHighMul: round(a*b / 2^31), ties up; INT32_MIN^2 saturates */
+static inline int32_t srdhm(int32_t a, int32_t b) {
+    if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
+    int64_t ab = (int64_t)a * b;
+    int64_t t = ab + (ab >= 0 ? (1LL << 30) : 1 - (1LL << 30));
+    return (int32_t)((t + ((t >> 63) & ((1LL << 31) - 1))) >> 31);       /* C++ division: toward zero */
+}
+
+/* RoundingDivideByPOT, exponent in [0, 31]: ties away from zero */
+static inline int32_t rdbpot(int32_t x, int e) {
+    int64_t mask = (1LL << e) - 1, rem = (int64_t)x & mask, thr = (mask >> 1) + (x < 0);
+    return (int32_t)(((int64_t)x >> e) + (rem > thr));
+}
+
 /* ---- requantization: TFLite MultiplyByQuantizedMultiplier, double rounding ---- */
 static inline int32_t mbqm(int32_t x, int32_t m, int32_t shift) {
     int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
     int32_t xs = (int32_t)((uint32_t)x << left);
     int64_t ab = (int64_t)xs * (int64_t)m;              /* m >= 0, so no INT32_MIN*INT32_MIN case */
-    /* SRDHM = trunc((ab + (ab >= 0 ? 2^30 : 1 - 2^30)) / 2^31), which equals floor((ab + 2^30) / 2^31):
+    /* srdhm(xs, m) = trunc((ab + (ab >= 0 ? 2^30 : 1 - 2^30)) / 2^31), which equals floor((ab + 2^30) / 2^31):
      * for ab < 0 the sum is negative and trunc(t / 2^31) = floor((t + 2^31 - 1) / 2^31). */
-    int32_t hi = (int32_t)((ab + (1LL << 30)) >> 31);
-    int32_t mask = (int32_t)((1LL << right) - 1);
-    int32_t rem = hi & mask, thr = (mask >> 1) + (hi < 0 ? 1 : 0);
-    return (hi >> right) + (rem > thr ? 1 : 0);
+    return rdbpot((int32_t)((ab + (1LL << 30)) >> 31), right);
 }
 
 /* per-channel requantization constants derived once per call from (m0, shift), padded to np: left and right

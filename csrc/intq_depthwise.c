@@ -5,6 +5,7 @@
  * the bias, two taps per vpmaddwd, padded taps reading a row of za. Requantization and threads from
  * intq_common.h. */
 #include "intq_common.h"
+#include "intq_kernels.h"
 
 /* ---- DEPTHWISE_CONV_2D: w32 [kh*kw][cpad] int32 (w - zw), bias/m0/shift padded to cpad (multiple of 8);
  * channel oc reads input channel oc / mult; padded taps are skipped (TFLite reference DepthwiseConv). ---- */
@@ -35,7 +36,7 @@ static void dw_row_c(const dw_geom *g, const uint8_t *x, const int32_t *w32, con
         uint8_t *o = out + (((size_t)b * g->oh + oy) * g->ow + ox) * g->cout;
         for (int j = 0; j < g->cout; j++) {
             int32_t q = mbqm(acc[j], m0[j], shift[j]) + g->zout;
-            o[j] = (uint8_t)(q < g->lo ? g->lo : (q > g->hi ? g->hi : q));
+            o[j] = (uint8_t)clamp_i32(q, g->lo, g->hi);
         }
     }
 }

@@ -11,6 +11,7 @@
  * stealing pool of workers) over pixel tiles (or output-channel blocks when there are few pixels).
  * DEPTHWISE_CONV_2D is in intq_depthwise.c, the shared helpers in intq_common.h. */
 #include "intq_common.h"
+#include "intq_kernels.h"
 
 #define NR 32      /* output channels per packed block */
 #define MR 6       /* pixel rows per micro-kernel call */
@@ -35,7 +36,7 @@ static void epilogue(const conv_geom *g, const int32_t *acc, const int32_t *rows
         for (int j = j0; j < j1 && j < g->cout; j++) {
             int32_t v = (int32_t)((uint32_t)a[j] + rt + (uint32_t)colterm[j]);
             int32_t q = mbqm(v, m0[j], shift[j]) + g->zout;
-            q = q < g->lo ? g->lo : (q > g->hi ? g->hi : q);
+            q = clamp_i32(q, g->lo, g->hi);
             o[j] = (uint8_t)q;
         }
     }

@@ -8,6 +8,9 @@
 #include <string.h>
 #include <math.h>
 
+#include "intq_common.h"
+#include "intq_kernels.h"
+
 #define INTQ_MAXDIM 6
 
 /* TRANSPOSE as a strided copy: meta = [esize, out_shape[6], in_strides_of_out_dims[6] (elements)];
@@ -77,7 +80,7 @@ void intq_quantize_f32(const float *x, uint8_t *out, long n, float scale, int zp
         else if (t <= -2147483648.0f) v = INT32_MIN + (int64_t)zp;
         else if (t >= 2147483520.0f) v = 2147483520LL + zp;
         else v = (int64_t)t + zp;
-        out[i] = (uint8_t)(v < lo ? lo : (v > hi ? hi : v));
+        out[i] = (uint8_t)(v < lo ? lo : (v > hi ? hi : v));        /* int64: no int32 clamp */
     }
 }
 

@@ -10,28 +10,12 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "intq_common.h"
+#include "intq_kernels.h"
+
 #define PLAN_WORDS 16
 enum { OP_CONV = 1, OP_DEPTHWISE = 2, OP_LUT2 = 3, OP_SOFTMAX = 4, OP_GLOBAL_AVG = 5, OP_CONCAT = 6, OP_RESIZE_BILINEAR = 7,
        OP_TRANSPOSE = 8, OP_PAD = 9, OP_QUANTIZE_F32 = 10, OP_LUT1 = 11, OP_MAX_POOL = 12, OP_MEAN_TABLE = 13 };
-
-int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int16_t *B16,
-              const int32_t *colterm, const int32_t *m0, const int32_t *shift, const int32_t *colterm16,
-              uint8_t *out, int nthreads, int level);
-int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, const int32_t *bias,
-                   const int32_t *m0, const int32_t *shift, const int16_t *w2, const int32_t *bint, uint8_t *out,
-                   int nthreads, int level);
-void intq_lut2(const uint8_t *a, const uint8_t *b, const uint8_t *table, uint8_t *out, long n, int nthreads);
-void intq_resize_bilinear(const uint8_t *x, uint8_t *out, long n, long h, long w, long c, long oh, long ow,
-                          const int64_t *y0, const int64_t *y1, const int64_t *x0, const int64_t *x1,
-                          const void *wy, const void *wx, int integer, int in_int8);
-void intq_softmax(const uint8_t *x, uint8_t *out, long rows, long depth, int in_int8, const int32_t *exps,
-                  const int32_t *terms, const uint8_t *keep);
-void intq_transpose(const uint8_t *x, uint8_t *out, const int64_t *meta);                 /* intq_layout.c */
-void intq_pad(const uint8_t *x, uint8_t *out, const int64_t *meta);
-void intq_quantize_f32(const float *x, uint8_t *out, long n, float scale, int zp, int lo, int hi);
-void intq_lut1(const uint8_t *x, void *out, long n, const void *table, int esize);
-void intq_max_pool(const uint8_t *x, uint8_t *out, const int64_t *g);                        /* intq_pool.c */
-void intq_mean_table(const uint8_t *x, uint8_t *out, const int64_t *meta, const uint8_t *table, int32_t *acc);
 
 /* AVERAGE_POOL_2D over the whole H x W image (no padding): TFLite reference_ops::AveragePool with
  * count = hw: acc > 0 ? (acc + count/2) / count : (acc - count/2) / count (C division), then clamp */
@@ -48,7 +32,7 @@ void intq_global_avg_pool(const uint8_t *x, uint8_t *out, long n, long hw, long 
                 else for (long j = 0; j < m; j++) acc[j] += p[j];
             for (long j = 0; j < m; j++) {
                 int32_t q = acc[j] > 0 ? (acc[j] + half) / cnt : (acc[j] - half) / cnt;
-                out[(size_t)b * c + j0 + j] = (uint8_t)(q < lo ? lo : (q > hi ? hi : q));
+                out[(size_t)b * c + j0 + j] = (uint8_t)clamp_i32(q, lo, hi);
             }
         }
 }

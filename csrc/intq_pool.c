@@ -8,6 +8,9 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "intq_common.h"
+#include "intq_kernels.h"
+
 #define INTQ_MAXDIM 6
 
 /* g = [n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, in_int8, lo, hi] */
@@ -34,7 +37,7 @@ void intq_max_pool(const uint8_t *x, uint8_t *out, const int64_t *g) {
                         }
                     }
                     uint8_t *o = out + (((size_t)b * oh + oy) * ow + ox) * c + j0;
-                    for (long j = 0; j < m; j++) o[j] = (uint8_t)(acc[j] < lo ? lo : (acc[j] > hi ? hi : acc[j]));
+                    for (long j = 0; j < m; j++) o[j] = (uint8_t)clamp_i32(acc[j], lo, hi);
                 }
 }
 

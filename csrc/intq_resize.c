@@ -8,6 +8,9 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "intq_common.h"
+#include "intq_kernels.h"
+
 void intq_resize_bilinear(const uint8_t *x, uint8_t *out, long n, long h, long w, long c, long oh, long ow,
                           const int64_t *y0, const int64_t *y1, const int64_t *x0, const int64_t *x1,
                           const void *wy, const void *wx, int integer, int in_int8) {

@@ -3,26 +3,13 @@
  * TFLite reference_ops::Softmax: d = q - max(q) takes 256 values, so the Python prepare tabulates
  * exp_on_negative_values (Q0.31) and its Rescale<12> term per -d (term 0 where d < diff_min). Per row this
  * file sums the terms (int32, wrapping), takes gemmlowp's GetReciprocal of the sum (scalar ports of
- * intq.scheme.fixedpoint: SRDHM, RoundingDivideByPOT, SaturatingRoundingMultiplyByPOT, RoundingHalfSum and
- * the 3-step Newton-Raphson one_over_one_plus_x_for_x_in_0_1) and writes
+ * intq.scheme.fixedpoint: SRDHM and RoundingDivideByPOT from intq_common.h; SaturatingRoundingMultiplyByPOT,
+ * RoundingHalfSum and the 3-step Newton-Raphson one_over_one_plus_x_for_x_in_0_1 here) and writes
  * clamp(RDBPOT(SRDHM(inv, e), nbu + 23) + qmin) per element (qmin when d < diff_min or nbu + 23 > 31). */
 #include "intq_common.h"
+#include "intq_kernels.h"
 
 static inline int32_t wrap32(int64_t v) { return (int32_t)(uint32_t)(uint64_t)v; }
-
-/* gemmlowp SaturatingRoundingDoublingHighMul: round(a*b / 2^31), ties up; INT32_MIN^2 saturates */
-static inline int32_t srdhm(int32_t a, int32_t b) {
-    if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
-    int64_t ab = (int64_t)a * b;
-    int64_t t = ab + (ab >= 0 ? (1LL << 30) : 1 - (1LL << 30));
-    return (int32_t)((t + ((t >> 63) & ((1LL << 31) - 1))) >> 31);       /* C++ division: toward zero */
-}
-
-/* gemmlowp RoundingDivideByPOT, exponent in [0, 31]: ties away from zero */
-static inline int32_t rdbpot(int32_t x, int e) {
-    int64_t mask = (1LL << e) - 1, rem = (int64_t)x & mask, thr = (mask >> 1) + (x < 0);
-    return (int32_t)(((int64_t)x >> e) + (rem > thr));
-}
 
 /* gemmlowp SaturatingRoundingMultiplyByPOT<e> */
 static inline int32_t srmbpot(int32_t x, int e) {
@@ -87,7 +74,7 @@ void intq_softmax(const uint8_t *x, uint8_t *out, long rows, long depth, int in_
             int q = lo;
             if (keep[n] && exponent <= 31) {
                 int32_t p = rdbpot(srdhm(inv, exps[n]), exponent) + lo;
-                q = p < lo ? lo : (p > hi ? hi : p);
+                q = clamp_i32(p, lo, hi);
             }
             table[n] = (uint8_t)q;
         }

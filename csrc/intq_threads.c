@@ -16,9 +16,11 @@
  * ctypes releases the GIL) and a forked child (whose copy of the pool has no threads) start their own
  * threads for that call. Every output of the kernels depends only on its own inputs, not on which thread
  * computed it or how [0, n) was cut, so the results are the same bytes whichever path ran. */
+#define _GNU_SOURCE 1            /* sched_getcpu, sched_setaffinity, gettid (Linux) */
 #include "intq_common.h"
 
 #include <sched.h>
+#include <sys/syscall.h>
 #include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
@@ -83,6 +85,7 @@ static pthread_mutex_t pool_user = PTHREAD_MUTEX_INITIALIZER;  /* held by the on
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;    /* guards sleeping and starting */
 static pthread_cond_t pool_wake = PTHREAD_COND_INITIALIZER, pool_done = PTHREAD_COND_INITIALIZER;
 static int pool_workers;            /* workers started; worker i is thread i of a call (the caller is 0) */
+static int pool_asleep[POOL_MAX + 1];   /* worker i waits on pool_wake (under pool_mu) */
 static volatile pid_t pool_pid;     /* the process the workers belong to (set once, at first use) */
 
 /* the current call, written by its caller before it publishes pool_gen */
@@ -135,15 +138,60 @@ static void work(int t, unsigned long gen) {
     }
 }
 
+/* Waking a sleeping worker: the scheduler often puts a woken thread on its waker's CPU, and on a VM an idle
+ * virtual CPU is often passed over, so the worker and the caller would share one core (the worker starved,
+ * the caller doing every chunk) until the load balancer separates them, milliseconds later. The caller
+ * therefore keeps a sleeping worker off its own CPU while waking it; the worker lifts the restriction as
+ * soon as it runs. Linux only; elsewhere (or with one usable CPU) the worker is simply woken. */
+#ifdef __linux__
+static cpu_set_t pool_cpus;                /* the CPUs the process may use, read when the pool starts */
+static int pool_ncpus;
+static pid_t pool_tid[POOL_MAX + 1];       /* worker i's kernel thread id */
+static int pool_kept_off[POOL_MAX + 1];    /* worker i's affinity excludes its waker's CPU (under pool_mu) */
+
+static void pool_cpus_init(void) {
+    pool_ncpus = sched_getaffinity(0, sizeof pool_cpus, &pool_cpus) == 0 ? CPU_COUNT(&pool_cpus) : 0;
+}
+
+/* before waking sleeping worker t (under pool_mu): allow it every usable CPU but the caller's */
+static void keep_off_caller_cpu(int t) {
+    const int cpu = sched_getcpu();
+    if (pool_ncpus < 2 || cpu < 0 || cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &pool_cpus) || pool_tid[t] <= 0) return;
+    cpu_set_t others = pool_cpus;
+    CPU_CLR(cpu, &others);
+    if (sched_setaffinity(pool_tid[t], sizeof others, &others) == 0) pool_kept_off[t] = 1;
+}
+
+/* worker me, running (under pool_mu): every usable CPU again */
+static void allow_every_cpu(int me) {
+    if (pool_kept_off[me]) {
+        sched_setaffinity(0, sizeof pool_cpus, &pool_cpus);
+        pool_kept_off[me] = 0;
+    }
+}
+#else
+static void pool_cpus_init(void) {}
+static void keep_off_caller_cpu(int t) { (void)t; }
+static void allow_every_cpu(int me) { (void)me; }
+#endif
+
 static void *pool_main(void *arg) {
     int me = (int)(intptr_t)arg;
     unsigned long seen = 0;                /* 0 is never a call's generation */
+#ifdef __linux__
+    pthread_mutex_lock(&pool_mu);
+    pool_tid[me] = (pid_t)syscall(SYS_gettid);
+    pthread_mutex_unlock(&pool_mu);
+#endif
     for (;;) {
         unsigned long gen = spin_wait(&pool_gen, seen);
         if (gen == seen) {                 /* nothing came while polling: sleep until a call wakes us */
             pthread_mutex_lock(&pool_mu);
+            pool_asleep[me] = 1;
             while ((gen = atomic_load_explicit(&pool_gen, memory_order_acquire)) == seen)
                 pthread_cond_wait(&pool_wake, &pool_mu);
+            pool_asleep[me] = 0;
+            allow_every_cpu(me);
             pthread_mutex_unlock(&pool_mu);
         }
         seen = gen;
@@ -179,7 +227,7 @@ INTQ_HIDDEN int intq_parallel_for(int nt, long n, task_fn f, void *ctx) {
     if (pool_pid != 0 && pool_pid != getpid()) return parallel_for_fresh_threads(nt, jobs);
     if (pthread_mutex_trylock(&pool_user) != 0) return parallel_for_fresh_threads(nt, jobs);
     pthread_mutex_lock(&pool_mu);
-    if (pool_pid == 0) pool_pid = getpid();
+    if (pool_pid == 0) { pool_pid = getpid(); pool_cpus_init(); }
     int grown = pool_grow(nt);
     pthread_mutex_unlock(&pool_mu);
     if (grown < nt - 1) {
@@ -202,7 +250,10 @@ INTQ_HIDDEN int intq_parallel_for(int nt, long n, task_fn f, void *ctx) {
     }
     atomic_store_explicit(&pool_gen, gen, memory_order_release);   /* publishes the call */
     pthread_mutex_lock(&pool_mu);          /* wake the workers that went to sleep (none if all are polling) */
-    pthread_cond_broadcast(&pool_wake);
+    int asleep = 0;
+    for (int t = 1; t < nt; t++)
+        if (pool_asleep[t]) { keep_off_caller_cpu(t); asleep = 1; }
+    if (asleep) pthread_cond_broadcast(&pool_wake);
     pthread_mutex_unlock(&pool_mu);
     work(0, gen);
     /* every chunk is taken; wait for the ones other threads are still running */

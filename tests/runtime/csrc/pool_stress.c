@@ -1,10 +1,12 @@
 /* Stress of intq_parallel_for (csrc/intq_threads.c), built by tests/runtime/test_pool_stress.py, with
  * ThreadSanitizer when the compiler has it: every index of [0, n) must be run exactly once, for calls of
- * 1-6 threads from one caller, then from three concurrent callers (one uses the pool, the others start
- * their own threads). Prints "ok" or the first failure. */
+ * 1-6 threads from one caller, back to back and after pauses long enough for the workers to go to sleep
+ * (the wake-up path, with its CPU affinity changes on Linux), then from three concurrent callers (one uses
+ * the pool, the others start their own threads). Prints "ok" or the first failure. */
 #include "intq_common.h"
 #include <stdatomic.h>
 #include <stdio.h>
+#include <time.h>
 
 #define MAXN 1000
 static _Atomic int hits[4][MAXN];
@@ -36,6 +38,11 @@ static void *caller(void *arg) {
 int main(void) {
     for (int it = 0; it < 3000; it++)
         if (check(hits[0], 1 + it % 6, 1 + (it * 37) % MAXN)) return 1;
+    for (int it = 0; it < 200; it++) {                /* workers poll for 0.2 ms, then sleep */
+        struct timespec pause = {0, 300000L + (it % 4) * 200000L};
+        nanosleep(&pause, NULL);
+        if (check(hits[0], 2 + it % 5, 1 + (it * 53) % MAXN)) return 1;
+    }
     pthread_t t[3];
     for (long k = 0; k < 3; k++) pthread_create(&t[k], NULL, caller, (void *)k);
     int bad = 0;

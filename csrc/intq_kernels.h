@@ -1,0 +1,33 @@
+/* intq fast kernels: the C entry points (plain C ABI, called through ctypes by intq.runtime.fast and from
+ * the plan executor intq_plan.c). Each defining file includes this header too, so a signature that drifts
+ * from what intq_plan.c calls is a compile error. The Python side declares the same signatures in
+ * intq/runtime/fast/_lib.py. */
+#ifndef INTQ_KERNELS_H
+#define INTQ_KERNELS_H
+#include <stdint.h>
+
+int intq_isa_level(void);                                                                   /* intq_fast.c */
+int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int16_t *B16,
+              const int32_t *colterm, const int32_t *m0, const int32_t *shift, const int32_t *colterm16,
+              uint8_t *out, int nthreads, int level);
+int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, const int32_t *bias,   /* intq_depthwise.c */
+                   const int32_t *m0, const int32_t *shift, const int16_t *w2, const int32_t *bint, uint8_t *out,
+                   int nthreads, int level);
+void intq_softmax(const uint8_t *x, uint8_t *out, long rows, long depth, int in_int8, const int32_t *exps, /* intq_softmax.c */
+                  const int32_t *terms, const uint8_t *keep);
+void intq_lut2(const uint8_t *a, const uint8_t *b, const uint8_t *table, uint8_t *out, long n, int nthreads);
+void intq_resize_bilinear(const uint8_t *x, uint8_t *out, long n, long h, long w, long c, long oh, long ow,  /* intq_resize.c */
+                          const int64_t *y0, const int64_t *y1, const int64_t *x0, const int64_t *x1,
+                          const void *wy, const void *wx, int integer, int in_int8);
+void intq_transpose(const uint8_t *x, uint8_t *out, const int64_t *meta);                 /* intq_layout.c */
+void intq_pad(const uint8_t *x, uint8_t *out, const int64_t *meta);
+void intq_quantize_f32(const float *x, uint8_t *out, long n, float scale, int zp, int lo, int hi);
+void intq_lut1(const uint8_t *x, void *out, long n, const void *table, int esize);
+void intq_max_pool(const uint8_t *x, uint8_t *out, const int64_t *g);                        /* intq_pool.c */
+void intq_mean_table(const uint8_t *x, uint8_t *out, const int64_t *meta, const uint8_t *table, int32_t *acc);
+void intq_global_avg_pool(const uint8_t *x, uint8_t *out, long n, long hw, long c, int in_int8, int lo,  /* intq_plan.c */
+                          int hi);
+void intq_concat(const int64_t *meta, long nin, long outer, uint8_t *out);
+int intq_run_plan(const int64_t *plan, long nrec);
+
+#endif
