@@ -149,10 +149,11 @@ __attribute__((target("avx2"))) static inline __m128i codes8(const codes_k *k, _
 
 #endif
 
-/* run f(ctx, begin, end) over chunks of [0, n) on nt threads, the caller being one of them (work stealing:
- * f is called several times per thread, once per chunk); returns the OR of the tasks' errors
- * (intq_threads.c) */
-typedef int (*task_fn)(void *ctx, long begin, long end);
+/* run f(ctx, begin, end, thread) over chunks of [0, n) on nt threads, the caller being one of them (work
+ * stealing: f is called several times per thread, once per chunk); `thread` in [0, nt) names the thread
+ * running the chunk (the caller is 0), and no two chunks of one call run at once with the same `thread`, so
+ * a task may use scratch indexed by it. Returns the OR of the tasks' errors (intq_threads.c) */
+typedef int (*task_fn)(void *ctx, long begin, long end, int thread);
 INTQ_HIDDEN int intq_parallel_for(int nt, long n, task_fn f, void *ctx);
 
 #endif

@@ -209,12 +209,12 @@ static void dw_row8_avx2(const dw_geom *g, const uint8_t *x, const int32_t *w32,
 typedef struct {
     dw_geom g; const uint8_t *x; const int32_t *w32, *bias, *m0, *shift; uint8_t *out; int level;
     const int16_t *w2; const int32_t *bint; rq_consts rq; long *toff; uint8_t *zrow;   /* AVX2 paired taps */
+    int32_t *acc;                 /* the portable loop's accumulators, cpad per thread */
 } dw_job;
 
-static int dw_task(void *vp, long begin, long end) {
+static int dw_task(void *vp, long begin, long end, int thread) {
     const dw_job *d = vp;
-    int32_t *acc = malloc((size_t)d->g.cpad * 4);
-    if (!acc) return 1;
+    int32_t *acc = d->acc + (size_t)thread * d->g.cpad;
     for (long ri = begin; ri < end; ri++) {
         int b = (int)(ri / d->g.oh), oy = (int)(ri % d->g.oh);
 #ifdef INTQ_X86
@@ -230,7 +230,6 @@ static int dw_task(void *vp, long begin, long end) {
 #endif
         dw_row_c(&d->g, d->x, d->w32, d->bias, d->m0, d->shift, d->out, b, oy, acc);
     }
-    free(acc);
     return 0;
 }
 
@@ -256,7 +255,10 @@ int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, cons
         d.toff[taps] = d.toff[taps - 1];          /* the odd last pair repeats a tap with weight 0 */
     }
 #endif
-    err = intq_parallel_for(nthreads > 0 ? nthreads : 1, (long)d.g.n * d.g.oh, dw_task, &d);
+    const int nt = nthreads > 0 ? nthreads : 1;
+    d.acc = malloc((size_t)nt * d.g.cpad * sizeof(int32_t));
+    err = d.acc ? intq_parallel_for(nt, (long)d.g.n * d.g.oh, dw_task, &d) : 1;
+    free(d.acc);
     free(d.toff);
     free(d.zrow);
     free(d.rq.left);

@@ -359,6 +359,7 @@ typedef struct {
     rq_consts rq;                 /* AVX2 epilogue constants (level >= 1) */
     /* by_channel: every tile's inputs built once, before the channel blocks are shared out */
     uint8_t *Aall; int16_t *A16all; int32_t *rsall; int *rowsall, *modeall;
+    uint8_t *scratch;             /* scratch_bytes() per thread, allocated once per call */
 } conv_job;
 
 enum { TILE_PORTABLE, TILE_VNNI, TILE_W16, TILE_GEMV };
@@ -463,32 +464,34 @@ static void compute_tile(const conv_job *c, long t, int mode, int rows, const ui
     epilogue(g, acc, rs, rows, c->colterm, c->m0, c->shift, o, j0, j1);
 }
 
+/* per-thread scratch of the tile path: A, A16 (AVX2), rs, acc, each 64-byte aligned */
+static size_t acc_bytes(const conv_job *c) { return ((size_t)c->tile * c->g.np * 4 + 63) / 64 * 64; }
+static size_t rs_bytes(const conv_job *c) { return ((size_t)c->tile * 4 + 63) / 64 * 64; }
+static size_t scratch_bytes(const conv_job *c) {
+    return c->by_channel ? acc_bytes(c)
+                         : a_bytes(c) + (c->level == 1 ? a16_bytes(c) : 0) + rs_bytes(c) + acc_bytes(c);
+}
+
 /* tasks are pixel tiles (each built and multiplied by every channel block), or, when there are few pixels,
- * channel blocks (multiplying every tile, built beforehand by intq_conv) */
-static int conv_task(void *vp, long begin, long end) {
+ * channel blocks (multiplying every tile, built beforehand by intq_conv); `thread` picks the scratch */
+static int conv_task(void *vp, long begin, long end, int thread) {
     const conv_job *c = vp;
-    int32_t *acc = aligned_alloc(64, (size_t)c->tile * c->g.np * 4);
-    if (!acc) return 1;
+    uint8_t *mem = c->scratch + (size_t)thread * scratch_bytes(c);
+    int32_t *acc = (int32_t *)mem;
     if (c->by_channel) {
         const size_t ab = a_bytes(c), a16e = a16_bytes(c) / 2;
         for (long t = 0; t < c->ntiles; t++)
             compute_tile(c, t, c->modeall[t], c->rowsall[t], c->Aall + t * ab,
                          c->A16all ? c->A16all + t * a16e : NULL, c->rsall + t * c->tile, acc, (int)begin, (int)end);
-        free(acc);
         return 0;
     }
-    uint8_t *A = aligned_alloc(64, a_bytes(c));
-    int16_t *A16 = c->level == 1 ? aligned_alloc(64, a16_bytes(c)) : NULL;
-    int32_t *rs = malloc((size_t)c->tile * sizeof(int32_t));
-    if (!A || !rs || (c->level == 1 && !A16)) { free(A); free(A16); free(acc); free(rs); return 1; }
+    int32_t *rs = (int32_t *)(mem + acc_bytes(c));
+    uint8_t *A = mem + acc_bytes(c) + rs_bytes(c);
+    int16_t *A16 = c->level == 1 ? (int16_t *)(A + a_bytes(c)) : NULL;
     for (long t = begin; t < end; t++) {
         int mode, rows = build_tile(c, t, A, A16, rs, &mode);
         compute_tile(c, t, mode, rows, A, A16, rs, acc, 0, c->nbt);
     }
-    free(A);
-    free(A16);
-    free(acc);
-    free(rs);
     return 0;
 }
 
@@ -514,7 +517,7 @@ int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int1
     int nt = nthreads > 0 ? nthreads : 1;
     c.by_channel = nt > 1 && c.ntiles < 4L * nt && c.nbt >= nt;
     c.rq.left = NULL;
-    c.Aall = NULL; c.A16all = NULL; c.rsall = NULL; c.rowsall = NULL; c.modeall = NULL;
+    c.Aall = NULL; c.A16all = NULL; c.rsall = NULL; c.rowsall = NULL; c.modeall = NULL; c.scratch = NULL;
 #ifdef INTQ_X86
     if (level >= 1 && rq_init(&c.rq, m0, shift, c.g.np)) return 1;
 #endif
@@ -531,7 +534,10 @@ int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int1
             c.rowsall[t] = build_tile(&c, t, c.Aall + t * ab, c.A16all ? c.A16all + t * (a16b / 2) : NULL,
                                       c.rsall + t * c.tile, &c.modeall[t]);
     }
+    c.scratch = err ? NULL : aligned_alloc(64, (size_t)nt * scratch_bytes(&c));
+    err = err || !c.scratch;
     if (!err) err = intq_parallel_for(nt, c.by_channel ? c.nbt : c.ntiles, conv_task, &c);
+    free(c.scratch);
     free(c.Aall);
     free(c.A16all);
     free(c.rsall);

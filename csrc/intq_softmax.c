@@ -91,7 +91,8 @@ void intq_softmax(const uint8_t *x, uint8_t *out, long rows, long depth, int in_
 #define LUT2_PER_THREAD 8192
 typedef struct { const uint8_t *a, *b, *table; uint8_t *out; } lut2_job;
 
-static int lut2_task(void *vp, long begin, long end) {
+static int lut2_task(void *vp, long begin, long end, int thread) {
+    (void)thread;
     const lut2_job *j = vp;
     for (long i = begin; i < end; i++) j->out[i] = j->table[((unsigned)j->a[i] << 8) | j->b[i]];
     return 0;

@@ -1,4 +1,4 @@
-/* intq_parallel_for: run f(ctx, begin, end) over chunks of [0, n) on nt threads, the caller being one of them.
+/* intq_parallel_for: run f(ctx, begin, end, thread) over chunks of [0, n) on nt threads, the caller being one of them.
  *
  * The chunks go to persistent worker threads, started on first use and kept for the life of the process
  * (creating and joining pthreads for every layer cost more than the work they shared on a VM). Each thread
@@ -58,9 +58,9 @@ static unsigned long spin_wait(_Atomic unsigned long *w, unsigned long old) {
     }
 }
 
-typedef struct { task_fn f; void *ctx; long b, e; int err; } job;
+typedef struct { task_fn f; void *ctx; long b, e; int err, thread; } job;
 
-static void run_job(job *j) { j->err = j->f(j->ctx, j->b, j->e); }
+static void run_job(job *j) { j->err = j->f(j->ctx, j->b, j->e, j->thread); }
 
 static void *thread_main(void *p) {
     run_job(p);
@@ -115,10 +115,11 @@ static long claim(int u, unsigned long gen, int own) {
     return run_first[u] + nrun - 1 - atomic_fetch_add_explicit(&run_back[u], 1, memory_order_relaxed);
 }
 
-/* run claimed chunk c (the call's fields are stable until its completion is counted, and not after) */
-static void run_chunk(long c) {
+/* run claimed chunk c on thread t (the call's fields are stable until its completion is counted, and not
+ * after) */
+static void run_chunk(long c, int t) {
     const long nchunks = call_nchunks, b = call_n * c / nchunks, e = call_n * (c + 1) / nchunks;
-    if (e > b && call_f(call_ctx, b, e)) atomic_fetch_or_explicit(&call_err, 1, memory_order_relaxed);
+    if (e > b && call_f(call_ctx, b, e, t)) atomic_fetch_or_explicit(&call_err, 1, memory_order_relaxed);
     if (atomic_fetch_add_explicit(&call_done, 1, memory_order_acq_rel) + 1 == nchunks) {
         pthread_mutex_lock(&pool_mu);          /* the last chunk: wake the caller if it sleeps */
         pthread_cond_signal(&pool_done);
@@ -131,10 +132,10 @@ static void work(int t, unsigned long gen) {
     long c;
     int nt = atomic_load_explicit(&call_nt, memory_order_relaxed);
     if (t >= nt) return;                   /* not one of this call's threads */
-    while ((c = claim(t, gen, 1)) >= 0) run_chunk(c);
+    while ((c = claim(t, gen, 1)) >= 0) run_chunk(c, t);
     for (int k = 1; k < nt; k++) {
         int u = (t + k) % nt;
-        while ((c = claim(u, gen, 0)) >= 0) run_chunk(c);
+        while ((c = claim(u, gen, 0)) >= 0) run_chunk(c, t);
     }
 }
 
@@ -220,9 +221,9 @@ static int pool_grow(int nt) {
 INTQ_HIDDEN int intq_parallel_for(int nt, long n, task_fn f, void *ctx) {
     if (nt > n) nt = (int)n;
     if (nt > POOL_MAX + 1) nt = POOL_MAX + 1;
-    if (nt <= 1) return n > 0 ? f(ctx, 0, n) : 0;
+    if (nt <= 1) return n > 0 ? f(ctx, 0, n, 0) : 0;
     job jobs[POOL_MAX + 1];
-    for (int t = 0; t < nt; t++) jobs[t] = (job){f, ctx, n * t / nt, n * (t + 1) / nt, 0};
+    for (int t = 0; t < nt; t++) jobs[t] = (job){f, ctx, n * t / nt, n * (t + 1) / nt, 0, t};
     /* a forked child's copy of the pool has no threads, and its locks may be copies of held ones: keep off */
     if (pool_pid != 0 && pool_pid != getpid()) return parallel_for_fresh_threads(nt, jobs);
     if (pthread_mutex_trylock(&pool_user) != 0) return parallel_for_fresh_threads(nt, jobs);

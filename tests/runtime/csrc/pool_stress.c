@@ -1,5 +1,6 @@
 /* Stress of intq_parallel_for (csrc/intq_threads.c), built by tests/runtime/test_pool_stress.py, with
- * ThreadSanitizer when the compiler has it: every index of [0, n) must be run exactly once, for calls of
+ * ThreadSanitizer when the compiler has it: every index of [0, n) must be run exactly once, by chunks whose
+ * thread index is in [0, 6) and not used by another chunk running at the same time, for calls of
  * 1-6 threads from one caller, back to back and after pauses long enough for the workers to go to sleep
  * (the wake-up path, with its CPU affinity changes on Linux), then from three concurrent callers (one uses
  * the pool, the others start their own threads). Prints "ok" or the first failure. */
@@ -10,16 +11,25 @@
 
 #define MAXN 1000
 static _Atomic int hits[4][MAXN];
+static _Atomic int busy[4][64];          /* per caller: chunks running now with each thread index */
+static _Atomic int bad_thread;
 
-static int task(void *ctx, long b, long e) {
+static int task(void *ctx, long b, long e, int thread) {
     _Atomic int *h = ctx;
+    const int k = (int)(((_Atomic int (*)[MAXN])ctx) - hits);      /* which caller's call */
+    if (thread < 0 || thread >= 6 || atomic_fetch_add(&busy[k][thread], 1) != 0) atomic_store(&bad_thread, 1);
     for (long i = b; i < e; i++) atomic_fetch_add(&h[i], 1);
+    if (thread >= 0 && thread < 6) atomic_fetch_sub(&busy[k][thread], 1);
     return 0;
 }
 
 static int check(_Atomic int *h, int nt, long n) {
     for (long i = 0; i < n; i++) atomic_store(&h[i], 0);
     if (intq_parallel_for(nt, n, task, h)) return 1;
+    if (atomic_load(&bad_thread)) {
+        printf("FAIL: %d threads, n %ld: a chunk ran with a thread index out of [0, nt) or in use\n", nt, n);
+        return 1;
+    }
     for (long i = 0; i < n; i++)
         if (atomic_load(&h[i]) != 1) {
             printf("FAIL: %d threads, n %ld: index %ld ran %d times\n", nt, n, i, atomic_load(&h[i]));
