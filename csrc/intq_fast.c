@@ -460,6 +460,7 @@ static void compute_tile(const conv_job *c, long t, int mode, int rows, const ui
     }
 #endif
     (void)A16;
+    (void)mode;
     gemm_c(g, A, c->B, acc, (rows + MR - 1) / MR * MR, nb0, nb1);
     epilogue(g, acc, rs, rows, c->colterm, c->m0, c->shift, o, j0, j1);
 }
