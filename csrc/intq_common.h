@@ -46,14 +46,14 @@ static inline int32_t mbqm(int32_t x, int32_t m, int32_t shift) {
     return rdbpot((int32_t)((ab + (1LL << 30)) >> 31), right);
 }
 
-/* per-channel requantization constants derived once per call from (m0, shift), padded to np: left and right
- * shifts, half = 2^(right-1) (0 when right = 0), and m0 with neighbours swapped (msw[2i] = m0[2i+1]) so one
+/* per-channel requantization constants derived once per call from (m0, shift), padded to np, in the call's
+ * work memory: left and right shifts, half = 2^(right-1) (0 when right = 0), and m0 with neighbours swapped (msw[2i] = m0[2i+1]) so one
  * _mm256_mul_epi32 reaches the odd lanes' multipliers. */
 typedef struct { int32_t *left, *right, *half, *msw; int any_left; } rq_consts;
 
-__attribute__((unused)) static inline int rq_init(rq_consts *q, const int32_t *m0, const int32_t *shift, int np) {
-    int32_t *mem = malloc((size_t)4 * np * sizeof(int32_t));
-    if (!mem) return 1;
+/* fill q's constants into mem (4 * np int32) */
+__attribute__((unused)) static inline void rq_init(rq_consts *q, const int32_t *m0, const int32_t *shift, int np,
+                                                   int32_t *mem) {
     q->left = mem; q->right = mem + np; q->half = mem + 2 * np; q->msw = mem + 3 * np;
     q->any_left = 0;
     for (int j = 0; j < np; j++) {
@@ -64,8 +64,16 @@ __attribute__((unused)) static inline int rq_init(rq_consts *q, const int32_t *m
         q->msw[j] = m0[j ^ 1];
         q->any_left |= sh > 0;
     }
-    return 0;
 }
+
+/* a call's work memory: the caller's (a plan's workspace) or, given none, one allocation of the call */
+static inline uint8_t *work_take(void *given, size_t bytes, uint8_t **owned) {
+    *owned = NULL;
+    if (given) return given;
+    *owned = aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
+    return *owned;
+}
+static inline size_t align64(size_t n) { return (n + 63) / 64 * 64; }
 
 #ifdef INTQ_X86
 /* RoundingDivideByPOT of the SRDHM results hi by per-lane exponents `right` (rounding half away from zero):

@@ -208,7 +208,7 @@ static void dw_row8_avx2(const dw_geom *g, const uint8_t *x, const int32_t *w32,
 
 typedef struct {
     dw_geom g; const uint8_t *x; const int32_t *w32, *bias, *m0, *shift; uint8_t *out; int level;
-    const int16_t *w2; const int32_t *bint; rq_consts rq; long *toff; uint8_t *zrow;   /* AVX2 paired taps */
+    const int16_t *w2; const int32_t *bint; rq_consts rq; const long *toff; uint8_t *zrow;   /* AVX2 paired taps */
     int32_t *acc;                 /* the portable loop's accumulators, cpad per thread */
 } dw_job;
 
@@ -233,34 +233,67 @@ static int dw_task(void *vp, long begin, long end, int thread) {
     return 0;
 }
 
+/* byte offsets in a call's work memory (64-byte aligned): the AVX2 path's requantization constants, tap
+ * offsets and zero-point row, and the portable loop's accumulators (cpad per thread) */
+typedef struct { size_t rq, toff, zrow, acc, total; int paired; } dw_work;
+
+static dw_work dw_work_layout(const dw_geom *g, int nt, int level) {
+    dw_work w;
+    size_t o = 0;
+    const int taps = g->kh * g->kw;
+#ifdef INTQ_X86
+    w.paired = level >= 1 && g->mult == 1 && taps <= DW_MAX_TAPS;
+#else
+    w.paired = 0;
+    (void)level;
+#endif
+    w.rq = o;
+    if (w.paired) o += align64((size_t)4 * g->cpad * sizeof(int32_t));
+    w.toff = o;
+    if (w.paired) o += align64(((size_t)taps + 1) * sizeof(long));
+    w.zrow = o;
+    if (w.paired) o += align64((size_t)g->c + 16);
+    w.acc = o;
+    w.total = o + align64((size_t)nt * g->cpad * sizeof(int32_t));
+    return w;
+}
+
+/* bytes of work memory intq_depthwise needs (a plan allocates them once) */
+long intq_depthwise_work_bytes(const int32_t *gm, int nthreads, int level) {
+    dw_geom g;
+    memcpy(&g, gm, sizeof g);
+    return (long)dw_work_layout(&g, nthreads > 0 ? nthreads : 1, level).total;
+}
+
 /* w2 int16 [ceil(kh*kw/2)][cpad16][2]: taps (2p, 2p+1) per channel, the missing odd tap 0; bint int32 [cpad16]:
- * bias - z_in * sum_t w[t] (wrapping), both from the Python prepare */
+ * bias - z_in * sum_t w[t] (wrapping), both from the Python prepare. work: intq_depthwise_work_bytes() bytes,
+ * 64-byte aligned, or NULL (then allocated here for the call). */
 int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, const int32_t *bias,
                    const int32_t *m0, const int32_t *shift, const int16_t *w2, const int32_t *bint, uint8_t *out,
-                   int nthreads, int level) {
+                   int nthreads, int level, void *work) {
     dw_job d;
     memcpy(&d.g, gm, sizeof d.g);
     d.x = x; d.w32 = w32; d.bias = bias; d.m0 = m0; d.shift = shift; d.out = out; d.level = level;
     d.w2 = w2; d.bint = bint; d.toff = NULL; d.rq.left = NULL; d.zrow = NULL;
-    int err = 0;
+    const int nt = nthreads > 0 ? nthreads : 1;
+    const dw_work w = dw_work_layout(&d.g, nt, level);
+    uint8_t *owned, *mem = work_take(work, w.total, &owned);
+    if (!mem) return 1;
+    d.acc = (int32_t *)(mem + w.acc);
 #ifdef INTQ_X86
-    if (level >= 1 && d.g.mult == 1 && d.g.kh * d.g.kw <= DW_MAX_TAPS) {
+    if (w.paired) {
         int taps = d.g.kh * d.g.kw;
-        d.toff = malloc(((size_t)taps + 1) * sizeof(long));
-        d.zrow = malloc((size_t)d.g.c + 16);
-        if (!d.toff || !d.zrow || rq_init(&d.rq, m0, shift, d.g.cpad)) { free(d.toff); free(d.zrow); return 1; }
-        memset(d.zrow, (uint8_t)d.g.za, (size_t)d.g.c + 16);
+        long *toff = (long *)(mem + w.toff);
         for (int t = 0; t < taps; t++)
-            d.toff[t] = ((long)(t / d.g.kw) * d.g.dh * d.g.w + (long)(t % d.g.kw) * d.g.dw) * d.g.c;
-        d.toff[taps] = d.toff[taps - 1];          /* the odd last pair repeats a tap with weight 0 */
+            toff[t] = ((long)(t / d.g.kw) * d.g.dh * d.g.w + (long)(t % d.g.kw) * d.g.dw) * d.g.c;
+        toff[taps] = toff[taps - 1];              /* the odd last pair repeats a tap with weight 0 */
+        d.toff = toff;
+        d.zrow = mem + w.zrow;
+        memset(d.zrow, (uint8_t)d.g.za, (size_t)d.g.c + 16);
+        rq_init(&d.rq, m0, shift, d.g.cpad, (int32_t *)(mem + w.rq));
     }
 #endif
-    const int nt = nthreads > 0 ? nthreads : 1;
-    d.acc = malloc((size_t)nt * d.g.cpad * sizeof(int32_t));
-    err = d.acc ? intq_parallel_for(nt, (long)d.g.n * d.g.oh, dw_task, &d) : 1;
-    free(d.acc);
-    free(d.toff);
-    free(d.zrow);
-    free(d.rq.left);
+    int err = intq_parallel_for(nt, (long)d.g.n * d.g.oh, dw_task, &d);
+    free(owned);
     return err;
 }

@@ -496,54 +496,87 @@ static int conv_task(void *vp, long begin, long end, int thread) {
     return 0;
 }
 
-/* B int8 [np/NR][kp/4][NR][4] (w, or w - 128 for uint8) with colterm = bias - za sum b + K za zb (VNNI,
- * portable, GEMV: the zb * row-sum term is added per pixel); B16 int16 [np/NR][kp/2][NR][2] holding w - z_w
- * with colterm16 = bias - za sum (w - z_w) (AVX2: no row sums) */
-int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int16_t *B16,
-              const int32_t *colterm, const int32_t *m0, const int32_t *shift, const int32_t *colterm16,
-              uint8_t *out, int nthreads, int level) {
-    conv_job c;
-    memcpy(&c.g, geom, sizeof c.g);
-    c.x = x; c.B = B; c.B16 = B16; c.colterm = colterm; c.m0 = m0; c.shift = shift; c.out = out;
-    c.colterm16 = colterm16;
-    c.level = level;
-    c.ptotal = (long)c.g.n * c.g.oh * c.g.ow;
-    /* one tile when the image has <= 2*TILE pixels (the weights are read once), else balanced tiles */
-    long nt0 = c.ptotal <= 2 * TILE ? 1 : (c.ptotal + TILE - 1) / TILE;
-    long per = (c.ptotal + nt0 - 1) / nt0;
-    c.tile = (int)((per + NARROW_ROWS - 1) / NARROW_ROWS * NARROW_ROWS);
-    if (c.tile < NARROW_ROWS) c.tile = NARROW_ROWS;
-    c.ntiles = (c.ptotal + c.tile - 1) / c.tile;
-    c.nbt = c.g.np / NR;
-    int nt = nthreads > 0 ? nthreads : 1;
-    c.by_channel = nt > 1 && c.ntiles < 4L * nt && c.nbt >= nt;
-    c.rq.left = NULL;
-    c.Aall = NULL; c.A16all = NULL; c.rsall = NULL; c.rowsall = NULL; c.modeall = NULL; c.scratch = NULL;
-#ifdef INTQ_X86
-    if (level >= 1 && rq_init(&c.rq, m0, shift, c.g.np)) return 1;
-#endif
-    int err = 0;
-    if (c.by_channel) {           /* each tile built once here, not once per channel block */
-        const size_t ab = a_bytes(&c), a16b = a16_bytes(&c);
-        c.Aall = aligned_alloc(64, (size_t)c.ntiles * ab);
-        c.A16all = level == 1 ? aligned_alloc(64, (size_t)c.ntiles * a16b) : NULL;
-        c.rsall = malloc((size_t)c.ntiles * c.tile * sizeof(int32_t));
-        c.rowsall = malloc((size_t)c.ntiles * 2 * sizeof(int));
-        c.modeall = c.rowsall ? c.rowsall + c.ntiles : NULL;
-        err = !c.Aall || !c.rsall || !c.rowsall || (level == 1 && !c.A16all);
-        for (long t = 0; !err && t < c.ntiles; t++)
-            c.rowsall[t] = build_tile(&c, t, c.Aall + t * ab, c.A16all ? c.A16all + t * (a16b / 2) : NULL,
-                                      c.rsall + t * c.tile, &c.modeall[t]);
-    }
-    c.scratch = err ? NULL : aligned_alloc(64, (size_t)nt * scratch_bytes(&c));
-    err = err || !c.scratch;
-    if (!err) err = intq_parallel_for(nt, c.by_channel ? c.nbt : c.ntiles, conv_task, &c);
-    free(c.scratch);
-    free(c.Aall);
-    free(c.A16all);
-    free(c.rsall);
-    free(c.rowsall);
-    free(c.rq.left);
-    return err;
+/* the call's tiling and threading (no memory): one tile when the image has <= 2*TILE pixels (the weights
+ * are read once), else balanced tiles; channel blocks as tasks when there are few tiles */
+static void conv_setup(conv_job *c, const int32_t *geom, int nt, int level) {
+    memcpy(&c->g, geom, sizeof c->g);
+    c->level = level;
+    c->ptotal = (long)c->g.n * c->g.oh * c->g.ow;
+    long nt0 = c->ptotal <= 2 * TILE ? 1 : (c->ptotal + TILE - 1) / TILE;
+    long per = (c->ptotal + nt0 - 1) / nt0;
+    c->tile = (int)((per + NARROW_ROWS - 1) / NARROW_ROWS * NARROW_ROWS);
+    if (c->tile < NARROW_ROWS) c->tile = NARROW_ROWS;
+    c->ntiles = (c->ptotal + c->tile - 1) / c->tile;
+    c->nbt = c->g.np / NR;
+    c->by_channel = nt > 1 && c->ntiles < 4L * nt && c->nbt >= nt;
 }
 
+/* byte offsets in a call's work memory (all 64-byte aligned): requantization constants, the tiles built
+ * before a by-channel split (A, A16, row sums, rows and modes), the threads' scratch */
+typedef struct { size_t rq, a, a16, rs, rows, scratch, total; } conv_work;
+
+static conv_work conv_work_layout(const conv_job *c, int nt) {
+    conv_work w;
+    size_t o = 0;
+    w.rq = o;
+    o += c->level >= 1 ? align64((size_t)4 * c->g.np * sizeof(int32_t)) : 0;
+    w.a = w.a16 = w.rs = w.rows = o;
+    if (c->by_channel) {
+        o += (size_t)c->ntiles * a_bytes(c);
+        w.a16 = o;
+        o += c->level == 1 ? (size_t)c->ntiles * a16_bytes(c) : 0;
+        w.rs = o;
+        o += align64((size_t)c->ntiles * c->tile * sizeof(int32_t));
+        w.rows = o;
+        o += align64((size_t)c->ntiles * 2 * sizeof(int));
+    }
+    w.scratch = o;
+    w.total = o + (size_t)nt * scratch_bytes(c);
+    return w;
+}
+
+/* bytes of work memory intq_conv needs for this geometry, thread count and level (a plan allocates them
+ * once and passes them to every call) */
+long intq_conv_work_bytes(const int32_t *geom, int nthreads, int level) {
+    conv_job c;
+    const int nt = nthreads > 0 ? nthreads : 1;
+    conv_setup(&c, geom, nt, level);
+    return (long)conv_work_layout(&c, nt).total;
+}
+
+/* B int8 [np/NR][kp/4][NR][4] (w, or w - 128 for uint8) with colterm = bias - za sum b + K za zb (VNNI,
+ * portable, GEMV: the zb * row-sum term is added per pixel); B16 int16 [np/NR][kp/2][NR][2] holding w - z_w
+ * with colterm16 = bias - za sum (w - z_w) (AVX2: no row sums). work: intq_conv_work_bytes() bytes, 64-byte
+ * aligned, or NULL (then allocated here for the call). */
+int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int16_t *B16,
+              const int32_t *colterm, const int32_t *m0, const int32_t *shift, const int32_t *colterm16,
+              uint8_t *out, int nthreads, int level, void *work) {
+    conv_job c;
+    const int nt = nthreads > 0 ? nthreads : 1;
+    conv_setup(&c, geom, nt, level);
+    c.x = x; c.B = B; c.B16 = B16; c.colterm = colterm; c.m0 = m0; c.shift = shift; c.out = out;
+    c.colterm16 = colterm16;
+    const conv_work w = conv_work_layout(&c, nt);
+    uint8_t *owned, *mem = work_take(work, w.total, &owned);
+    if (!mem) return 1;
+    c.rq.left = NULL;
+#ifdef INTQ_X86
+    if (level >= 1) rq_init(&c.rq, m0, shift, c.g.np, (int32_t *)(mem + w.rq));
+#endif
+    c.Aall = NULL; c.A16all = NULL; c.rsall = NULL; c.rowsall = NULL; c.modeall = NULL;
+    if (c.by_channel) {           /* each tile built once here, not once per channel block */
+        const size_t ab = a_bytes(&c), a16e = a16_bytes(&c) / 2;
+        c.Aall = mem + w.a;
+        c.A16all = level == 1 ? (int16_t *)(mem + w.a16) : NULL;
+        c.rsall = (int32_t *)(mem + w.rs);
+        c.rowsall = (int *)(mem + w.rows);
+        c.modeall = c.rowsall + c.ntiles;
+        for (long t = 0; t < c.ntiles; t++)
+            c.rowsall[t] = build_tile(&c, t, c.Aall + t * ab, c.A16all ? c.A16all + t * a16e : NULL,
+                                      c.rsall + t * c.tile, &c.modeall[t]);
+    }
+    c.scratch = mem + w.scratch;
+    int err = intq_parallel_for(nt, c.by_channel ? c.nbt : c.ntiles, conv_task, &c);
+    free(owned);
+    return err;
+}

@@ -9,10 +9,12 @@
 int intq_isa_level(void);                                                                   /* intq_fast.c */
 int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int16_t *B16,
               const int32_t *colterm, const int32_t *m0, const int32_t *shift, const int32_t *colterm16,
-              uint8_t *out, int nthreads, int level);
+              uint8_t *out, int nthreads, int level, void *work);
+long intq_conv_work_bytes(const int32_t *geom, int nthreads, int level);
 int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, const int32_t *bias,   /* intq_depthwise.c */
                    const int32_t *m0, const int32_t *shift, const int16_t *w2, const int32_t *bint, uint8_t *out,
-                   int nthreads, int level);
+                   int nthreads, int level, void *work);
+long intq_depthwise_work_bytes(const int32_t *gm, int nthreads, int level);
 void intq_softmax(const uint8_t *x, uint8_t *out, long rows, long depth, int in_int8, const int32_t *exps, /* intq_softmax.c */
                   const int32_t *terms, const uint8_t *keep);
 void intq_lut2(const uint8_t *a, const uint8_t *b, const uint8_t *table, uint8_t *out, long n, int nthreads);

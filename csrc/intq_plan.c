@@ -61,10 +61,11 @@ int intq_run_plan(const int64_t *plan, long nrec) {
         int err = 0;
         switch (r[0]) {
         case OP_CONV:
-            err = intq_conv(P(1), P(2), P(3), P(4), P(5), P(6), P(7), P(8), P(9), (int)r[10], (int)r[11]);
+            err = intq_conv(P(1), P(2), P(3), P(4), P(5), P(6), P(7), P(8), P(9), (int)r[10], (int)r[11], P(12));
             break;
         case OP_DEPTHWISE:
-            err = intq_depthwise(P(1), P(2), P(3), P(4), P(5), P(6), P(7), P(8), P(9), (int)r[10], (int)r[11]);
+            err = intq_depthwise(P(1), P(2), P(3), P(4), P(5), P(6), P(7), P(8), P(9), (int)r[10], (int)r[11],
+                                 P(12));
             break;
         case OP_LUT2: intq_lut2(P(1), P(2), P(3), P(4), (long)r[5], (int)r[6]); break;
         case OP_SOFTMAX: intq_softmax(P(1), P(2), (long)r[3], (long)r[4], (int)r[5], P(6), P(7), P(8)); break;

@@ -9,9 +9,12 @@ A kernel is two functions, as TFLite splits Prepare and Eval:
   node's inputs in order (``None`` for an absent optional input; constants included); ``ctx`` is an
   :class:`ExecContext`. Returns one array per node output, in the output tensors' dtypes.
 
-A compiled kernel may add ``plan(params, ins, outs, num_threads) -> (words, keep_alive) | None``: the record
-of its C call on fixed buffers (arrays ``ins``/``outs`` of the planned batch) for the one-call executor of
-intq.runtime.fast.plan; None when this node cannot be planned (the whole graph then runs node by node).
+A compiled kernel may add ``plan(params, ins, outs, num_threads) -> (words, keep_alive[, work_bytes]) | None``:
+the record of its C call on fixed buffers (arrays ``ins``/``outs`` of the planned batch) for the one-call
+executor of intq.runtime.fast.plan; None when this node cannot be planned (the whole graph then runs node by
+node). With ``work_bytes``, the plan appends to the record the address of a 64-byte aligned workspace of at
+least that many bytes, one for the whole plan (its calls run one after another), so a planned run
+allocates no scratch.
 
 ``REFERENCE`` is the spec (runtime/reference, NumPy written to be read); ``FAST`` (runtime/fast) has
 the same ops and must match it byte for byte. An op missing from a set raises UnsupportedOpError.

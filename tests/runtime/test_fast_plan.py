@@ -93,6 +93,26 @@ def test_plan_equals_reference(dtype, fc, threads):
         assert all(a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(got, want))
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_plan_workspace_is_shared_and_its_contents_do_not_matter(threads):
+    """Every conv-family record points at the plan's one 64-byte aligned workspace; runs with it full of
+    garbage give the reference's bytes (the kernels write every scratch byte they read)."""
+    from intq.runtime.fast._lib import OP_CONV, OP_DEPTHWISE
+    g = small_net("uint8", fc=True)
+    it, ref = Interpreter(g, num_threads=threads), Interpreter(g, kernels="reference")
+    x = _x("uint8", 4, n=8)
+    it.run(x)                                          # plans batch 8 (layers big enough for 2 threads)
+    plan = it._other_plans[(x.shape,)]
+    conv_like = [r for r in plan.records if r[0] in (OP_CONV, OP_DEPTHWISE)]
+    assert len(conv_like) == 4 and (threads == 1 or any(r[10] > 1 for r in conv_like))
+    start = plan.workspace.ctypes.data
+    assert {int(r[12]) for r in conv_like} == {-(-start // 64) * 64}
+    for fill in (0x00, 0xA5, 0xFF):
+        plan.workspace.fill(fill)
+        got, want = planned_run(it, x), ref.run(x)
+        assert all(np.array_equal(a, b) for a, b in zip(got, want))
+
+
 def test_plan_outputs_are_not_overwritten_by_later_runs():
     g = small_net("uint8")
     it = Interpreter(g)

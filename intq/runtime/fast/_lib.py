@@ -31,9 +31,13 @@ _P, _I = ctypes.c_void_p, ctypes.c_int
 LIB.intq_isa_level.restype = _I
 LIB.intq_isa_level.argtypes = []
 LIB.intq_conv.restype = _I
-LIB.intq_conv.argtypes = [_P, _P, _P, _P, _P, _P, _P, _P, _P, _I, _I]
+LIB.intq_conv.argtypes = [_P, _P, _P, _P, _P, _P, _P, _P, _P, _I, _I, _P]
 LIB.intq_depthwise.restype = _I
-LIB.intq_depthwise.argtypes = [_P, _P, _P, _P, _P, _P, _P, _P, _P, _I, _I]
+LIB.intq_depthwise.argtypes = [_P, _P, _P, _P, _P, _P, _P, _P, _P, _I, _I, _P]
+LIB.intq_conv_work_bytes.restype = ctypes.c_long
+LIB.intq_conv_work_bytes.argtypes = [_P, _I, _I]
+LIB.intq_depthwise_work_bytes.restype = ctypes.c_long
+LIB.intq_depthwise_work_bytes.argtypes = [_P, _I, _I]
 LIB.intq_softmax.restype = None
 LIB.intq_softmax.argtypes = [_P, _P, ctypes.c_long, ctypes.c_long, _I, _P, _P, _P]
 LIB.intq_get_reciprocal.restype = ctypes.c_int32
@@ -93,6 +97,6 @@ def call_conv_like(fn, name: str, p: dict, x: np.ndarray, num_threads: int, leve
     geom = p["geom"].copy()
     geom[0] = x.shape[0]
     out = np.empty((x.shape[0], *p["out_hw"], p["cout"]), p["dtype"])
-    if fn(ptr(geom), ptr(x), *p["consts"], ptr(out), int(num_threads), int(min(level, ISA_LEVEL))):
+    if fn(ptr(geom), ptr(x), *p["consts"], ptr(out), int(num_threads), int(min(level, ISA_LEVEL)), None):
         raise MemoryError(f"{name}: scratch allocation failed")
     return out

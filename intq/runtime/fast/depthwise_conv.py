@@ -62,7 +62,8 @@ def plan(p: dict, ins: list, outs: list, num_threads: int):
     geom = p["geom"].copy()
     geom[0] = ins[0].shape[0]
     nt = _threads(p, ins[0].shape[0], num_threads)
-    return [OP_DEPTHWISE, ptr(geom), ptr(ins[0]), *p["consts"], ptr(outs[0]), nt, ISA_LEVEL], [geom]
+    work = int(LIB.intq_depthwise_work_bytes(ptr(geom), nt, ISA_LEVEL))
+    return [OP_DEPTHWISE, ptr(geom), ptr(ins[0]), *p["consts"], ptr(outs[0]), nt, ISA_LEVEL], [geom], work
 
 
 KERNELS = {"DEPTHWISE_CONV_2D": Kernel(prepare, run, plan)}

@@ -40,7 +40,8 @@ def run_level(p: dict, x: np.ndarray, num_threads: int, level: int) -> np.ndarra
     geom = p["geom"].copy()
     geom[0] = rows.shape[0]
     out = np.empty((rows.shape[0], p["units"]), p["dtype"])
-    if LIB.intq_conv(ptr(geom), ptr(rows), *p["consts"], ptr(out), int(num_threads), int(min(level, ISA_LEVEL))):
+    if LIB.intq_conv(ptr(geom), ptr(rows), *p["consts"], ptr(out), int(num_threads), int(min(level, ISA_LEVEL)),
+                     None):
         raise MemoryError("intq_conv: scratch allocation failed")
     return out.reshape(x.shape[:-1] + (-1,)) if p["keep_num_dims"] else out
 
@@ -58,7 +59,8 @@ def plan(p: dict, ins: list, outs: list, num_threads: int):
     geom = p["geom"].copy()
     geom[0] = ins[0].size // p["depth"]
     nt = threads_for(int(geom[0]) * p["depth"] * p["units"], num_threads)
-    return [OP_CONV, ptr(geom), ptr(ins[0]), *p["consts"], ptr(outs[0]), nt, ISA_LEVEL], [geom]
+    work = int(LIB.intq_conv_work_bytes(ptr(geom), nt, ISA_LEVEL))
+    return [OP_CONV, ptr(geom), ptr(ins[0]), *p["consts"], ptr(outs[0]), nt, ISA_LEVEL], [geom], work
 
 
 KERNELS = {"FULLY_CONNECTED": Kernel(prepare, run, plan)}

@@ -3,7 +3,9 @@
 Per-node calls from Python cost ~10 us each (pointer look-ups, the ctypes call, output allocation), which is
 a third of a 1 ms model. When every node of a graph has a compiled kernel with a ``plan`` function (or is a
 RESHAPE, which becomes a view), :meth:`Plan.build` allocates the activation buffers once for the graph's
-batch size, reusing a dead tensor's memory for later ones (:class:`_Arena`), and records each node's C call (csrc/intq_plan.c ``intq_run_plan``). :meth:`Plan.run` copies the
+batch size, reusing a dead tensor's memory for later ones (:class:`_Arena`), and one workspace for the
+kernels' scratch (the largest any call asks for), and records each node's C call (csrc/intq_plan.c
+``intq_run_plan``). :meth:`Plan.run` copies the
 inputs in, makes one call and returns copies of the outputs, so the results are those of the same kernels
 called one by one. ``intermediates=True`` and concurrent runs use the node-by-node path; the Interpreter builds
 a plan for another batch size from the shapes of its first node-by-node run at that size.
@@ -73,6 +75,7 @@ class Plan:
         self.records, self._keep, self._lock = records, keep, threading.Lock()
         self._records_at, self._n_records = ptr(records), len(records)
         self.n_blocks = 0                                     # activation blocks allocated (set by build)
+        self.workspace: np.ndarray | None = None              # the kernels' shared scratch (set by build)
 
     @staticmethod
     def build(graph: Graph, steps: list, kernels: Mapping[str, Kernel], num_threads: int,
@@ -95,6 +98,7 @@ class Plan:
             bufs[name] = np.zeros(shape, t.dtype)
         arena = _Arena(graph, steps)
         records, keep = [], []
+        work_at, work_bytes = [], 0           # (record, word) of each workspace pointer; the largest request
         for i, (node, _, params) in enumerate(steps):
             outs_t = [graph.tensor(n) for n in node.outputs]
             out_shapes = [tuple(shapes.get(t.name, t.shape)) for t in outs_t]
@@ -113,15 +117,27 @@ class Plan:
             rec = None if fn is None else fn(params, ins, outs, num_threads)
             if rec is None:
                 return None
-            words, alive = rec
+            words, alive, *work = rec
+            if work:                          # the next word: the shared workspace, patched in below
+                work_at.append((len(records), len(words)))
+                work_bytes = max(work_bytes, int(work[0]))
+                words = list(words) + [0]
             records.append(list(words) + [0] * (PLAN_WORDS - len(words)))
             keep.extend(alive)
             bufs.update(zip(node.outputs, outs))
             arena.release_after(i)
         if not records or any(n not in bufs for n in graph.outputs):
             return None
+        workspace = None
+        if work_at:        # one workspace for every kernel's scratch: the records run one after another
+            workspace = np.empty(work_bytes + 64, np.uint8)
+            keep.append(workspace)
+            at = -(-ptr(workspace) // 64) * 64
+            for r, w in work_at:
+                records[r][w] = at
         plan = Plan(graph, bufs, np.array(records, np.int64), keep + list(bufs.values()) + arena.blocks)
         plan.n_blocks = len(arena.blocks)
+        plan.workspace = workspace if work_at else None
         return plan
 
     def accepts(self, inputs: list[np.ndarray]) -> bool:

@@ -30,12 +30,12 @@ __attribute__((target("avx2"))) static int check(void) {
             x[l] = xs[next() % 4096];
         }
         rq_consts q;
-        if (rq_init(&q, m0, sh, 8)) return 1;
+        int32_t qmem[4 * 8];
+        rq_init(&q, m0, sh, 8, qmem);
         __m256i v = _mm256_loadu_si256((const __m256i *)x);
         _mm256_storeu_si256((__m256i *)got, mbqm8(v, _mm256_loadu_si256((const __m256i *)m0),
                                                   _mm256_loadu_si256((const __m256i *)sh)));
         _mm256_storeu_si256((__m256i *)got2, rq8(v, m0, &q, 0));
-        free(q.left);
         for (int l = 0; l < 8; l++) {
             int32_t want = mbqm(x[l], m0[l], sh[l]);
             if (got[l] != want || got2[l] != want) {
