@@ -143,35 +143,35 @@ static void work(int t, unsigned long gen) {
  * virtual CPU is often passed over, so the worker and the caller would share one core (the worker starved,
  * the caller doing every chunk) until the load balancer separates them, milliseconds later. The caller
  * therefore keeps a sleeping worker off its own CPU while waking it; the worker lifts the restriction as
- * soon as it runs. Linux only; elsewhere (or with one usable CPU) the worker is simply woken. */
+ * soon as it runs (its affinity back as it was, so a mask the user set is kept). Linux only; elsewhere, or
+ * when the worker may run on the caller's CPU only, the worker is simply woken. */
 #ifdef __linux__
-static cpu_set_t pool_cpus;                /* the CPUs the process may use, read when the pool starts */
-static int pool_ncpus;
 static pid_t pool_tid[POOL_MAX + 1];       /* worker i's kernel thread id */
 static int pool_kept_off[POOL_MAX + 1];    /* worker i's affinity excludes its waker's CPU (under pool_mu) */
+static cpu_set_t pool_saved[POOL_MAX + 1]; /* worker i's affinity before that, to restore (under pool_mu) */
 
-static void pool_cpus_init(void) {
-    pool_ncpus = sched_getaffinity(0, sizeof pool_cpus, &pool_cpus) == 0 ? CPU_COUNT(&pool_cpus) : 0;
-}
-
-/* before waking sleeping worker t (under pool_mu): allow it every usable CPU but the caller's */
+/* before waking sleeping worker t (under pool_mu): its own allowed CPUs but the caller's, when that leaves any */
 static void keep_off_caller_cpu(int t) {
     const int cpu = sched_getcpu();
-    if (pool_ncpus < 2 || cpu < 0 || cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &pool_cpus) || pool_tid[t] <= 0) return;
-    cpu_set_t others = pool_cpus;
+    cpu_set_t mine, others;
+    if (cpu < 0 || cpu >= CPU_SETSIZE || pool_tid[t] <= 0) return;
+    if (sched_getaffinity(pool_tid[t], sizeof mine, &mine) != 0 || !CPU_ISSET(cpu, &mine)) return;
+    others = mine;
     CPU_CLR(cpu, &others);
-    if (sched_setaffinity(pool_tid[t], sizeof others, &others) == 0) pool_kept_off[t] = 1;
+    if (CPU_COUNT(&others) > 0 && sched_setaffinity(pool_tid[t], sizeof others, &others) == 0) {
+        pool_saved[t] = mine;
+        pool_kept_off[t] = 1;
+    }
 }
 
-/* worker me, running (under pool_mu): every usable CPU again */
+/* worker me, running (under pool_mu): its affinity as it was */
 static void allow_every_cpu(int me) {
     if (pool_kept_off[me]) {
-        sched_setaffinity(0, sizeof pool_cpus, &pool_cpus);
+        sched_setaffinity(0, sizeof pool_saved[me], &pool_saved[me]);
         pool_kept_off[me] = 0;
     }
 }
 #else
-static void pool_cpus_init(void) {}
 static void keep_off_caller_cpu(int t) { (void)t; }
 static void allow_every_cpu(int me) { (void)me; }
 #endif
@@ -228,7 +228,7 @@ INTQ_HIDDEN int intq_parallel_for(int nt, long n, task_fn f, void *ctx) {
     if (pool_pid != 0 && pool_pid != getpid()) return parallel_for_fresh_threads(nt, jobs);
     if (pthread_mutex_trylock(&pool_user) != 0) return parallel_for_fresh_threads(nt, jobs);
     pthread_mutex_lock(&pool_mu);
-    if (pool_pid == 0) { pool_pid = getpid(); pool_cpus_init(); }
+    if (pool_pid == 0) pool_pid = getpid();
     int grown = pool_grow(nt);
     pthread_mutex_unlock(&pool_mu);
     if (grown < nt - 1) {
