@@ -47,8 +47,8 @@ static inline int32_t mbqm(int32_t x, int32_t m, int32_t shift) {
 }
 
 /* per-channel requantization constants derived once per call from (m0, shift), padded to np, in the call's
- * work memory: left and right shifts, half = 2^(right-1) (0 when right = 0), and m0 with neighbours swapped (msw[2i] = m0[2i+1]) so one
- * _mm256_mul_epi32 reaches the odd lanes' multipliers. */
+ * work memory: left and right shifts, half = 2^(right-1) (0 when right = 0), and m0 with neighbours swapped
+ * (msw[2i] = m0[2i+1]) so one _mm256_mul_epi32 reaches the odd lanes' multipliers. */
 typedef struct { int32_t *left, *right, *half, *msw; int any_left; } rq_consts;
 
 /* fill q's constants into mem (4 * np int32) */

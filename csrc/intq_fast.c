@@ -291,8 +291,9 @@ static void epilogue_avx2(const conv_geom *g, const rq_consts *qp, const int32_t
     const size_t np = (size_t)g->np;
     const codes_k k = codes_init(g->zout, g->lo, g->hi, g->out_int8);
 #define RT(r) _mm256_set1_epi32((int32_t)(uint32_t)(-(int64_t)zb * rowsum[r]))
-#define RQ(rt, r, c) rq8(_mm256_add_epi32(_mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(acc + (r) * np + (c))), \
-                         rt), _mm256_loadu_si256((const __m256i *)(colterm + (c)))), m0, &q, (c))
+#define RQ(rt, r, c) rq8(_mm256_add_epi32(_mm256_add_epi32(                                               \
+                             _mm256_loadu_si256((const __m256i *)(acc + (r) * np + (c))), rt),            \
+                         _mm256_loadu_si256((const __m256i *)(colterm + (c)))), m0, &q, (c))
     if (cout < 32 && cout % 8 == 0 && j0 == 0 && je == cout) {
         const size_t total = (size_t)rows * cout;
         size_t f = 0, r = 0;

@@ -6,29 +6,35 @@
 #define INTQ_KERNELS_H
 #include <stdint.h>
 
-int intq_isa_level(void);                                                                   /* intq_fast.c */
+/* intq_fast.c */
+int intq_isa_level(void);
 int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int16_t *B16,
               const int32_t *colterm, const int32_t *m0, const int32_t *shift, const int32_t *colterm16,
               uint8_t *out, int nthreads, int level, void *work);
 long intq_conv_work_bytes(const int32_t *geom, int nthreads, int level);
-int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, const int32_t *bias,   /* intq_depthwise.c */
+/* intq_depthwise.c */
+int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, const int32_t *bias,
                    const int32_t *m0, const int32_t *shift, const int16_t *w2, const int32_t *bint, uint8_t *out,
                    int nthreads, int level, void *work);
 long intq_depthwise_work_bytes(const int32_t *gm, int nthreads, int level);
-void intq_softmax(const uint8_t *x, uint8_t *out, long rows, long depth, int in_int8, const int32_t *exps, /* intq_softmax.c */
+/* intq_softmax.c */
+void intq_softmax(const uint8_t *x, uint8_t *out, long rows, long depth, int in_int8, const int32_t *exps,
                   const int32_t *terms, const uint8_t *keep);
 void intq_lut2(const uint8_t *a, const uint8_t *b, const uint8_t *table, uint8_t *out, long n, int nthreads);
-void intq_resize_bilinear(const uint8_t *x, uint8_t *out, long n, long h, long w, long c, long oh, long ow,  /* intq_resize.c */
+/* intq_resize.c */
+void intq_resize_bilinear(const uint8_t *x, uint8_t *out, long n, long h, long w, long c, long oh, long ow,
                           const int64_t *y0, const int64_t *y1, const int64_t *x0, const int64_t *x1,
                           const void *wy, const void *wx, int integer, int in_int8);
-void intq_transpose(const uint8_t *x, uint8_t *out, const int64_t *meta);                 /* intq_layout.c */
+/* intq_layout.c */
+void intq_transpose(const uint8_t *x, uint8_t *out, const int64_t *meta);
 void intq_pad(const uint8_t *x, uint8_t *out, const int64_t *meta);
 void intq_quantize_f32(const float *x, uint8_t *out, long n, float scale, int zp, int lo, int hi);
 void intq_lut1(const uint8_t *x, void *out, long n, const void *table, int esize);
-void intq_max_pool(const uint8_t *x, uint8_t *out, const int64_t *g);                        /* intq_pool.c */
+/* intq_pool.c */
+void intq_max_pool(const uint8_t *x, uint8_t *out, const int64_t *g);
 void intq_mean_table(const uint8_t *x, uint8_t *out, const int64_t *meta, const uint8_t *table, int32_t *acc);
-void intq_global_avg_pool(const uint8_t *x, uint8_t *out, long n, long hw, long c, int in_int8, int lo,  /* intq_plan.c */
-                          int hi);
+/* intq_plan.c */
+void intq_global_avg_pool(const uint8_t *x, uint8_t *out, long n, long hw, long c, int in_int8, int lo, int hi);
 void intq_concat(const int64_t *meta, long nin, long outer, uint8_t *out);
 int intq_run_plan(const int64_t *plan, long nrec);
 

@@ -1,4 +1,5 @@
-/* intq_parallel_for: run f(ctx, begin, end, thread) over chunks of [0, n) on nt threads, the caller being one of them.
+/* intq_parallel_for: run f(ctx, begin, end, thread) over chunks of [0, n) on nt threads, the caller being
+ * one of them.
  *
  * The chunks go to persistent worker threads, started on first use and kept for the life of the process
  * (creating and joining pthreads for every layer cost more than the work they shared on a VM). Each thread
@@ -8,7 +9,8 @@
  * never waits for a chunk that no thread has started. Between calls a worker polls for the next call for up
  * to SPIN_NS (the next layer of an inference comes within microseconds, and waking a thread blocked in the
  * kernel costs tens of them on a VM), yielding its core to any other runnable thread while it polls, then
- * sleeps on a condition variable, so an idle pool costs nothing.
+ * sleeps on a condition variable, so an idle pool costs nothing; a sleeping worker is woken off its
+ * caller's CPU (see keep_off_caller_cpu).
  *
  * Claims are exact: a thread's run is one 64-bit word, (call generation << 32) | chunks left, taken by
  * compare-and-swap, so a worker that wakes late can never take a chunk of a call other than the one whose
@@ -165,7 +167,7 @@ static void keep_off_caller_cpu(int t) {
 }
 
 /* worker me, running (under pool_mu): its affinity as it was */
-static void allow_every_cpu(int me) {
+static void restore_affinity(int me) {
     if (pool_kept_off[me]) {
         sched_setaffinity(0, sizeof pool_saved[me], &pool_saved[me]);
         pool_kept_off[me] = 0;
@@ -173,7 +175,7 @@ static void allow_every_cpu(int me) {
 }
 #else
 static void keep_off_caller_cpu(int t) { (void)t; }
-static void allow_every_cpu(int me) { (void)me; }
+static void restore_affinity(int me) { (void)me; }
 #endif
 
 static void *pool_main(void *arg) {
@@ -192,7 +194,7 @@ static void *pool_main(void *arg) {
             while ((gen = atomic_load_explicit(&pool_gen, memory_order_acquire)) == seen)
                 pthread_cond_wait(&pool_wake, &pool_mu);
             pool_asleep[me] = 0;
-            allow_every_cpu(me);
+            restore_affinity(me);
             pthread_mutex_unlock(&pool_mu);
         }
         seen = gen;
