@@ -22,7 +22,6 @@
 #include "intq_common.h"
 
 #include <sched.h>
-#include <sys/syscall.h>
 #include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
@@ -148,6 +147,7 @@ static void work(int t, unsigned long gen) {
  * soon as it runs (its affinity back as it was, so a mask the user set is kept). Linux only; elsewhere, or
  * when the worker may run on the caller's CPU only, the worker is simply woken. */
 #ifdef __linux__
+#include <sys/syscall.h>
 static pid_t pool_tid[POOL_MAX + 1];       /* worker i's kernel thread id */
 static int pool_kept_off[POOL_MAX + 1];    /* worker i's affinity excludes its waker's CPU (under pool_mu) */
 static cpu_set_t pool_saved[POOL_MAX + 1]; /* worker i's affinity before that, to restore (under pool_mu) */
