@@ -66,14 +66,16 @@ __attribute__((unused)) static inline void rq_init(rq_consts *q, const int32_t *
     }
 }
 
-/* a call's work memory: the caller's (a plan's workspace) or, given none, one allocation of the call */
+static inline size_t align64(size_t n) { return (n + 63) / 64 * 64; }
+
+/* a call's work memory: the caller's (a plan's workspace) or, given none, one allocation of the call (never
+ * of size 0, which aligned_alloc may refuse) */
 static inline uint8_t *work_take(void *given, size_t bytes, uint8_t **owned) {
     *owned = NULL;
     if (given) return given;
-    *owned = aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
+    *owned = aligned_alloc(64, align64(bytes + 1));
     return *owned;
 }
-static inline size_t align64(size_t n) { return (n + 63) / 64 * 64; }
 
 #ifdef INTQ_X86
 /* RoundingDivideByPOT of the SRDHM results hi by per-lane exponents `right` (rounding half away from zero):

@@ -72,10 +72,9 @@ static void dw_pair8(const uint8_t *const *rsrc, size_t off, size_t step, int np
 /* AVX2, depth multiplier 1: 8 channels per vector, int32 multiply-accumulate, vector requantization */
 __attribute__((target("avx2")))
 static void dw_row_avx2(const dw_geom *gp, const uint8_t *x, const int32_t *w32, const int32_t *bias,
-                        const int32_t *m0, const int32_t *shift, uint8_t *out, int b, int oy, int32_t *acc,
+                        const int32_t *m0, const int32_t *shift, uint8_t *out, int b, int oy,
                         const int16_t *w2, const int32_t *bint, const rq_consts *rq, const long *toff,
                         const uint8_t *zrow, int ox_begin, int ox_end) {
-    (void)acc;
     const dw_geom gl = *gp, *g = &gl;     /* a local copy: stores to `out` cannot alias it */
     const int in_int8 = g->in_int8, cout = g->cout, C = g->c, W = g->w, kw = g->kw, dw = g->dw;
     const size_t cpad = (size_t)g->cpad;
@@ -176,7 +175,7 @@ static void dw_row_avx2(const dw_geom *gp, const uint8_t *x, const int32_t *w32,
  * (in a row inside vertically) go two at a time through dw_pair8 */
 __attribute__((target("avx2")))
 static void dw_row8_avx2(const dw_geom *g, const uint8_t *x, const int32_t *w32, const int32_t *bias,
-                         const int32_t *m0, const int32_t *shift, uint8_t *out, int b, int oy, int32_t *acc,
+                         const int32_t *m0, const int32_t *shift, uint8_t *out, int b, int oy,
                          const int16_t *w2, const int32_t *bint, const rq_consts *rq, const long *toff,
                          const uint8_t *zrow) {
     const int iy0 = oy * g->sh - g->ph, ow = g->ow, ntaps = g->kh * g->kw, C = g->c;
@@ -189,20 +188,20 @@ static void dw_row8_avx2(const dw_geom *g, const uint8_t *x, const int32_t *w32,
         if (oxa > oxb) oxa = oxb;
     }
     if (oxb - oxa < 2) {
-        dw_row_avx2(g, x, w32, bias, m0, shift, out, b, oy, acc, w2, bint, rq, toff, zrow, 0, ow);
+        dw_row_avx2(g, x, w32, bias, m0, shift, out, b, oy, w2, bint, rq, toff, zrow, 0, ow);
         return;
     }
     const uint8_t *rsrc[DW_MAX_TAPS + 1];
     const uint8_t *rowbase = x + ((size_t)b * g->h + iy0) * g->w * C;
     for (int t = 0; t < ntaps; t++) rsrc[t] = rowbase + toff[t];
     rsrc[ntaps] = rsrc[ntaps - 1];
-    dw_row_avx2(g, x, w32, bias, m0, shift, out, b, oy, acc, w2, bint, rq, toff, zrow, 0, oxa);
+    dw_row_avx2(g, x, w32, bias, m0, shift, out, b, oy, w2, bint, rq, toff, zrow, 0, oxa);
     uint8_t *o = out + ((size_t)b * g->oh + oy) * ow * 8;
     int ox = oxa;
     for (; ox + 2 <= oxb; ox += 2)
         dw_pair8(rsrc, (size_t)(ox * g->sw - g->pw) * C, (size_t)g->sw * C, (ntaps + 1) / 2, w2, bint, m0, rq,
                  g->zout, g->lo, g->hi, g->in_int8, o + (size_t)ox * 8);
-    dw_row_avx2(g, x, w32, bias, m0, shift, out, b, oy, acc, w2, bint, rq, toff, zrow, ox, ow);
+    dw_row_avx2(g, x, w32, bias, m0, shift, out, b, oy, w2, bint, rq, toff, zrow, ox, ow);
 }
 #endif
 
@@ -210,6 +209,7 @@ typedef struct {
     dw_geom g; const uint8_t *x; const int32_t *w32, *bias, *m0, *shift; uint8_t *out; int level;
     const int16_t *w2; const int32_t *bint; rq_consts rq; const long *toff; uint8_t *zrow;   /* AVX2 paired taps */
     int32_t *acc;                 /* the portable loop's accumulators, cpad per thread */
+    int paired;                   /* the AVX2 row kernels run (dw_work_layout decides) */
 } dw_job;
 
 static int dw_task(void *vp, long begin, long end, int thread) {
@@ -218,12 +218,12 @@ static int dw_task(void *vp, long begin, long end, int thread) {
     for (long ri = begin; ri < end; ri++) {
         int b = (int)(ri / d->g.oh), oy = (int)(ri % d->g.oh);
 #ifdef INTQ_X86
-        if (d->level >= 1 && d->g.mult == 1 && d->g.kh * d->g.kw <= DW_MAX_TAPS) {
+        if (d->paired) {
             if (d->g.cout == 8)
-                dw_row8_avx2(&d->g, d->x, d->w32, d->bias, d->m0, d->shift, d->out, b, oy, acc, d->w2, d->bint,
+                dw_row8_avx2(&d->g, d->x, d->w32, d->bias, d->m0, d->shift, d->out, b, oy, d->w2, d->bint,
                              &d->rq, d->toff, d->zrow);
             else
-                dw_row_avx2(&d->g, d->x, d->w32, d->bias, d->m0, d->shift, d->out, b, oy, acc, d->w2, d->bint,
+                dw_row_avx2(&d->g, d->x, d->w32, d->bias, d->m0, d->shift, d->out, b, oy, d->w2, d->bint,
                             &d->rq, d->toff, d->zrow, 0, d->g.ow);
             continue;
         }
@@ -280,6 +280,7 @@ int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, cons
     uint8_t *owned, *mem = work_take(work, w.total, &owned);
     if (!mem) return 1;
     d.acc = (int32_t *)(mem + w.acc);
+    d.paired = w.paired;
 #ifdef INTQ_X86
     if (w.paired) {
         int taps = d.g.kh * d.g.kw;

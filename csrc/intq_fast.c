@@ -355,6 +355,7 @@ int intq_isa_level(void) {
 
 typedef struct {
     conv_geom g;
+    conv_geom g16;                /* the AVX2 int16 path's view of g: B16 = w - z_w, so no row sums (zb = 0) */
     const uint8_t *x; const int8_t *B; const int16_t *B16; const int32_t *colterm, *m0, *shift, *colterm16;
     uint8_t *out; int level; long ptotal, ntiles; int by_channel, nbt, tile;
     rq_consts rq;                 /* AVX2 epilogue constants (level >= 1) */
@@ -366,8 +367,8 @@ typedef struct {
 enum { TILE_PORTABLE, TILE_VNNI, TILE_W16, TILE_GEMV };
 
 /* scratch bytes of one tile's inputs: A (uint8, with im2col's slack), A16 (int16, AVX2), rs */
-static size_t a_bytes(const conv_job *c) { return ((size_t)c->tile * c->g.kp + 63) / 64 * 64 + 64; }
-static size_t a16_bytes(const conv_job *c) { return ((size_t)c->tile * c->g.kp * 2 + 63) / 64 * 64; }
+static size_t a_bytes(const conv_job *c) { return align64((size_t)c->tile * c->g.kp) + 64; }
+static size_t a16_bytes(const conv_job *c) { return align64((size_t)c->tile * c->g.kp * 2); }
 
 #ifdef INTQ_X86
 /* AVX2 products of a widened tile (rows rounded up to 12 are valid, zero past `rows`) with blocks [nb0, nb1):
@@ -401,8 +402,6 @@ static int build_tile(const conv_job *c, long t, uint8_t *A, int16_t *A16, int32
     if (c->level == 1) {
         /* B16 holds w - z_w, so no row sums: the tile is built with zb = 0 (rs = 0) and colterm16.
          * A 1x1 stride-1 unpadded conv with K % 4 == 0 widens its pixel rows straight from the input. */
-        conv_geom g0 = *g;
-        g0.zb = 0;
         const long left = c->ptotal - p0;
         const int direct = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0
                            && g->kp == g->k;
@@ -415,7 +414,7 @@ static int build_tile(const conv_job *c, long t, uint8_t *A, int16_t *A16, int32
             memset(rs, 0, (size_t)tile * sizeof(int32_t));
             return rows;
         }
-        int rows = im2col_avx2(&g0, c->x, p0, c->ptotal, tile, A, rs);
+        int rows = im2col_avx2(&c->g16, c->x, p0, c->ptotal, tile, A, rs);
         if (rows <= 2) {                       /* GEMV on the int8 packing: Sum a*b needs the row sums */
             *mode = TILE_GEMV;
             for (int r = 0; r < rows; r++) {
@@ -448,10 +447,8 @@ static void compute_tile(const conv_job *c, long t, int mode, int rows, const ui
         return;
     }
     if (mode == TILE_W16) {
-        conv_geom g0 = *g;
-        g0.zb = 0;
         gemm16_tile(c, g, A16, acc, rows, nb0, nb1);
-        epilogue_avx2(&g0, &c->rq, acc, rs, rows, c->colterm16, c->m0, o, j0, j1);
+        epilogue_avx2(&c->g16, &c->rq, acc, rs, rows, c->colterm16, c->m0, o, j0, j1);
         return;
     }
     if (mode == TILE_GEMV) {
@@ -467,8 +464,8 @@ static void compute_tile(const conv_job *c, long t, int mode, int rows, const ui
 }
 
 /* per-thread scratch of the tile path: A, A16 (AVX2), rs, acc, each 64-byte aligned */
-static size_t acc_bytes(const conv_job *c) { return ((size_t)c->tile * c->g.np * 4 + 63) / 64 * 64; }
-static size_t rs_bytes(const conv_job *c) { return ((size_t)c->tile * 4 + 63) / 64 * 64; }
+static size_t acc_bytes(const conv_job *c) { return align64((size_t)c->tile * c->g.np * 4); }
+static size_t rs_bytes(const conv_job *c) { return align64((size_t)c->tile * 4); }
 static size_t scratch_bytes(const conv_job *c) {
     return c->by_channel ? acc_bytes(c)
                          : a_bytes(c) + (c->level == 1 ? a16_bytes(c) : 0) + rs_bytes(c) + acc_bytes(c);
@@ -501,6 +498,8 @@ static int conv_task(void *vp, long begin, long end, int thread) {
  * are read once), else balanced tiles; channel blocks as tasks when there are few tiles */
 static void conv_setup(conv_job *c, const int32_t *geom, int nt, int level) {
     memcpy(&c->g, geom, sizeof c->g);
+    c->g16 = c->g;
+    c->g16.zb = 0;
     c->level = level;
     c->ptotal = (long)c->g.n * c->g.oh * c->g.ow;
     long nt0 = c->ptotal <= 2 * TILE ? 1 : (c->ptotal + TILE - 1) / TILE;

@@ -137,7 +137,7 @@ class Plan:
                 records[r][w] = at
         plan = Plan(graph, bufs, np.array(records, np.int64), keep + list(bufs.values()) + arena.blocks)
         plan.n_blocks = len(arena.blocks)
-        plan.workspace = workspace if work_at else None
+        plan.workspace = workspace
         return plan
 
     def accepts(self, inputs: list[np.ndarray]) -> bool:
