@@ -1,0 +1,123 @@
+"""Same-process A/B of two intq C libraries on the same plan records (run on demand, never in tests).
+
+    python benchmarks/ab_builds.py OLD_SO [--model mobilenet_v1_0.25_128_quant] [--threads 1]
+                                          [--records all|0,1,2] [--reps 100]
+    python benchmarks/ab_builds.py OLD_SO --whole [--model ...] [--reps 30]
+
+OLD_SO is another build's ``intq/runtime/fast/_intq_fast*.so`` (e.g. ``git archive <commit> | tar -x -C /tmp/old
+&& (cd /tmp/old && python setup.py build_ext --inplace)``); NEW is this checkout's. Both are loaded with ctypes
+into one process and run the plan records this checkout's Interpreter built (an older library ignores the
+workspace word newer records carry, and allocates its scratch itself), so the two are timed on the same
+buffers in the same minutes of a noisy machine:
+
+* per record (default): each record called alternately on OLD and NEW, ``--reps`` times per round, 3 rounds;
+  medians per record in us, their ratio, and the sums;
+* ``--whole``: the whole plan at 1 and 2 threads, each turn a 2 ms pause, one untimed call and 3 timed
+  ones (the pattern of bench_runtime.py), OLD and NEW alternating; medians in ms and the 2-thread speed-ups.
+
+Each library has its own thread pool, so at 2 threads one library's polling worker may still run during the
+other's call: compare ratios, not absolute times. Models as in bench_runtime.py (``random`` is the random
+MobileNet v1 1.0/224). Imports: numpy, intq.
+"""
+from __future__ import annotations
+
+import argparse
+import ctypes
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import intq
+from intq.runtime.fast._lib import LIB, PLAN_WORDS
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_runtime import MODELS, mobilenet_v1_graph  # noqa: E402
+
+KINDS = {1: "conv/fc", 2: "depthwise", 3: "add/mul", 4: "softmax", 5: "global pool"}
+
+
+def planned(model: str, threads: int):
+    """(Interpreter, input) with the plan built for batch 1."""
+    g = mobilenet_v1_graph() if model == "random" else intq.load_tflite(MODELS / f"{model}.tflite")
+    shape = g.tensor(g.inputs[0]).shape
+    x = np.random.default_rng(0).integers(0, 256, (1, *shape[1:])).astype(np.uint8)
+    it = intq.Interpreter(g, num_threads=threads)
+    it.run(x)
+    if it._plan is None:
+        raise SystemExit(f"{model}: no plan (an op without a compiled kernel)")
+    return it, x
+
+
+def per_record(old, new, model: str, threads: int, which: str, reps: int) -> None:
+    it, _ = planned(model, threads)
+    recs = it._plan.records
+    ids = range(len(recs)) if which == "all" else [int(i) for i in which.split(",")]
+    times = {(i, k): [] for i in ids for k in ("old", "new")}
+    pc = time.perf_counter
+    for _ in range(3):
+        for i in ids:
+            at = recs.ctypes.data + i * PLAN_WORDS * 8
+            for _ in range(reps):
+                t0 = pc()
+                old(at, 1)
+                t1 = pc()
+                new(at, 1)
+                t2 = pc()
+                times[(i, "old")].append(t1 - t0)
+                times[(i, "new")].append(t2 - t1)
+    so = sn = 0.0
+    print(f"{model}, {threads} thread(s), median us per call:")
+    for i in ids:
+        o, n = (statistics.median(times[(i, k)]) * 1e6 for k in ("old", "new"))
+        so, sn = so + o, sn + n
+        print(f"  record {i:3d} {KINDS.get(int(recs[i][0]), '?'):11s} old {o:8.1f} new {n:8.1f} new/old {n / o:.2f}")
+    print(f"  sum old {so:.1f} new {sn:.1f} new/old {sn / so:.3f}")
+
+
+def whole(old, new, model: str, reps: int) -> None:
+    its = {t: planned(model, t)[0] for t in (1, 2)}
+    res = {}
+    for _ in range(reps):
+        for t, it in its.items():
+            recs = it._plan.records
+            at, n = recs.ctypes.data, len(recs)
+            for name, f in (("old", old), ("new", new)):
+                time.sleep(0.002)
+                f(at, n)
+                t0 = time.perf_counter()
+                f(at, n)
+                f(at, n)
+                f(at, n)
+                res.setdefault((t, name), []).append((time.perf_counter() - t0) / 3)
+    med = {k: statistics.median(v) * 1e3 for k, v in res.items()}
+    for t in (1, 2):
+        print(f"{model} {t} thread(s): old {med[(t, 'old')]:.3f} ms new {med[(t, 'new')]:.3f} ms "
+              f"new/old {med[(t, 'new')] / med[(t, 'old')]:.3f}")
+    print(f"2-thread speed-up: old {med[(1, 'old')] / med[(2, 'old')]:.2f}x "
+          f"new {med[(1, 'new')] / med[(2, 'new')]:.2f}x")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("old_so")
+    ap.add_argument("--model", default="mobilenet_v1_0.25_128_quant")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--records", default="all")
+    ap.add_argument("--reps", type=int, default=100)
+    ap.add_argument("--whole", action="store_true")
+    a = ap.parse_args(argv)
+    old_lib = ctypes.CDLL(str(Path(a.old_so).resolve()))
+    old_lib.intq_run_plan.argtypes = LIB.intq_run_plan.argtypes
+    old_lib.intq_run_plan.restype = LIB.intq_run_plan.restype
+    if a.whole:
+        whole(old_lib.intq_run_plan, LIB.intq_run_plan, a.model, a.reps)
+    else:
+        per_record(old_lib.intq_run_plan, LIB.intq_run_plan, a.model, a.threads, a.records, a.reps)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
