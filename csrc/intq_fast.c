@@ -246,34 +246,65 @@ static void gemv_avx2(const conv_geom *g, const uint8_t *A, const int8_t *B, int
     }
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vnni")))
+/* The VNNI kernel's five operations on 16 int32 lanes. INTQ_EMULATE_VNNI (a compile-time define, for tests:
+ * tests/runtime/test_isa_builds.py) writes them in C and reports level 2 on any AVX2 CPU, so the level's
+ * tiles, row sums, packing and epilogue are checked on CPUs without vpdpbusd; only these lines differ. */
+#ifdef INTQ_EMULATE_VNNI
+typedef struct { int32_t d[16]; } v512;
+#define VNNI_TARGET __attribute__((target("avx2")))
+static inline v512 v512_zero(void) { v512 v; memset(&v, 0, sizeof v); return v; }
+static inline v512 v512_load(const void *p) { v512 v; memcpy(&v, p, sizeof v); return v; }
+static inline void v512_store(void *p, v512 v) { memcpy(p, &v, sizeof v); }
+static inline v512 v512_bcast(int32_t t) { v512 v; for (int i = 0; i < 16; i++) v.d[i] = t; return v; }
+/* vpdpbusd: each lane adds its four u8 x s8 byte products, wrapping (no saturation) */
+static inline v512 v512_dpbusd(v512 c, v512 a, v512 b) {
+    const uint8_t *pa = (const uint8_t *)a.d;
+    const int8_t *pb = (const int8_t *)b.d;
+    for (int i = 0; i < 16; i++) {
+        int32_t s = 0;
+        for (int j = 0; j < 4; j++) s += pa[4 * i + j] * pb[4 * i + j];
+        c.d[i] = (int32_t)((uint32_t)c.d[i] + (uint32_t)s);
+    }
+    return c;
+}
+#else
+typedef __m512i v512;
+#define VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vnni")))
+#define v512_zero _mm512_setzero_si512
+#define v512_load _mm512_loadu_si512
+#define v512_store _mm512_storeu_si512
+#define v512_bcast _mm512_set1_epi32
+#define v512_dpbusd _mm512_dpbusd_epi32
+#endif
+
+VNNI_TARGET
 static void gemm_vnni(const conv_geom *g, const uint8_t *A, const int8_t *B, int32_t *acc, int rows,
                       int nb0, int nb1) {
     for (int nb = nb0; nb < nb1; nb++) {
         for (int r = 0; r < rows; r += MR) {
             const uint8_t *a0 = A + (size_t)r * g->kp;
-            __m512i c00 = _mm512_setzero_si512(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
-                    c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+            v512 c00 = v512_zero(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+                 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
             const int8_t *bp = B + (size_t)nb * g->kp * NR;
             size_t kp = g->kp;
             for (size_t k = 0; k < kp; k += 4, bp += NR * 4) {
-                __m512i b0 = _mm512_loadu_si512(bp), b1 = _mm512_loadu_si512(bp + 64);
-                __m512i a;
+                v512 b0 = v512_load(bp), b1 = v512_load(bp + 64);
+                v512 a;
                 int32_t t;
-#define ROW(i, x0, x1) memcpy(&t, a0 + (i) * kp + k, 4); a = _mm512_set1_epi32(t);          \
-                x0 = _mm512_dpbusd_epi32(x0, a, b0); x1 = _mm512_dpbusd_epi32(x1, a, b1);
+#define ROW(i, x0, x1) memcpy(&t, a0 + (i) * kp + k, 4); a = v512_bcast(t);                        \
+                x0 = v512_dpbusd(x0, a, b0); x1 = v512_dpbusd(x1, a, b1);
                 ROW(0, c00, c01) ROW(1, c10, c11) ROW(2, c20, c21)
                 ROW(3, c30, c31) ROW(4, c40, c41) ROW(5, c50, c51)
 #undef ROW
             }
             int32_t *o = acc + (size_t)r * g->np + nb * NR;
             size_t s = g->np;
-            _mm512_storeu_si512(o, c00); _mm512_storeu_si512(o + 16, c01);
-            _mm512_storeu_si512(o + s, c10); _mm512_storeu_si512(o + s + 16, c11);
-            _mm512_storeu_si512(o + 2 * s, c20); _mm512_storeu_si512(o + 2 * s + 16, c21);
-            _mm512_storeu_si512(o + 3 * s, c30); _mm512_storeu_si512(o + 3 * s + 16, c31);
-            _mm512_storeu_si512(o + 4 * s, c40); _mm512_storeu_si512(o + 4 * s + 16, c41);
-            _mm512_storeu_si512(o + 5 * s, c50); _mm512_storeu_si512(o + 5 * s + 16, c51);
+            v512_store(o, c00); v512_store(o + 16, c01);
+            v512_store(o + s, c10); v512_store(o + s + 16, c11);
+            v512_store(o + 2 * s, c20); v512_store(o + 2 * s + 16, c21);
+            v512_store(o + 3 * s, c30); v512_store(o + 3 * s + 16, c31);
+            v512_store(o + 4 * s, c40); v512_store(o + 4 * s + 16, c41);
+            v512_store(o + 5 * s, c50); v512_store(o + 5 * s + 16, c51);
         }
     }
 }
@@ -345,6 +376,9 @@ static void epilogue_avx2(const conv_geom *g, const rq_consts *qp, const int32_t
 int intq_isa_level(void) {
 #ifdef INTQ_X86
     __builtin_cpu_init();
+#ifdef INTQ_EMULATE_VNNI
+    if (__builtin_cpu_supports("avx2")) return 2;
+#endif
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
         && __builtin_cpu_supports("avx512vnni"))
         return 2;
