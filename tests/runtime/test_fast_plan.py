@@ -113,6 +113,19 @@ def test_plan_workspace_is_shared_and_its_contents_do_not_matter(threads):
         assert all(np.array_equal(a, b) for a, b in zip(got, want))
 
 
+def test_plan_buffers_and_constants_are_cache_line_aligned():
+    """Conv-family records get 64-byte aligned inputs, packed constants and outputs: no vector load straddles
+    two cache lines, and threads splitting a layer by channel blocks write no common output line."""
+    from intq.runtime.fast._lib import OP_CONV, OP_DEPTHWISE
+    it = Interpreter(small_net("uint8", fc=True), num_threads=2)
+    it.run(_x("uint8", 4, n=8))
+    for plan in [it._plan, *it._other_plans.values()]:
+        conv_like = [r for r in plan.records if r[0] in (OP_CONV, OP_DEPTHWISE)]
+        assert len(conv_like) == 4
+        for r in conv_like:                 # words 2..9: input, six packed constants, output
+            assert [int(w) % 64 for w in r[2:10]] == [0] * 8, r
+
+
 def test_plan_outputs_are_not_overwritten_by_later_runs():
     g = small_net("uint8")
     it = Interpreter(g)

@@ -82,6 +82,30 @@ def threads_for(macs: int, num_threads: int) -> int:
     return max(1, min(int(num_threads), int(macs) // MIN_MACS_PER_THREAD))
 
 
+#: byte alignment of the buffers and constants the kernels read: a cache line (no vector load straddles two
+#: lines, and threads writing neighbouring outputs share no line) and an AVX-512 vector
+ALIGN = 64
+
+
+def aligned_empty(shape, dtype) -> np.ndarray:
+    """An uninitialised C-contiguous array whose data starts on an ALIGN-byte boundary."""
+    dtype = np.dtype(dtype)
+    n = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    raw = np.empty(n + ALIGN, np.uint8)
+    off = (-raw.ctypes.data) % ALIGN
+    return raw[off:off + n].view(dtype).reshape(shape)
+
+
+def aligned(a) -> np.ndarray:
+    """``a`` as a C-contiguous ALIGN-byte aligned array: ``a`` itself when it is one, else a copy."""
+    a = np.asarray(a)
+    if a.flags.c_contiguous and a.ctypes.data % ALIGN == 0:
+        return a
+    out = aligned_empty(a.shape, a.dtype)
+    out[...] = a
+    return out
+
+
 def ptr(a: np.ndarray) -> int:
     """Address of a C-contiguous array's data (the caller keeps the array alive during the call)."""
     return a.ctypes.data
@@ -96,7 +120,7 @@ def call_conv_like(fn, name: str, p: dict, x: np.ndarray, num_threads: int, leve
     x = np.ascontiguousarray(x)
     geom = p["geom"].copy()
     geom[0] = x.shape[0]
-    out = np.empty((x.shape[0], *p["out_hw"], p["cout"]), p["dtype"])
+    out = aligned_empty((x.shape[0], *p["out_hw"], p["cout"]), p["dtype"])
     if fn(ptr(geom), ptr(x), *p["consts"], ptr(out), int(num_threads), int(min(level, ISA_LEVEL)), None):
         raise MemoryError(f"{name}: scratch allocation failed")
     return out

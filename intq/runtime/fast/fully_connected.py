@@ -10,7 +10,7 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
-from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_CONV, ptr, threads_for
+from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_CONV, aligned, aligned_empty, ptr, threads_for
 from intq.runtime.fast.conv import pack_gemm
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import fully_connected as ref
@@ -30,6 +30,8 @@ def prepare(graph: Graph, node: Node) -> dict:
              m0=np.pad(p["m0"].astype(np.int32), (0, padn)), shift=np.pad(p["shift"].astype(np.int32), (0, padn)),
              colterm16=np.pad(g["colterm16"], (0, padn)), dtype=p["dtype"], units=units, depth=depth,
              keep_num_dims=p["keep_num_dims"])
+    for k in ("B", "B16", "colterm", "m0", "shift", "colterm16"):
+        q[k] = aligned(q[k])
     q["consts"] = tuple(ptr(q[k]) for k in ("B", "B16", "colterm", "m0", "shift", "colterm16"))   # kept alive
     return q
 
@@ -39,7 +41,7 @@ def run_level(p: dict, x: np.ndarray, num_threads: int, level: int) -> np.ndarra
     rows = np.ascontiguousarray(x.reshape(-1, p["depth"]))
     geom = p["geom"].copy()
     geom[0] = rows.shape[0]
-    out = np.empty((rows.shape[0], p["units"]), p["dtype"])
+    out = aligned_empty((rows.shape[0], p["units"]), p["dtype"])
     if LIB.intq_conv(ptr(geom), ptr(rows), *p["consts"], ptr(out), int(num_threads), int(min(level, ISA_LEVEL)),
                      None):
         raise MemoryError("intq_conv: scratch allocation failed")

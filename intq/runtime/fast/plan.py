@@ -18,7 +18,7 @@ from typing import Mapping
 import numpy as np
 
 from intq.ir.graph import Graph
-from intq.runtime.fast._lib import LIB, PLAN_WORDS, ptr
+from intq.runtime.fast._lib import LIB, PLAN_WORDS, aligned, aligned_empty, ptr
 from intq.runtime.kernels import Kernel
 
 
@@ -48,7 +48,8 @@ class _Arena:
             block = min(fits, key=lambda b: b.size)
             self.free = [b for b in self.free if b is not block]
         else:
-            block = np.zeros(max(nbytes, 1), np.uint8)
+            block = aligned_empty(max(nbytes, 1), np.uint8)
+            block[:] = 0
             self.blocks.append(block)
         self.root[name], self.owned[name] = name, block
         return block[:nbytes].view(dtype).reshape(shape)
@@ -89,13 +90,14 @@ class Plan:
         bufs: dict[str, np.ndarray] = {}
         for name, t in graph.tensors.items():
             if t.is_constant:
-                bufs[name] = np.ascontiguousarray(t.data)
+                bufs[name] = aligned(t.data)
         for name in graph.inputs:
             t = graph.tensor(name)
             shape = tuple(shapes.get(name, t.shape))
             if name in bufs or any(int(d) < 1 for d in shape):
                 return None
-            bufs[name] = np.zeros(shape, t.dtype)
+            bufs[name] = aligned_empty(shape, t.dtype)
+            bufs[name][...] = 0
         arena = _Arena(graph, steps)
         records, keep = [], []
         work_at, work_bytes = [], 0           # (record, word) of each workspace pointer; the largest request
@@ -130,9 +132,9 @@ class Plan:
             return None
         workspace = None
         if work_at:        # one workspace for every kernel's scratch: the records run one after another
-            workspace = np.empty(work_bytes + 64, np.uint8)
+            workspace = aligned_empty(work_bytes, np.uint8)
             keep.append(workspace)
-            at = -(-ptr(workspace) // 64) * 64
+            at = ptr(workspace)
             for r, w in work_at:
                 records[r][w] = at
         plan = Plan(graph, bufs, np.array(records, np.int64), keep + list(bufs.values()) + arena.blocks)

@@ -1,0 +1,69 @@
+"""Where a second thread pays off: each plan record at 1 and 2 threads, side by side (run on demand, never in tests).
+
+    python benchmarks/thread_scaling.py [--model mobilenet_v2_1.0_224_quant] [--reps 60] [--top 15]
+
+Builds the batch-1 plan at 1 and at 2 threads and calls each record alternately from the two plans, ``--reps``
+times per round, 3 rounds, so both are timed in the same minutes of a noisy machine. Prints per op kind and for
+the records that lose most: median us at 1 and 2 threads, the speed-up, and the time lost against a perfect
+2x (t2 - t1/2). Records follow each other back to back, as inside a whole run. Models as in
+bench_runtime.py (``random`` is the random MobileNet v1 1.0/224). Imports: numpy, intq.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from intq.runtime.fast._lib import LIB, PLAN_WORDS
+
+sys.path.insert(0, str(Path(__file__).parent))
+from ab_builds import KINDS, planned  # noqa: E402
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="mobilenet_v2_1.0_224_quant")
+    ap.add_argument("--reps", type=int, default=60)
+    ap.add_argument("--top", type=int, default=15)
+    a = ap.parse_args(argv)
+    its = {t: planned(a.model, t)[0] for t in (1, 2)}     # the interpreters own the plans' buffers
+    plans = {t: it._plan for t, it in its.items()}
+    n = len(plans[1].records)
+    times = defaultdict(list)
+    run, pc = LIB.intq_run_plan, time.perf_counter
+    for _ in range(3):
+        for i in range(n):
+            at = {t: p.records.ctypes.data + i * PLAN_WORDS * 8 for t, p in plans.items()}
+            for _ in range(a.reps):
+                t0 = pc()
+                run(at[1], 1)
+                t1 = pc()
+                run(at[2], 1)
+                t2 = pc()
+                times[(i, 1)].append(t1 - t0)
+                times[(i, 2)].append(t2 - t1)
+    med = {k: statistics.median(v) * 1e6 for k, v in times.items()}
+    kind = [KINDS.get(int(plans[1].records[i][0]), str(int(plans[1].records[i][0]))) for i in range(n)]
+    per_kind = defaultdict(lambda: [0.0, 0.0, 0])
+    for i in range(n):
+        s = per_kind[kind[i]]
+        s[0], s[1], s[2] = s[0] + med[(i, 1)], s[1] + med[(i, 2)], s[2] + 1
+    t1, t2 = sum(med[(i, 1)] for i in range(n)), sum(med[(i, 2)] for i in range(n))
+    print(f"{a.model}: sum of records {t1:.0f} us at 1 thread, {t2:.0f} us at 2, {t1 / t2:.2f}x; "
+          f"lost against 2x: {t2 - t1 / 2:.0f} us")
+    for k, (s1, s2, c) in sorted(per_kind.items(), key=lambda kv: -(kv[1][1] - kv[1][0] / 2)):
+        print(f"  {k:11s} {c:3d} records {s1:8.0f} us -> {s2:8.0f} us  {s1 / s2:.2f}x  lost {s2 - s1 / 2:7.0f} us")
+    print("records losing most (threads in the 2-thread plan's word 10 decide the split):")
+    for i in sorted(range(n), key=lambda i: -(med[(i, 2)] - med[(i, 1)] / 2))[:a.top]:
+        m1, m2 = med[(i, 1)], med[(i, 2)]
+        nt = int(plans[2].records[i][10]) if kind[i] in ("conv/fc", "depthwise") else 0
+        print(f"  record {i:3d} {kind[i]:11s} {m1:8.1f} -> {m2:8.1f} us  {m1 / m2:.2f}x  lost {m2 - m1 / 2:6.1f} us"
+              + (f"  nt {nt}" if nt else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
