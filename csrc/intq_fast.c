@@ -393,9 +393,8 @@ typedef struct {
     const uint8_t *x; const int8_t *B; const int16_t *B16; const int32_t *colterm, *m0, *shift, *colterm16;
     uint8_t *out; int level; long ptotal, ntiles; int by_channel, nbt, tile;
     rq_consts rq;                 /* AVX2 epilogue constants (level >= 1) */
-    /* by_channel: every tile's inputs built once, before the channel blocks are shared out */
-    uint8_t *Aall; int16_t *A16all; int32_t *rsall; int *rowsall, *modeall;
     uint8_t *scratch;             /* scratch_bytes() per thread, allocated once per call */
+    int *built;                   /* by_channel: whether thread i has built its copy of the tiles (per call) */
 } conv_job;
 
 enum { TILE_PORTABLE, TILE_VNNI, TILE_W16, TILE_GEMV };
@@ -497,33 +496,57 @@ static void compute_tile(const conv_job *c, long t, int mode, int rows, const ui
     epilogue(g, acc, rs, rows, c->colterm, c->m0, c->shift, o, j0, j1);
 }
 
-/* per-thread scratch of the tile path: A, A16 (AVX2), rs, acc, each 64-byte aligned */
+/* per-thread scratch, each part 64-byte aligned. Tile path: acc, rs, A, A16 (AVX2) for one tile. By channel
+ * blocks: acc, then the thread's own copy of every tile's rs, A, A16, rows and modes */
 static size_t acc_bytes(const conv_job *c) { return align64((size_t)c->tile * c->g.np * 4); }
 static size_t rs_bytes(const conv_job *c) { return align64((size_t)c->tile * 4); }
+static size_t tile_bytes(const conv_job *c) {
+    return rs_bytes(c) + a_bytes(c) + (c->level == 1 ? a16_bytes(c) : 0);
+}
 static size_t scratch_bytes(const conv_job *c) {
-    return c->by_channel ? acc_bytes(c)
-                         : a_bytes(c) + (c->level == 1 ? a16_bytes(c) : 0) + rs_bytes(c) + acc_bytes(c);
+    return acc_bytes(c) + (c->by_channel ? (size_t)c->ntiles * tile_bytes(c)
+                                                + align64((size_t)c->ntiles * 2 * sizeof(int))
+                                         : tile_bytes(c));
+}
+
+/* tile t's rs, A and A16 in a thread's scratch (tile slot `slot`) */
+static void tile_parts(const conv_job *c, uint8_t *mem, long slot, int32_t **rs, uint8_t **A, int16_t **A16) {
+    uint8_t *base = mem + acc_bytes(c) + (size_t)slot * tile_bytes(c);
+    *rs = (int32_t *)base;
+    *A = base + rs_bytes(c);
+    *A16 = c->level == 1 ? (int16_t *)(*A + a_bytes(c)) : NULL;
 }
 
 /* tasks are pixel tiles (each built and multiplied by every channel block), or, when there are few pixels,
- * channel blocks (multiplying every tile, built beforehand by intq_conv); `thread` picks the scratch */
+ * channel blocks (multiplying every tile). In the second case each thread builds its own copy of the tiles
+ * on its first block of the call: building them once for all threads was serial work before the split, and
+ * the other threads then read every tile from the builder's cache, which cost more than building them
+ * again from the smaller input. `thread` picks the scratch. */
 static int conv_task(void *vp, long begin, long end, int thread) {
     const conv_job *c = vp;
     uint8_t *mem = c->scratch + (size_t)thread * scratch_bytes(c);
-    int32_t *acc = (int32_t *)mem;
+    int32_t *acc = (int32_t *)mem, *rs;
+    uint8_t *A;
+    int16_t *A16;
     if (c->by_channel) {
-        const size_t ab = a_bytes(c), a16e = a16_bytes(c) / 2;
-        for (long t = 0; t < c->ntiles; t++)
-            compute_tile(c, t, c->modeall[t], c->rowsall[t], c->Aall + t * ab,
-                         c->A16all ? c->A16all + t * a16e : NULL, c->rsall + t * c->tile, acc, (int)begin, (int)end);
+        int *rows = (int *)(mem + acc_bytes(c) + (size_t)c->ntiles * tile_bytes(c)), *modes = rows + c->ntiles;
+        if (!c->built[thread]) {
+            for (long t = 0; t < c->ntiles; t++) {
+                tile_parts(c, mem, t, &rs, &A, &A16);
+                rows[t] = build_tile(c, t, A, A16, rs, &modes[t]);
+            }
+            c->built[thread] = 1;
+        }
+        for (long t = 0; t < c->ntiles; t++) {
+            tile_parts(c, mem, t, &rs, &A, &A16);
+            compute_tile(c, t, modes[t], rows[t], A, A16, rs, acc, (int)begin, (int)end);
+        }
         return 0;
     }
-    int32_t *rs = (int32_t *)(mem + acc_bytes(c));
-    uint8_t *A = mem + acc_bytes(c) + rs_bytes(c);
-    int16_t *A16 = c->level == 1 ? (int16_t *)(A + a_bytes(c)) : NULL;
+    tile_parts(c, mem, 0, &rs, &A, &A16);
     for (long t = begin; t < end; t++) {
-        int mode, rows = build_tile(c, t, A, A16, rs, &mode);
-        compute_tile(c, t, mode, rows, A, A16, rs, acc, 0, c->nbt);
+        int mode, nrows = build_tile(c, t, A, A16, rs, &mode);
+        compute_tile(c, t, mode, nrows, A, A16, rs, acc, 0, c->nbt);
     }
     return 0;
 }
@@ -545,25 +568,17 @@ static void conv_setup(conv_job *c, const int32_t *geom, int nt, int level) {
     c->by_channel = nt > 1 && c->ntiles < 4L * nt && c->nbt >= nt;
 }
 
-/* byte offsets in a call's work memory (all 64-byte aligned): requantization constants, the tiles built
- * before a by-channel split (A, A16, row sums, rows and modes), the threads' scratch */
-typedef struct { size_t rq, a, a16, rs, rows, scratch, total; } conv_work;
+/* byte offsets in a call's work memory (all 64-byte aligned): requantization constants, the threads'
+ * by-channel "built" flags, the threads' scratch */
+typedef struct { size_t rq, built, scratch, total; } conv_work;
 
 static conv_work conv_work_layout(const conv_job *c, int nt) {
     conv_work w;
     size_t o = 0;
     w.rq = o;
     o += c->level >= 1 ? align64((size_t)4 * c->g.np * sizeof(int32_t)) : 0;
-    w.a = w.a16 = w.rs = w.rows = o;
-    if (c->by_channel) {
-        o += (size_t)c->ntiles * a_bytes(c);
-        w.a16 = o;
-        o += c->level == 1 ? (size_t)c->ntiles * a16_bytes(c) : 0;
-        w.rs = o;
-        o += align64((size_t)c->ntiles * c->tile * sizeof(int32_t));
-        w.rows = o;
-        o += align64((size_t)c->ntiles * 2 * sizeof(int));
-    }
+    w.built = o;
+    o += align64((size_t)nt * sizeof(int));
     w.scratch = o;
     w.total = o + (size_t)nt * scratch_bytes(c);
     return w;
@@ -597,18 +612,8 @@ int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int1
 #ifdef INTQ_X86
     if (level >= 1) rq_init(&c.rq, m0, shift, c.g.np, (int32_t *)(mem + w.rq));
 #endif
-    c.Aall = NULL; c.A16all = NULL; c.rsall = NULL; c.rowsall = NULL; c.modeall = NULL;
-    if (c.by_channel) {           /* each tile built once here, not once per channel block */
-        const size_t ab = a_bytes(&c), a16e = a16_bytes(&c) / 2;
-        c.Aall = mem + w.a;
-        c.A16all = level == 1 ? (int16_t *)(mem + w.a16) : NULL;
-        c.rsall = (int32_t *)(mem + w.rs);
-        c.rowsall = (int *)(mem + w.rows);
-        c.modeall = c.rowsall + c.ntiles;
-        for (long t = 0; t < c.ntiles; t++)
-            c.rowsall[t] = build_tile(&c, t, c.Aall + t * ab, c.A16all ? c.A16all + t * a16e : NULL,
-                                      c.rsall + t * c.tile, &c.modeall[t]);
-    }
+    c.built = (int *)(mem + w.built);
+    memset(c.built, 0, (size_t)nt * sizeof(int));
     c.scratch = mem + w.scratch;
     int err = intq_parallel_for(nt, c.by_channel ? c.nbt : c.ntiles, conv_task, &c);
     free(owned);
