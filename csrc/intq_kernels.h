@@ -21,6 +21,9 @@ long intq_depthwise_work_bytes(const int32_t *gm, int nthreads, int level);
 void intq_softmax(const uint8_t *x, uint8_t *out, long rows, long depth, int in_int8, const int32_t *exps,
                   const int32_t *terms, const uint8_t *keep);
 void intq_lut2(const uint8_t *a, const uint8_t *b, const uint8_t *table, uint8_t *out, long n, int nthreads);
+/* intq_add.c */
+void intq_add(const uint8_t *a, const uint8_t *b, const int32_t *params, uint8_t *out, long n, int nthreads,
+              int level);
 /* intq_resize.c */
 void intq_resize_bilinear(const uint8_t *x, uint8_t *out, long n, long h, long w, long c, long oh, long ow,
                           const int64_t *y0, const int64_t *y1, const int64_t *x0, const int64_t *x1,

@@ -15,7 +15,8 @@
 
 #define PLAN_WORDS 16
 enum { OP_CONV = 1, OP_DEPTHWISE = 2, OP_LUT2 = 3, OP_SOFTMAX = 4, OP_GLOBAL_AVG = 5, OP_CONCAT = 6, OP_RESIZE_BILINEAR = 7,
-       OP_TRANSPOSE = 8, OP_PAD = 9, OP_QUANTIZE_F32 = 10, OP_LUT1 = 11, OP_MAX_POOL = 12, OP_MEAN_TABLE = 13 };
+       OP_TRANSPOSE = 8, OP_PAD = 9, OP_QUANTIZE_F32 = 10, OP_LUT1 = 11, OP_MAX_POOL = 12, OP_MEAN_TABLE = 13,
+       OP_ADD = 14 };
 
 /* AVERAGE_POOL_2D over the whole H x W image (no padding): TFLite reference_ops::AveragePool with
  * count = hw: acc > 0 ? (acc + count/2) / count : (acc - count/2) / count (C division), then clamp */
@@ -68,6 +69,7 @@ int intq_run_plan(const int64_t *plan, long nrec) {
                                  P(12));
             break;
         case OP_LUT2: intq_lut2(P(1), P(2), P(3), P(4), (long)r[5], (int)r[6]); break;
+        case OP_ADD: intq_add(P(1), P(2), P(3), P(4), (long)r[5], (int)r[6], (int)r[7]); break;
         case OP_SOFTMAX: intq_softmax(P(1), P(2), (long)r[3], (long)r[4], (int)r[5], P(6), P(7), P(8)); break;
         case OP_GLOBAL_AVG:
             intq_global_avg_pool(P(1), P(2), (long)r[3], (long)r[4], (long)r[5], (int)r[6], (int)r[7], (int)r[8]);

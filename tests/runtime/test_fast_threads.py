@@ -98,8 +98,8 @@ def test_many_small_split_calls_with_changing_thread_counts_give_the_reference_b
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "int8"])
-def test_split_add_table_gather_gives_the_reference_bytes(dtype):
-    """ADD of 75K elements: the table gather is split over threads from 8192 elements per thread."""
+def test_split_add_gives_the_reference_bytes(dtype):
+    """ADD of 75K elements: intq_add is split over threads from 8192 elements per thread."""
     lo = -128 if dtype == "int8" else 0
     g = one_op("ADD", [("a", (1, 56, 56, 24), dtype, q(0.05, lo + 100)), ("b", (1, 56, 56, 24), dtype, q(0.03, lo + 7))],
                [], ((1, 56, 56, 24), dtype, q(0.07, lo + 50)), OP_OPTIONS["ADD"](activation="RELU6"))

@@ -48,6 +48,8 @@ LIB.intq_global_avg_pool.restype = None
 LIB.intq_global_avg_pool.argtypes = [_P, _P, ctypes.c_long, ctypes.c_long, ctypes.c_long, _I, _I, _I]
 LIB.intq_concat.restype = None
 LIB.intq_concat.argtypes = [_P, ctypes.c_long, ctypes.c_long, _P]
+LIB.intq_add.restype = None
+LIB.intq_add.argtypes = [_P, _P, _P, _P, ctypes.c_long, _I, _I]
 LIB.intq_resize_bilinear.restype = None
 LIB.intq_resize_bilinear.argtypes = [_P, _P] + [ctypes.c_long] * 6 + [_P] * 6 + [_I, _I]
 LIB.intq_transpose.restype = None
@@ -66,7 +68,7 @@ LIB.intq_run_plan.restype = _I
 LIB.intq_run_plan.argtypes = [_P, ctypes.c_long]
 PLAN_WORDS = 16
 OP_CONV, OP_DEPTHWISE, OP_LUT2, OP_SOFTMAX, OP_GLOBAL_AVG, OP_CONCAT, OP_RESIZE_BILINEAR = 1, 2, 3, 4, 5, 6, 7
-OP_TRANSPOSE, OP_PAD, OP_QUANTIZE_F32, OP_LUT1, OP_MAX_POOL, OP_MEAN_TABLE = 8, 9, 10, 11, 12, 13
+OP_TRANSPOSE, OP_PAD, OP_QUANTIZE_F32, OP_LUT1, OP_MAX_POOL, OP_MEAN_TABLE, OP_ADD = 8, 9, 10, 11, 12, 13, 14
 ISA_LEVEL: int = int(LIB.intq_isa_level())
 
 

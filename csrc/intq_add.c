@@ -1,0 +1,79 @@
+/* ADD of two same-shape uint8 or int8 tensors: TFLite's reference_ops::Add arithmetic per element, the same
+ * integers as intq/runtime/reference/add.py:
+ *     a' = MBQM((a - z1) << 20, M1, s1),  b' = MBQM((b - z2) << 20, M2, s2)
+ *     out = clamp(MBQM(a' + b', Mo, so) + z_out, lo, hi)
+ * where every shift s is <= 0 (the multipliers are below one), so MBQM is TFLite's
+ * MultiplyByQuantizedMultiplierSmallerThanOneExp. |a - z1| <= 255, so (a - z1) << 20 < 2^28, and
+ * |a'| + |b'| < 2^29: no int32 overflow anywhere.
+ * AVX2 (level >= 1): 32 elements per step on mbqm8 and codes32 (intq_common.h); a scalar loop elsewhere and
+ * for the tail. Split over threads from ADD_PER_THREAD elements per thread. */
+#include "intq_common.h"
+#include "intq_kernels.h"
+
+#define ADD_PER_THREAD 8192
+
+enum { P_Z1, P_Z2, P_M1, P_S1, P_M2, P_S2, P_MO, P_SO, P_ZOUT, P_LO, P_HI, P_INT8, P_WORDS };
+
+typedef struct { const uint8_t *a, *b; uint8_t *out; const int32_t *p; int level; } add_job;
+
+static inline int32_t code(const uint8_t *x, long i, int int8) { return int8 ? (int32_t)(int8_t)x[i] : x[i]; }
+
+static void add_scalar(const add_job *j, long begin, long end) {
+    const int32_t *p = j->p;
+    for (long i = begin; i < end; i++) {
+        int32_t a = mbqm((code(j->a, i, p[P_INT8]) - p[P_Z1]) * (1 << 20), p[P_M1], p[P_S1]);
+        int32_t b = mbqm((code(j->b, i, p[P_INT8]) - p[P_Z2]) * (1 << 20), p[P_M2], p[P_S2]);
+        int32_t q = mbqm(a + b, p[P_MO], p[P_SO]) + p[P_ZOUT];
+        j->out[i] = (uint8_t)clamp_i32(q, p[P_LO], p[P_HI]);
+    }
+}
+
+#ifdef INTQ_X86
+/* 8 codes at x (uint8, or int8 when s8) minus z, times 2^20, rescaled by (m, s) */
+__attribute__((target("avx2"))) static inline __m256i rescaled8(const uint8_t *x, int s8, __m256i z, __m256i m,
+                                                                __m256i s) {
+    __m128i v = _mm_loadl_epi64((const __m128i *)x);
+    __m256i w = s8 ? _mm256_cvtepi8_epi32(v) : _mm256_cvtepu8_epi32(v);
+    return mbqm8(_mm256_slli_epi32(_mm256_sub_epi32(w, z), 20), m, s);
+}
+
+/* elements [begin, end) from begin, 32 per step; returns where it stopped (the scalar loop does the rest) */
+__attribute__((target("avx2"))) static long add_avx2(const add_job *j, long begin, long end) {
+    const int32_t *p = j->p;
+    const int s8 = p[P_INT8];
+    const __m256i z1 = _mm256_set1_epi32(p[P_Z1]), z2 = _mm256_set1_epi32(p[P_Z2]);
+    const __m256i m1 = _mm256_set1_epi32(p[P_M1]), s1 = _mm256_set1_epi32(p[P_S1]);
+    const __m256i m2 = _mm256_set1_epi32(p[P_M2]), s2 = _mm256_set1_epi32(p[P_S2]);
+    const __m256i mo = _mm256_set1_epi32(p[P_MO]), so = _mm256_set1_epi32(p[P_SO]);
+    const codes_k k = codes_init(p[P_ZOUT], p[P_LO], p[P_HI], s8);
+    long i = begin;
+    for (; i + 32 <= end; i += 32) {
+        __m256i r[4];
+        for (int u = 0; u < 4; u++) {
+            __m256i a = rescaled8(j->a + i + 8 * u, s8, z1, m1, s1);
+            __m256i b = rescaled8(j->b + i + 8 * u, s8, z2, m2, s2);
+            r[u] = mbqm8(_mm256_add_epi32(a, b), mo, so);
+        }
+        _mm256_storeu_si256((__m256i *)(j->out + i), codes32(&k, r[0], r[1], r[2], r[3]));
+    }
+    return i;
+}
+#endif
+
+static int add_task(void *vp, long begin, long end, int thread) {
+    (void)thread;
+    const add_job *j = vp;
+#ifdef INTQ_X86
+    if (j->level >= 1) begin = add_avx2(j, begin, end);
+#endif
+    add_scalar(j, begin, end);
+    return 0;
+}
+
+/* params: z1, z2, M1, s1, M2, s2, Mo, so, z_out, lo, hi, int8 (int32; zero points as signed code values) */
+void intq_add(const uint8_t *a, const uint8_t *b, const int32_t *params, uint8_t *out, long n, int nthreads,
+              int level) {
+    add_job j = {a, b, out, params, level};
+    long nt = n / ADD_PER_THREAD < nthreads ? n / ADD_PER_THREAD : nthreads;
+    intq_parallel_for(nt > 1 ? (int)nt : 1, n, add_task, &j);
+}
