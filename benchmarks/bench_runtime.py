@@ -10,7 +10,9 @@ MobileNet v1 1.0/224 uint8 graph with random weights built here with the intq.ir
 table gives medians in ms and ratios against LiteRT's default (XNNPACK) at the same thread count. Also
 reports 1x1-conv GEMM throughput (GOPS = 2*MACs/s) as a share of one core's peak for the instruction the
 kernels use (benchmarks/peak.c: vpdpbusd on AVX512-VNNI, vpmaddwd on AVX2, which has no exact 8-bit
-multiply-accumulate: vpmaddubsw saturates), and checks intq fast == reference on the models.
+multiply-accumulate: vpmaddubsw saturates), each engine's whole-model GOPS (2*MACs of the conv, depthwise
+and fully connected nodes per second) as a share of threads x that peak, and checks intq fast == reference
+on the models.
 The random MobileNet v1 also runs on ONNX Runtime (a QDQ ONNX model of the same network, built here with the
 onnx helper API: uint8 activations, per-channel int8 weights, fused by ORT into QLinearConv), PyTorch float32
 eager and PyTorch int8 (torch.ao eager post-training quantization, x86/fbgemm backend), random weights.
@@ -298,6 +300,24 @@ def gemm_gops(reps: int, shapes=GEMM_SHAPES) -> list[tuple[str, float, float]]:
     return out
 
 
+def macs_per_image(graph) -> int:
+    """Multiply-accumulates of one image in the graph's CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED nodes."""
+    total = 0
+    for node in graph.nodes:
+        if node.op not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+            continue
+        out = graph.tensor(node.outputs[0]).shape
+        w = graph.tensor(node.inputs[1]).shape
+        per_image = int(np.prod(out[1:])) if node.op != "FULLY_CONNECTED" else int(w[0])
+        if node.op == "CONV_2D":
+            total += per_image * int(np.prod(w[1:]))           # [C_out, kh, kw, C_in / groups]
+        elif node.op == "DEPTHWISE_CONV_2D":
+            total += per_image * int(w[1]) * int(w[2])         # [1, kh, kw, C_out]
+        else:
+            total += per_image * int(w[1])                     # [units, depth]
+    return total
+
+
 def peak_meter(isa: str, workdir: str):
     """Build benchmarks/peak.c (system C compiler) into ``workdir``; returns (instruction, measure) where
     measure() gives one core's peak GOPS of the multiply-accumulate the fast kernels use at ``isa``
@@ -330,6 +350,7 @@ def main(argv=None) -> int:
     graphs = {m: intq.load_tflite(MODELS / f"{m}.tflite") for m in models}
     g = mobilenet_v1_graph()
     graphs["mobilenet_v1_1.0_224_random"], models["mobilenet_v1_1.0_224_random"] = g, graph_to_tflite_bytes(g)
+    results = {}                          # (model, batch, threads) -> {engine: seconds}
     print("| model | batch | threads | intq fast ms | LiteRT XNNPACK ms | intq/XNNPACK | others (ms) |")
     print("|---|---|---|---|---|---|---|")
     for name, graph in graphs.items():
@@ -357,7 +378,7 @@ def main(argv=None) -> int:
             reps = a.reps if not any(k[0] == "litert_ref" for k in runners) else max(3, a.reps // 5)
             tt = interleaved(runners, reps)
             for th in a.threads:
-                t = {k[0]: v for k, v in tt.items() if k[1] == th}
+                t = results[(name, batch, th)] = {k[0]: v for k, v in tt.items() if k[1] == th}
                 others = ", ".join(f"{k} {v * 1e3:.2f}" + f" (intq/{k} {t['intq'] / v:.2f})"
                                    for k, v in t.items() if k not in ("intq", "xnnpack"))
                 xnn = f"{t['xnnpack'] * 1e3:.2f} | {t['intq'] / t['xnnpack']:.2f}" if "xnnpack" in t else "- | -"
@@ -379,6 +400,14 @@ def main(argv=None) -> int:
             top = peak[1]() if peak else None
             (shape, ms, gops), = gemm_gops(a.reps, [(hw, c, co)])
             print(f"  {shape}: {ms:.3f} ms, {gops:.1f} GOPS" + (f", {100 * gops / top:.0f}% of {top:.0f}" if top else ""))
+        top = peak[1]() if peak else None
+        print("\nWhole models: GOPS = 2 * MACs of the CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED nodes per second"
+              + (f"; % of threads x the {peak[0]} peak measured now ({top:.0f} GOPS per core):" if top else ":"))
+        for (name, batch, th), t in results.items():
+            ops = 2 * macs_per_image(graphs[name]) * batch
+            print(f"  {name}, batch {batch}, {th} thread(s): " + ", ".join(
+                f"{e} {ops / v / 1e9:.1f} GOPS" + (f" ({100 * ops / v / 1e9 / (top * th):.0f}%)" if top else "")
+                for e, v in t.items()))
     return 0
 
 
