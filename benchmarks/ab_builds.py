@@ -6,8 +6,9 @@
 
 OLD_SO is another build's ``intq/runtime/fast/_intq_fast*.so`` (e.g. ``git archive <commit> | tar -x -C /tmp/old
 && (cd /tmp/old && python setup.py build_ext --inplace)``); NEW is this checkout's. Both are loaded with ctypes
-into one process and run the plan records this checkout's Interpreter built (an older library ignores the
-workspace word newer records carry, and allocates its scratch itself), so the two are timed on the same
+into one process and run the plan records this checkout's Interpreter built, OLD on a copy whose conv and
+depthwise records point at a workspace of the size OLD asks for (its own ``*_work_bytes``; a library older
+than the workspace ignores the word and allocates its scratch itself), so the two are timed on the same
 buffers in the same minutes of a noisy machine:
 
 * per record (default): each record called alternately on OLD and NEW, ``--reps`` times per round, 3 rounds;
@@ -51,18 +52,46 @@ def planned(model: str, threads: int):
     return it, x
 
 
-def per_record(old, new, model: str, threads: int, which: str, reps: int) -> None:
+WORK_WORD = 12           # the workspace pointer of a conv or depthwise record (after geom, x, 6 constants, out,
+                         # threads, level)
+
+
+def records_for(lib, plan):
+    """(records, workspace): a copy of ``plan``'s records whose conv and depthwise records use a workspace of
+    the size ``lib`` asks for (0 bytes asked, or no such entry point: the records are returned as they are)."""
+    recs = plan.records.copy()
+    sizes = {1: "intq_conv_work_bytes", 2: "intq_depthwise_work_bytes"}
+    need, rows = 0, []
+    for i, r in enumerate(recs):
+        fn = getattr(lib, sizes.get(int(r[0]), ""), None) if int(r[0]) in sizes else None
+        if fn is None:
+            continue
+        fn.restype, fn.argtypes = ctypes.c_long, [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+        need = max(need, int(fn(int(r[1]), int(r[10]), int(r[11]))))
+        rows.append(i)
+    if not need:
+        return recs, None
+    work = np.zeros(need + 64, np.uint8)
+    at = -(-work.ctypes.data // 64) * 64
+    for i in rows:
+        recs[i][WORK_WORD] = at
+    return recs, work
+
+
+def per_record(old, new, model: str, threads: int, which: str, reps: int, old_lib=None) -> None:
     it, _ = planned(model, threads)
     recs = it._plan.records
+    old_recs, _work = records_for(old_lib, it._plan) if old_lib is not None else (recs, None)
     ids = range(len(recs)) if which == "all" else [int(i) for i in which.split(",")]
     times = {(i, k): [] for i in ids for k in ("old", "new")}
     pc = time.perf_counter
     for _ in range(3):
         for i in ids:
             at = recs.ctypes.data + i * PLAN_WORDS * 8
+            at_old = old_recs.ctypes.data + i * PLAN_WORDS * 8
             for _ in range(reps):
                 t0 = pc()
-                old(at, 1)
+                old(at_old, 1)
                 t1 = pc()
                 new(at, 1)
                 t2 = pc()
@@ -77,14 +106,16 @@ def per_record(old, new, model: str, threads: int, which: str, reps: int) -> Non
     print(f"  sum old {so:.1f} new {sn:.1f} new/old {sn / so:.3f}")
 
 
-def whole(old, new, model: str, reps: int) -> None:
+def whole(old, new, model: str, reps: int, old_lib=None) -> None:
     its = {t: planned(model, t)[0] for t in (1, 2)}
+    olds = {t: records_for(old_lib, it._plan) if old_lib is not None else (it._plan.records, None)
+            for t, it in its.items()}
     res = {}
     for _ in range(reps):
         for t, it in its.items():
-            recs = it._plan.records
-            at, n = recs.ctypes.data, len(recs)
             for name, f in (("old", old), ("new", new)):
+                recs = olds[t][0] if name == "old" else it._plan.records
+                at, n = recs.ctypes.data, len(recs)
                 time.sleep(0.002)
                 f(at, n)
                 t0 = time.perf_counter()
@@ -113,9 +144,9 @@ def main(argv=None) -> int:
     old_lib.intq_run_plan.argtypes = LIB.intq_run_plan.argtypes
     old_lib.intq_run_plan.restype = LIB.intq_run_plan.restype
     if a.whole:
-        whole(old_lib.intq_run_plan, LIB.intq_run_plan, a.model, a.reps)
+        whole(old_lib.intq_run_plan, LIB.intq_run_plan, a.model, a.reps, old_lib)
     else:
-        per_record(old_lib.intq_run_plan, LIB.intq_run_plan, a.model, a.threads, a.records, a.reps)
+        per_record(old_lib.intq_run_plan, LIB.intq_run_plan, a.model, a.threads, a.records, a.reps, old_lib)
     return 0
 
 

@@ -2,7 +2,7 @@
  *
  * Requantization is TFLite's MultiplyByQuantizedMultiplier with double rounding (intq.scheme.fixedpoint):
  * mbqm() per value (on the scalar srdhm / rdbpot, shared with softmax), mbqm8() / rq8() on 8 int32 lanes
- * (AVX2), rq8() with per-channel constants precomputed by rq_init(); both end in rdbpot8(), the rounding shift
+ * (AVX2), rq8() with per-channel constants precomputed by intq_rq_pack(); both end in rdbpot8(), the rounding shift
  * in sign-magnitude form; codes8/16/32() add the zero point and clamp (AVX2). intq_parallel_for()
  * (intq_threads.c) runs a task over chunks on a pool of worker threads. */
 #ifndef INTQ_COMMON_H
@@ -46,24 +46,35 @@ static inline int32_t mbqm(int32_t x, int32_t m, int32_t shift) {
     return rdbpot((int32_t)((ab + (1LL << 30)) >> 31), right);
 }
 
-/* per-channel requantization constants derived once per call from (m0, shift), padded to np, in the call's
- * work memory: left and right shifts, half = 2^(right-1) (0 when right = 0), and m0 with neighbours swapped
- * (msw[2i] = m0[2i+1]) so one _mm256_mul_epi32 reaches the odd lanes' multipliers. */
-typedef struct { int32_t *left, *right, *half, *msw; int any_left; } rq_consts;
+/* per-channel requantization constants for rq8(), derived once by the Python prepare (intq_rq_pack) and
+ * stored after the np shifts they come from, in one "shift block" of RQ_BLOCK_WORDS(np) int32:
+ * shift[np], left[np], right[np], half[np], msw[np], any_left: left and right shifts, half = 2^(right-1) (0
+ * when right = 0), m0 with neighbours swapped (msw[2i] = m0[2i+1]) so one _mm256_mul_epi32 reaches the odd
+ * lanes' multipliers, and whether any shift is to the left. np is even. */
+typedef struct { const int32_t *left, *right, *half, *msw; int any_left; } rq_consts;
 
-/* fill q's constants into mem (4 * np int32) */
-__attribute__((unused)) static inline void rq_init(rq_consts *q, const int32_t *m0, const int32_t *shift, int np,
-                                                   int32_t *mem) {
-    q->left = mem; q->right = mem + np; q->half = mem + 2 * np; q->msw = mem + 3 * np;
-    q->any_left = 0;
+#define RQ_BLOCK_WORDS(np) (5 * (long)(np) + 1)
+
+/* fill a shift block (RQ_BLOCK_WORDS(np) int32) from np multipliers and shifts */
+__attribute__((unused)) static void rq_pack(const int32_t *m0, const int32_t *shift, int np, int32_t *block) {
+    int32_t *left = block + np, *right = block + 2 * np, *half = block + 3 * np, *msw = block + 4 * np;
+    int any_left = 0;
     for (int j = 0; j < np; j++) {
         int sh = shift[j];
-        q->left[j] = sh > 0 ? sh : 0;
-        q->right[j] = sh > 0 ? 0 : -sh;
-        q->half[j] = q->right[j] > 0 ? (int32_t)(1u << (q->right[j] - 1)) : 0;
-        q->msw[j] = m0[j ^ 1];
-        q->any_left |= sh > 0;
+        block[j] = sh;
+        left[j] = sh > 0 ? sh : 0;
+        right[j] = sh > 0 ? 0 : -sh;
+        half[j] = right[j] > 0 ? (int32_t)(1u << (right[j] - 1)) : 0;
+        msw[j] = m0[j ^ 1];
+        any_left |= sh > 0;
     }
+    block[5 * np] = any_left;
+}
+
+/* q's view of a shift block */
+__attribute__((unused)) static inline void rq_view(rq_consts *q, const int32_t *block, int np) {
+    q->left = block + np; q->right = block + 2 * np; q->half = block + 3 * np; q->msw = block + 4 * np;
+    q->any_left = block[5 * np];
 }
 
 static inline size_t align64(size_t n) { return (n + 63) / 64 * 64; }

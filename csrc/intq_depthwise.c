@@ -7,7 +7,8 @@
 #include "intq_common.h"
 #include "intq_kernels.h"
 
-/* ---- DEPTHWISE_CONV_2D: w32 [kh*kw][cpad] int32 (w - zw), bias/m0/shift padded to cpad (multiple of 8);
+/* ---- DEPTHWISE_CONV_2D: w32 [kh*kw][cpad] int32 (w - zw), bias/m0 padded to cpad (multiple of 8), shift a
+ * shift block of cpad channels (intq_rq_pack, intq_common.h);
  * channel oc reads input channel oc / mult; padded taps are skipped (TFLite reference DepthwiseConv). ---- */
 typedef struct {
     int n, h, w, c, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, cout, mult, in_int8, za, zout, lo, hi, cpad;
@@ -233,9 +234,8 @@ static int dw_task(void *vp, long begin, long end, int thread) {
     return 0;
 }
 
-/* byte offsets in a call's work memory (64-byte aligned): the AVX2 path's requantization constants, tap
- * offsets and zero-point row, and the portable loop's accumulators (cpad per thread) */
-typedef struct { size_t rq, toff, zrow, acc, total; int paired; } dw_work;
+/* byte offsets in a call's work memory (64-byte aligned): the AVX2 path's tap offsets and zero-point row, and the portable loop's accumulators (cpad per thread) */
+typedef struct { size_t toff, zrow, acc, total; int paired; } dw_work;
 
 static dw_work dw_work_layout(const dw_geom *g, int nt, int level) {
     dw_work w;
@@ -247,8 +247,6 @@ static dw_work dw_work_layout(const dw_geom *g, int nt, int level) {
     w.paired = 0;
     (void)level;
 #endif
-    w.rq = o;
-    if (w.paired) o += align64((size_t)4 * g->cpad * sizeof(int32_t));
     w.toff = o;
     if (w.paired) o += align64(((size_t)taps + 1) * sizeof(long));
     w.zrow = o;
@@ -274,13 +272,14 @@ int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, cons
     dw_job d;
     memcpy(&d.g, gm, sizeof d.g);
     d.x = x; d.w32 = w32; d.bias = bias; d.m0 = m0; d.shift = shift; d.out = out; d.level = level;
-    d.w2 = w2; d.bint = bint; d.toff = NULL; d.rq.left = NULL; d.zrow = NULL;
+    d.w2 = w2; d.bint = bint; d.toff = NULL; d.zrow = NULL;
     const int nt = nthreads > 0 ? nthreads : 1;
     const dw_work w = dw_work_layout(&d.g, nt, level);
     uint8_t *owned, *mem = work_take(work, w.total, &owned);
     if (!mem) return 1;
     d.acc = (int32_t *)(mem + w.acc);
     d.paired = w.paired;
+    rq_view(&d.rq, shift, d.g.cpad);
 #ifdef INTQ_X86
     if (w.paired) {
         int taps = d.g.kh * d.g.kw;
@@ -291,7 +290,6 @@ int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, cons
         d.toff = toff;
         d.zrow = mem + w.zrow;
         memset(d.zrow, (uint8_t)d.g.za, (size_t)d.g.c + 16);
-        rq_init(&d.rq, m0, shift, d.g.cpad, (int32_t *)(mem + w.rq));
     }
 #endif
     int err = intq_parallel_for(nt, (long)d.g.n * d.g.oh, dw_task, &d);

@@ -372,6 +372,9 @@ static void epilogue_avx2(const conv_geom *g, const rq_consts *qp, const int32_t
 }
 #endif
 
+/* fill a shift block (intq_common.h) for the Python prepare */
+void intq_rq_pack(const int32_t *m0, const int32_t *shift, int np, int32_t *block) { rq_pack(m0, shift, np, block); }
+
 /* 0 portable, 1 avx2, 2 avx512-vnni (callers pass a level <= this one; tests run every lower level) */
 int intq_isa_level(void) {
 #ifdef INTQ_X86
@@ -568,15 +571,13 @@ static void conv_setup(conv_job *c, const int32_t *geom, int nt, int level) {
     c->by_channel = nt > 1 && c->ntiles < 4L * nt && c->nbt >= nt;
 }
 
-/* byte offsets in a call's work memory (all 64-byte aligned): requantization constants, the threads'
- * by-channel "built" flags, the threads' scratch */
-typedef struct { size_t rq, built, scratch, total; } conv_work;
+/* byte offsets in a call's work memory (all 64-byte aligned): the threads' by-channel "built" flags, the
+ * threads' scratch */
+typedef struct { size_t built, scratch, total; } conv_work;
 
 static conv_work conv_work_layout(const conv_job *c, int nt) {
     conv_work w;
     size_t o = 0;
-    w.rq = o;
-    o += c->level >= 1 ? align64((size_t)4 * c->g.np * sizeof(int32_t)) : 0;
     w.built = o;
     o += align64((size_t)nt * sizeof(int));
     w.scratch = o;
@@ -595,8 +596,9 @@ long intq_conv_work_bytes(const int32_t *geom, int nthreads, int level) {
 
 /* B int8 [np/NR][kp/4][NR][4] (w, or w - 128 for uint8) with colterm = bias - za sum b + K za zb (VNNI,
  * portable, GEMV: the zb * row-sum term is added per pixel); B16 int16 [np/NR][kp/2][NR][2] holding w - z_w
- * with colterm16 = bias - za sum (w - z_w) (AVX2: no row sums). work: intq_conv_work_bytes() bytes, 64-byte
- * aligned, or NULL (then allocated here for the call). */
+ * with colterm16 = bias - za sum (w - z_w) (AVX2: no row sums). shift: a shift block of np channels
+ * (intq_rq_pack, intq_common.h). work: intq_conv_work_bytes() bytes, 64-byte aligned, or NULL (then allocated
+ * here for the call). */
 int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int16_t *B16,
               const int32_t *colterm, const int32_t *m0, const int32_t *shift, const int32_t *colterm16,
               uint8_t *out, int nthreads, int level, void *work) {
@@ -608,10 +610,7 @@ int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int1
     const conv_work w = conv_work_layout(&c, nt);
     uint8_t *owned, *mem = work_take(work, w.total, &owned);
     if (!mem) return 1;
-    c.rq.left = NULL;
-#ifdef INTQ_X86
-    if (level >= 1) rq_init(&c.rq, m0, shift, c.g.np, (int32_t *)(mem + w.rq));
-#endif
+    rq_view(&c.rq, shift, c.g.np);
     c.built = (int *)(mem + w.built);
     memset(c.built, 0, (size_t)nt * sizeof(int));
     c.scratch = mem + w.scratch;

@@ -8,6 +8,7 @@
 
 /* intq_fast.c */
 int intq_isa_level(void);
+void intq_rq_pack(const int32_t *m0, const int32_t *shift, int np, int32_t *block);
 int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int16_t *B16,
               const int32_t *colterm, const int32_t *m0, const int32_t *shift, const int32_t *colterm16,
               uint8_t *out, int nthreads, int level, void *work);

@@ -30,6 +30,8 @@ LIB = _load()
 _P, _I = ctypes.c_void_p, ctypes.c_int
 LIB.intq_isa_level.restype = _I
 LIB.intq_isa_level.argtypes = []
+LIB.intq_rq_pack.restype = None
+LIB.intq_rq_pack.argtypes = [_P, _P, _I, _P]
 LIB.intq_conv.restype = _I
 LIB.intq_conv.argtypes = [_P, _P, _P, _P, _P, _P, _P, _P, _P, _I, _I, _P]
 LIB.intq_depthwise.restype = _I
@@ -106,6 +108,17 @@ def aligned(a) -> np.ndarray:
     out = aligned_empty(a.shape, a.dtype)
     out[...] = a
     return out
+
+
+def shift_block(m0: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """The kernels' ``shift`` argument: the per-channel shifts (length np, even) followed by the vector
+    requantization constants derived from them and ``m0`` (intq_rq_pack, csrc/intq_common.h), once at prepare."""
+    m0, shift = (np.ascontiguousarray(a, np.int32) for a in (m0, shift))
+    if m0.shape != shift.shape or m0.ndim != 1 or m0.size % 2:
+        raise ValueError(f"shift_block: m0 {m0.shape} and shift {shift.shape} must be one even length")
+    block = aligned_empty(5 * m0.size + 1, np.int32)
+    LIB.intq_rq_pack(ptr(m0), ptr(shift), int(m0.size), ptr(block))
+    return block
 
 
 def ptr(a: np.ndarray) -> int:

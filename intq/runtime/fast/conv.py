@@ -12,7 +12,7 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
-from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_CONV, aligned, call_conv_like, ptr, threads_for
+from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_CONV, aligned, call_conv_like, ptr, shift_block, threads_for
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import conv as ref
 from intq.scheme.fixedpoint import wrap32
@@ -62,6 +62,7 @@ def prepare(graph: Graph, node: Node) -> dict:
                 colterm=np.pad(g["colterm"], (0, padn)), m0=np.pad(p["m0"].astype(np.int32), (0, padn)),
                 shift=np.pad(p["shift"].astype(np.int32), (0, padn)), colterm16=np.pad(g["colterm16"], (0, padn)),
                 dtype=p["dtype"], cout=cout, out_hw=p["out_hw"])
+    q["shift"] = shift_block(q["m0"], q["shift"])       # + the vector constants derived from it
     for k in ("B", "B16", "colterm", "m0", "shift", "colterm16"):
         q[k] = aligned(q[k])
     q["consts"] = tuple(ptr(q[k]) for k in ("B", "B16", "colterm", "m0", "shift", "colterm16"))   # kept alive

@@ -30,8 +30,9 @@ __attribute__((target("avx2"))) static int check(void) {
             x[l] = xs[next() % 4096];
         }
         rq_consts q;
-        int32_t qmem[4 * 8];
-        rq_init(&q, m0, sh, 8, qmem);
+        int32_t block[RQ_BLOCK_WORDS(8)];
+        rq_pack(m0, sh, 8, block);
+        rq_view(&q, block, 8);
         __m256i v = _mm256_loadu_si256((const __m256i *)x);
         _mm256_storeu_si256((__m256i *)got, mbqm8(v, _mm256_loadu_si256((const __m256i *)m0),
                                                   _mm256_loadu_si256((const __m256i *)sh)));
