@@ -204,6 +204,89 @@ static void dw_row8_avx2(const dw_geom *g, const uint8_t *x, const int32_t *w32,
                  g->zout, g->lo, g->hi, g->in_int8, o + (size_t)ox * 8);
     dw_row_avx2(g, x, w32, bias, m0, shift, out, b, oy, w2, bint, rq, toff, zrow, ox, ow);
 }
+/* AVX2, two horizontally adjacent pixels whose windows are inside (tap pointers rsrc + off and + off + step),
+ * cout a multiple of 8: dw_row_avx2's paired-tap sums for both, each weight vector loaded once for the two;
+ * outputs at o and o + cout. */
+__attribute__((target("avx2")))
+static void dw_pixel2(const uint8_t *const *rsrc, size_t off, size_t step, int npairs, int cout, size_t cp16,
+                      const int16_t *w2, const int32_t *bint, const int32_t *m0, const rq_consts *rq,
+                      const codes_k *kp, int in_int8, uint8_t *o) {
+    const rq_consts q = *rq;
+    const codes_k k = *kp;
+    const size_t off1 = off + step;
+#define WIDEN(v) (in_int8 ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v))
+    int j = 0;
+    for (; j + 16 <= cout; j += 16) {
+        __m256i a0 = _mm256_loadu_si256((const __m256i *)(bint + j));
+        __m256i a1 = _mm256_loadu_si256((const __m256i *)(bint + j + 8)), b0 = a0, b1 = a1;
+        const int16_t *wp = w2 + (size_t)j * 2;
+        for (int pi = 0; pi < npairs; pi++, wp += cp16 * 2) {
+            const __m256i wl = _mm256_loadu_si256((const __m256i *)wp);
+            const __m256i wh = _mm256_loadu_si256((const __m256i *)(wp + 16));
+            const uint8_t *ta = rsrc[2 * pi] + j, *tb = rsrc[2 * pi + 1] + j;
+            __m128i xa = _mm_loadu_si128((const __m128i *)(ta + off)), xb = _mm_loadu_si128((const __m128i *)(tb + off));
+            a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(WIDEN(_mm_unpacklo_epi8(xa, xb)), wl));
+            a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(WIDEN(_mm_unpackhi_epi8(xa, xb)), wh));
+            xa = _mm_loadu_si128((const __m128i *)(ta + off1));
+            xb = _mm_loadu_si128((const __m128i *)(tb + off1));
+            b0 = _mm256_add_epi32(b0, _mm256_madd_epi16(WIDEN(_mm_unpacklo_epi8(xa, xb)), wl));
+            b1 = _mm256_add_epi32(b1, _mm256_madd_epi16(WIDEN(_mm_unpackhi_epi8(xa, xb)), wh));
+        }
+        _mm_storeu_si128((__m128i *)(o + j), codes16(&k, rq8(a0, m0, &q, j), rq8(a1, m0, &q, j + 8)));
+        _mm_storeu_si128((__m128i *)(o + cout + j), codes16(&k, rq8(b0, m0, &q, j), rq8(b1, m0, &q, j + 8)));
+    }
+    if (j < cout) {                              /* the last 8 channels */
+        __m256i a0 = _mm256_loadu_si256((const __m256i *)(bint + j)), b0 = a0;
+        const int16_t *wp = w2 + (size_t)j * 2;
+        for (int pi = 0; pi < npairs; pi++, wp += cp16 * 2) {
+            const __m256i wl = _mm256_loadu_si256((const __m256i *)wp);
+            const uint8_t *ta = rsrc[2 * pi] + j, *tb = rsrc[2 * pi + 1] + j;
+            __m128i xa = _mm_loadl_epi64((const __m128i *)(ta + off)), xb = _mm_loadl_epi64((const __m128i *)(tb + off));
+            a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(WIDEN(_mm_unpacklo_epi8(xa, xb)), wl));
+            xa = _mm_loadl_epi64((const __m128i *)(ta + off1));
+            xb = _mm_loadl_epi64((const __m128i *)(tb + off1));
+            b0 = _mm256_add_epi32(b0, _mm256_madd_epi16(WIDEN(_mm_unpacklo_epi8(xa, xb)), wl));
+        }
+        _mm_storel_epi64((__m128i *)(o + j), codes8(&k, rq8(a0, m0, &q, j)));
+        _mm_storel_epi64((__m128i *)(o + cout + j), codes8(&k, rq8(b0, m0, &q, j)));
+    }
+#undef WIDEN
+}
+
+/* AVX2, depth multiplier 1, more than 8 channels, a multiple of 8: dw_row_avx2, except that the pixels whose
+ * windows are inside (in a row inside vertically) go two at a time through dw_pixel2 */
+__attribute__((target("avx2")))
+static void dw_row2_avx2(const dw_geom *g, const uint8_t *x, const int32_t *w32, const int32_t *bias,
+                         const int32_t *m0, const int32_t *shift, uint8_t *out, int b, int oy,
+                         const int16_t *w2, const int32_t *bint, const rq_consts *rq, const long *toff,
+                         const uint8_t *zrow) {
+    const int iy0 = oy * g->sh - g->ph, ow = g->ow, ntaps = g->kh * g->kw, C = g->c, cout = g->cout;
+    int oxa = 0, oxb = 0;                      /* [oxa, oxb): windows inside horizontally */
+    if (iy0 >= 0 && iy0 + (g->kh - 1) * g->dh < g->h) {
+        oxa = (g->pw + g->sw - 1) / g->sw;
+        int last = g->w - 1 - (g->kw - 1) * g->dw + g->pw;   /* ix0 + (kw-1) dw <= w - 1 */
+        oxb = last < 0 ? 0 : last / g->sw + 1;
+        if (oxb > ow) oxb = ow;
+        if (oxa > oxb) oxa = oxb;
+    }
+    if (oxb - oxa < 2) {
+        dw_row_avx2(g, x, w32, bias, m0, shift, out, b, oy, w2, bint, rq, toff, zrow, 0, ow);
+        return;
+    }
+    const uint8_t *rsrc[DW_MAX_TAPS + 1];
+    const uint8_t *rowbase = x + ((size_t)b * g->h + iy0) * g->w * C;
+    for (int t = 0; t < ntaps; t++) rsrc[t] = rowbase + toff[t];
+    rsrc[ntaps] = rsrc[ntaps - 1];
+    const codes_k k = codes_init(g->zout, g->lo, g->hi, g->in_int8);
+    const size_t cp16 = (size_t)(cout + 15) / 16 * 16;
+    dw_row_avx2(g, x, w32, bias, m0, shift, out, b, oy, w2, bint, rq, toff, zrow, 0, oxa);
+    uint8_t *o = out + ((size_t)b * g->oh + oy) * ow * cout;
+    int ox = oxa;
+    for (; ox + 2 <= oxb; ox += 2)
+        dw_pixel2(rsrc, (size_t)(ox * g->sw - g->pw) * C, (size_t)g->sw * C, (ntaps + 1) / 2, cout, cp16, w2, bint,
+                  m0, rq, &k, g->in_int8, o + (size_t)ox * cout);
+    dw_row_avx2(g, x, w32, bias, m0, shift, out, b, oy, w2, bint, rq, toff, zrow, ox, ow);
+}
 #endif
 
 typedef struct {
@@ -222,6 +305,9 @@ static int dw_task(void *vp, long begin, long end, int thread) {
         if (d->paired) {
             if (d->g.cout == 8)
                 dw_row8_avx2(&d->g, d->x, d->w32, d->bias, d->m0, d->shift, d->out, b, oy, d->w2, d->bint,
+                             &d->rq, d->toff, d->zrow);
+            else if (d->g.cout % 8 == 0)
+                dw_row2_avx2(&d->g, d->x, d->w32, d->bias, d->m0, d->shift, d->out, b, oy, d->w2, d->bint,
                              &d->rq, d->toff, d->zrow);
             else
                 dw_row_avx2(&d->g, d->x, d->w32, d->bias, d->m0, d->shift, d->out, b, oy, d->w2, d->bint,
