@@ -172,6 +172,28 @@ static void dw_row_avx2(const dw_geom *gp, const uint8_t *x, const int32_t *w32,
     }
 }
 
+/* The output columns [*oxa, *oxb) of row oy whose windows are inside the image (none when the row's window
+ * leaves it vertically); when there are at least two, the row's tap pointers at ix = 0 into rsrc (with the
+ * last repeated for an odd count) and 1, else 0. For the two-pixel row kernels below. */
+__attribute__((target("avx2")))
+static inline int inside_span(const dw_geom *g, const uint8_t *x, const long *toff, int b, int oy, int *oxa,
+                              int *oxb, const uint8_t **rsrc) {
+    const int iy0 = oy * g->sh - g->ph, ow = g->ow, ntaps = g->kh * g->kw;
+    *oxa = *oxb = 0;
+    if (iy0 >= 0 && iy0 + (g->kh - 1) * g->dh < g->h) {
+        *oxa = (g->pw + g->sw - 1) / g->sw;
+        int last = g->w - 1 - (g->kw - 1) * g->dw + g->pw;   /* ix0 + (kw-1) dw <= w - 1 */
+        *oxb = last < 0 ? 0 : last / g->sw + 1;
+        if (*oxb > ow) *oxb = ow;
+        if (*oxa > *oxb) *oxa = *oxb;
+    }
+    if (*oxb - *oxa < 2) return 0;
+    const uint8_t *rowbase = x + ((size_t)b * g->h + iy0) * g->w * g->c;
+    for (int t = 0; t < ntaps; t++) rsrc[t] = rowbase + toff[t];
+    rsrc[ntaps] = rsrc[ntaps - 1];
+    return 1;
+}
+
 /* AVX2, depth multiplier 1 and 8 channels: dw_row_avx2, except that the pixels whose windows are inside
  * (in a row inside vertically) go two at a time through dw_pair8 */
 __attribute__((target("avx2")))
@@ -179,23 +201,13 @@ static void dw_row8_avx2(const dw_geom *g, const uint8_t *x, const int32_t *w32,
                          const int32_t *m0, const int32_t *shift, uint8_t *out, int b, int oy,
                          const int16_t *w2, const int32_t *bint, const rq_consts *rq, const long *toff,
                          const uint8_t *zrow) {
-    const int iy0 = oy * g->sh - g->ph, ow = g->ow, ntaps = g->kh * g->kw, C = g->c;
-    int oxa = 0, oxb = 0;                      /* [oxa, oxb): windows inside horizontally */
-    if (iy0 >= 0 && iy0 + (g->kh - 1) * g->dh < g->h) {
-        oxa = (g->pw + g->sw - 1) / g->sw;
-        int last = g->w - 1 - (g->kw - 1) * g->dw + g->pw;   /* ix0 + (kw-1) dw <= w - 1 */
-        oxb = last < 0 ? 0 : last / g->sw + 1;
-        if (oxb > ow) oxb = ow;
-        if (oxa > oxb) oxa = oxb;
-    }
-    if (oxb - oxa < 2) {
+    const int ow = g->ow, ntaps = g->kh * g->kw, C = g->c;
+    int oxa, oxb;
+    const uint8_t *rsrc[DW_MAX_TAPS + 1];
+    if (!inside_span(g, x, toff, b, oy, &oxa, &oxb, rsrc)) {
         dw_row_avx2(g, x, w32, bias, m0, shift, out, b, oy, w2, bint, rq, toff, zrow, 0, ow);
         return;
     }
-    const uint8_t *rsrc[DW_MAX_TAPS + 1];
-    const uint8_t *rowbase = x + ((size_t)b * g->h + iy0) * g->w * C;
-    for (int t = 0; t < ntaps; t++) rsrc[t] = rowbase + toff[t];
-    rsrc[ntaps] = rsrc[ntaps - 1];
     dw_row_avx2(g, x, w32, bias, m0, shift, out, b, oy, w2, bint, rq, toff, zrow, 0, oxa);
     uint8_t *o = out + ((size_t)b * g->oh + oy) * ow * 8;
     int ox = oxa;
@@ -260,23 +272,13 @@ static void dw_row2_avx2(const dw_geom *g, const uint8_t *x, const int32_t *w32,
                          const int32_t *m0, const int32_t *shift, uint8_t *out, int b, int oy,
                          const int16_t *w2, const int32_t *bint, const rq_consts *rq, const long *toff,
                          const uint8_t *zrow) {
-    const int iy0 = oy * g->sh - g->ph, ow = g->ow, ntaps = g->kh * g->kw, C = g->c, cout = g->cout;
-    int oxa = 0, oxb = 0;                      /* [oxa, oxb): windows inside horizontally */
-    if (iy0 >= 0 && iy0 + (g->kh - 1) * g->dh < g->h) {
-        oxa = (g->pw + g->sw - 1) / g->sw;
-        int last = g->w - 1 - (g->kw - 1) * g->dw + g->pw;   /* ix0 + (kw-1) dw <= w - 1 */
-        oxb = last < 0 ? 0 : last / g->sw + 1;
-        if (oxb > ow) oxb = ow;
-        if (oxa > oxb) oxa = oxb;
-    }
-    if (oxb - oxa < 2) {
+    const int ow = g->ow, ntaps = g->kh * g->kw, C = g->c, cout = g->cout;
+    int oxa, oxb;
+    const uint8_t *rsrc[DW_MAX_TAPS + 1];
+    if (!inside_span(g, x, toff, b, oy, &oxa, &oxb, rsrc)) {
         dw_row_avx2(g, x, w32, bias, m0, shift, out, b, oy, w2, bint, rq, toff, zrow, 0, ow);
         return;
     }
-    const uint8_t *rsrc[DW_MAX_TAPS + 1];
-    const uint8_t *rowbase = x + ((size_t)b * g->h + iy0) * g->w * C;
-    for (int t = 0; t < ntaps; t++) rsrc[t] = rowbase + toff[t];
-    rsrc[ntaps] = rsrc[ntaps - 1];
     const codes_k k = codes_init(g->zout, g->lo, g->hi, g->in_int8);
     const size_t cp16 = (size_t)(cout + 15) / 16 * 16;
     dw_row_avx2(g, x, w32, bias, m0, shift, out, b, oy, w2, bint, rq, toff, zrow, 0, oxa);
