@@ -78,10 +78,20 @@ def records_for(lib, plan):
     return recs, work
 
 
+def check_runs(f, recs, name: str) -> None:
+    """Run every record once through ``f``; exit naming the first record the library rejects (e.g. an op kind
+    it predates), since its later timings would measure an early return."""
+    for i in range(len(recs)):
+        if f(recs.ctypes.data + i * PLAN_WORDS * 8, 1):
+            raise SystemExit(f"{name} library rejects record {i} (op kind {int(recs[i][0])}): it cannot run this plan")
+
+
 def per_record(old, new, model: str, threads: int, which: str, reps: int, old_lib=None) -> None:
     it, _ = planned(model, threads)
     recs = it._plan.records
     old_recs, _work = records_for(old_lib, it._plan) if old_lib is not None else (recs, None)
+    check_runs(old, old_recs, "OLD")
+    check_runs(new, recs, "NEW")
     ids = range(len(recs)) if which == "all" else [int(i) for i in which.split(",")]
     times = {(i, k): [] for i in ids for k in ("old", "new")}
     pc = time.perf_counter
@@ -110,6 +120,9 @@ def whole(old, new, model: str, reps: int, old_lib=None) -> None:
     its = {t: planned(model, t)[0] for t in (1, 2)}
     olds = {t: records_for(old_lib, it._plan) if old_lib is not None else (it._plan.records, None)
             for t, it in its.items()}
+    for t, it in its.items():
+        check_runs(old, olds[t][0], "OLD")
+        check_runs(new, it._plan.records, "NEW")
     res = {}
     for _ in range(reps):
         for t, it in its.items():
