@@ -6,11 +6,10 @@
  * MultiplyByQuantizedMultiplierSmallerThanOneExp. |a - z1| <= 255, so (a - z1) << 20 < 2^28, and
  * |a'| + |b'| < 2^29: no int32 overflow anywhere.
  * AVX2 (level >= 1): 32 elements per step on mbqm8 and codes32 (intq_common.h); a scalar loop elsewhere and
- * for the tail. Split over threads from ADD_PER_THREAD elements per thread. */
+ * for the tail. Split over threads as threads_for_elements says. */
 #include "intq_common.h"
 #include "intq_kernels.h"
 
-#define ADD_PER_THREAD 8192
 
 enum { P_Z1, P_Z2, P_M1, P_S1, P_M2, P_S2, P_MO, P_SO, P_ZOUT, P_LO, P_HI, P_INT8, P_WORDS };
 
@@ -74,6 +73,5 @@ static int add_task(void *vp, long begin, long end, int thread) {
 void intq_add(const uint8_t *a, const uint8_t *b, const int32_t *params, uint8_t *out, long n, int nthreads,
               int level) {
     add_job j = {a, b, out, params, level};
-    long nt = n / ADD_PER_THREAD < nthreads ? n / ADD_PER_THREAD : nthreads;
-    intq_parallel_for(nt > 1 ? (int)nt : 1, n, add_task, &j);
+    intq_parallel_for(threads_for_elements(n, nthreads), n, add_task, &j);
 }

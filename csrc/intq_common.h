@@ -170,6 +170,14 @@ __attribute__((target("avx2"))) static inline __m128i codes8(const codes_k *k, _
 
 #endif
 
+/* threads for an elementwise kernel over n elements: nthreads, or fewer so that each gets at least
+ * ELEMENTS_PER_THREAD (ADD, the ADD/MUL table gather) */
+#define ELEMENTS_PER_THREAD 8192
+static inline int threads_for_elements(long n, int nthreads) {
+    long nt = n / ELEMENTS_PER_THREAD < nthreads ? n / ELEMENTS_PER_THREAD : nthreads;
+    return nt > 1 ? (int)nt : 1;
+}
+
 /* run f(ctx, begin, end, thread) over chunks of [0, n) on nt threads, the caller being one of them (work
  * stealing: f is called several times per thread, once per chunk); `thread` in [0, nt) names the thread
  * running the chunk (the caller is 0), and no two chunks of one call run at once with the same `thread`, so

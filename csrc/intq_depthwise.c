@@ -216,12 +216,13 @@ static void dw_row8_avx2(const dw_geom *g, const uint8_t *x, const int32_t *w32,
                  g->zout, g->lo, g->hi, g->in_int8, o + (size_t)ox * 8);
     dw_row_avx2(g, x, w32, bias, m0, shift, out, b, oy, w2, bint, rq, toff, zrow, ox, ow);
 }
+
 /* AVX2, two horizontally adjacent pixels whose windows are inside (tap pointers rsrc + off and + off + step),
  * cout a multiple of 8: dw_row_avx2's paired-tap sums for both, each weight vector loaded once for the two;
  * outputs at o and o + cout. */
 __attribute__((target("avx2")))
-static void dw_pixel2(const uint8_t *const *rsrc, size_t off, size_t step, int npairs, int cout, size_t cp16,
-                      const int16_t *w2, const int32_t *bint, const int32_t *m0, const rq_consts *rq,
+static void dw_pixel2(const uint8_t *const *rsrc, size_t off, size_t step, int npairs, int cout,
+                      size_t cp16, const int16_t *w2, const int32_t *bint, const int32_t *m0, const rq_consts *rq,
                       const codes_k *kp, int in_int8, uint8_t *o) {
     const rq_consts q = *rq;
     const codes_k k = *kp;
@@ -236,7 +237,8 @@ static void dw_pixel2(const uint8_t *const *rsrc, size_t off, size_t step, int n
             const __m256i wl = _mm256_loadu_si256((const __m256i *)wp);
             const __m256i wh = _mm256_loadu_si256((const __m256i *)(wp + 16));
             const uint8_t *ta = rsrc[2 * pi] + j, *tb = rsrc[2 * pi + 1] + j;
-            __m128i xa = _mm_loadu_si128((const __m128i *)(ta + off)), xb = _mm_loadu_si128((const __m128i *)(tb + off));
+            __m128i xa = _mm_loadu_si128((const __m128i *)(ta + off));
+            __m128i xb = _mm_loadu_si128((const __m128i *)(tb + off));
             a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(WIDEN(_mm_unpacklo_epi8(xa, xb)), wl));
             a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(WIDEN(_mm_unpackhi_epi8(xa, xb)), wh));
             xa = _mm_loadu_si128((const __m128i *)(ta + off1));
@@ -253,7 +255,8 @@ static void dw_pixel2(const uint8_t *const *rsrc, size_t off, size_t step, int n
         for (int pi = 0; pi < npairs; pi++, wp += cp16 * 2) {
             const __m256i wl = _mm256_loadu_si256((const __m256i *)wp);
             const uint8_t *ta = rsrc[2 * pi] + j, *tb = rsrc[2 * pi + 1] + j;
-            __m128i xa = _mm_loadl_epi64((const __m128i *)(ta + off)), xb = _mm_loadl_epi64((const __m128i *)(tb + off));
+            __m128i xa = _mm_loadl_epi64((const __m128i *)(ta + off));
+            __m128i xb = _mm_loadl_epi64((const __m128i *)(tb + off));
             a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(WIDEN(_mm_unpacklo_epi8(xa, xb)), wl));
             xa = _mm_loadl_epi64((const __m128i *)(ta + off1));
             xb = _mm_loadl_epi64((const __m128i *)(tb + off1));
@@ -285,14 +288,14 @@ static void dw_row2_avx2(const dw_geom *g, const uint8_t *x, const int32_t *w32,
     uint8_t *o = out + ((size_t)b * g->oh + oy) * ow * cout;
     int ox = oxa;
     for (; ox + 2 <= oxb; ox += 2)
-        dw_pixel2(rsrc, (size_t)(ox * g->sw - g->pw) * C, (size_t)g->sw * C, (ntaps + 1) / 2, cout, cp16, w2, bint,
-                  m0, rq, &k, g->in_int8, o + (size_t)ox * cout);
+        dw_pixel2(rsrc, (size_t)(ox * g->sw - g->pw) * C, (size_t)g->sw * C, (ntaps + 1) / 2, cout, cp16, w2,
+                  bint, m0, rq, &k, g->in_int8, o + (size_t)ox * cout);
     dw_row_avx2(g, x, w32, bias, m0, shift, out, b, oy, w2, bint, rq, toff, zrow, ox, ow);
 }
 #endif
 
 typedef struct {
-    dw_geom g; const uint8_t *x; const int32_t *w32, *bias, *m0, *shift; uint8_t *out; int level;
+    dw_geom g; const uint8_t *x; const int32_t *w32, *bias, *m0, *shift; uint8_t *out;
     const int16_t *w2; const int32_t *bint; rq_consts rq; const long *toff; uint8_t *zrow;   /* AVX2 paired taps */
     int32_t *acc;                 /* the portable loop's accumulators, cpad per thread */
     int paired;                   /* the AVX2 row kernels run (dw_work_layout decides) */
@@ -322,7 +325,8 @@ static int dw_task(void *vp, long begin, long end, int thread) {
     return 0;
 }
 
-/* byte offsets in a call's work memory (64-byte aligned): the AVX2 path's tap offsets and zero-point row, and the portable loop's accumulators (cpad per thread) */
+/* byte offsets in a call's work memory (64-byte aligned): the AVX2 path's tap offsets and zero-point row,
+ * and the portable loop's accumulators (cpad per thread) */
 typedef struct { size_t toff, zrow, acc, total; int paired; } dw_work;
 
 static dw_work dw_work_layout(const dw_geom *g, int nt, int level) {
@@ -359,7 +363,7 @@ int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, cons
                    int nthreads, int level, void *work) {
     dw_job d;
     memcpy(&d.g, gm, sizeof d.g);
-    d.x = x; d.w32 = w32; d.bias = bias; d.m0 = m0; d.shift = shift; d.out = out; d.level = level;
+    d.x = x; d.w32 = w32; d.bias = bias; d.m0 = m0; d.shift = shift; d.out = out;
     d.w2 = w2; d.bint = bint; d.toff = NULL; d.zrow = NULL;
     const int nt = nthreads > 0 ? nthreads : 1;
     const dw_work w = dw_work_layout(&d.g, nt, level);

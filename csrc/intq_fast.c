@@ -65,7 +65,7 @@ static inline void copy_bytes(uint8_t *d, const uint8_t *s, size_t n) {
     const int rows = (int)((ptotal - p0) < tile ? (ptotal - p0) : tile);                           \
     const uint8_t flip = g->in_int8 ? 0x80 : 0, pad = (uint8_t)(g->za ^ flip);                     \
     const size_t c = (size_t)g->c, kwc = (size_t)KW * c, k = (size_t)g->k, kp = (size_t)g->kp;     \
-    const size_t xlen = (size_t)g->n * H * W * c;                    \
+    const size_t xlen = (size_t)g->n * H * W * c;                                                  \
     if (KH == 1 && KW == 1 && SH == 1 && SW == 1 && PH == 0 && PW == 0) {                          \
         if (kp == k) memcpy(A, x + (size_t)p0 * c, (size_t)rows * c);                              \
         else for (int r = 0; r < rows; r++) {                                                      \
@@ -395,7 +395,7 @@ typedef struct {
     conv_geom g16;                /* the AVX2 int16 path's view of g: B16 = w - z_w, so no row sums (zb = 0) */
     const uint8_t *x; const int8_t *B; const int16_t *B16; const int32_t *colterm, *m0, *shift, *colterm16;
     uint8_t *out; int level; long ptotal, ntiles; int by_channel, nbt, tile;
-    rq_consts rq;                 /* AVX2 epilogue constants (level >= 1) */
+    rq_consts rq;                 /* the AVX2 epilogue's view of the shift block */
     uint8_t *scratch;             /* scratch_bytes() per thread, allocated once per call */
     int *built;                   /* by_channel: whether thread i has built its copy of the tiles (per call) */
 } conv_job;

@@ -86,9 +86,8 @@ void intq_softmax(const uint8_t *x, uint8_t *out, long rows, long depth, int in_
 }
 
 /* ADD / MUL of same-shape operands through the 256x256 table built by the Python prepare:
- * out[i] = table[(a[i] << 8) | b[i]] on raw bytes (intq.runtime.fast.elementwise); split over threads from
- * LUT2_PER_THREAD elements per thread */
-#define LUT2_PER_THREAD 8192
+ * out[i] = table[(a[i] << 8) | b[i]] on raw bytes (intq.runtime.fast.elementwise); split over threads as
+ * threads_for_elements (intq_common.h) says */
 typedef struct { const uint8_t *a, *b, *table; uint8_t *out; } lut2_job;
 
 static int lut2_task(void *vp, long begin, long end, int thread) {
@@ -100,6 +99,5 @@ static int lut2_task(void *vp, long begin, long end, int thread) {
 
 void intq_lut2(const uint8_t *a, const uint8_t *b, const uint8_t *table, uint8_t *out, long n, int nthreads) {
     lut2_job j = {a, b, table, out};
-    long nt = n / LUT2_PER_THREAD < nthreads ? n / LUT2_PER_THREAD : nthreads;
-    intq_parallel_for(nt > 1 ? (int)nt : 1, n, lut2_task, &j);
+    intq_parallel_for(threads_for_elements(n, nthreads), n, lut2_task, &j);
 }

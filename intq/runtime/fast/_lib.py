@@ -110,6 +110,21 @@ def aligned(a) -> np.ndarray:
     return out
 
 
+def aligned_zeros(shape, dtype) -> np.ndarray:
+    """aligned_empty filled with zeros."""
+    out = aligned_empty(shape, dtype)
+    out[...] = 0
+    return out
+
+
+def pinned_consts(q: dict, keys) -> tuple:
+    """Replace each ``q[k]`` by an ALIGN-byte aligned copy where it is not one, and return their addresses in
+    ``keys`` order (the kernels' constant arguments; ``q`` keeps the arrays alive)."""
+    for k in keys:
+        q[k] = aligned(q[k])
+    return tuple(ptr(q[k]) for k in keys)
+
+
 def shift_block(m0: np.ndarray, shift: np.ndarray) -> np.ndarray:
     """The kernels' ``shift`` argument: the per-channel shifts (length np, even) followed by the vector
     requantization constants derived from them and ``m0`` (intq_rq_pack, csrc/intq_common.h), once at prepare."""

@@ -2,8 +2,10 @@
 
 Prepare reuses the reference prepare (multipliers, shifts, clamp, geometry: the float maths is defined once)
 and adds: weights as int8 (uint8 weights as w-128 with zero point z_w-128, so u8 x s8 vpdpbusd computes
-the same sum), packed [C_out/32][K/4][32][4] with K padded to 4 and C_out to 32 (and an int16 copy [C_out/32][K/2][32][2] for AVX2's vpmaddwd), and the per-channel
-constant of the paper's eq. 7-8 expansion, ``bias - z_a*sum_k w + K*z_a*z_w`` (int32, wrapping).
+the same sum), packed [C_out/32][K/4][32][4] with K padded to 4 and C_out to 32 (and an int16 copy
+[C_out/32][K/2][32][2] for AVX2's vpmaddwd), the per-channel constant of the paper's eq. 7-8 expansion,
+``bias - z_a*sum_k w + K*z_a*z_w`` (int32, wrapping), and the shifts as a shift block (_lib.shift_block);
+every constant 64-byte aligned (_lib.pinned_consts).
 Grouped convolutions (groups > 1) use the reference run.
 """
 from __future__ import annotations
@@ -12,7 +14,7 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
-from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_CONV, aligned, call_conv_like, ptr, shift_block, threads_for
+from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_CONV, call_conv_like, pinned_consts, ptr, shift_block, threads_for
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import conv as ref
 from intq.scheme.fixedpoint import wrap32
@@ -63,9 +65,7 @@ def prepare(graph: Graph, node: Node) -> dict:
                 shift=np.pad(p["shift"].astype(np.int32), (0, padn)), colterm16=np.pad(g["colterm16"], (0, padn)),
                 dtype=p["dtype"], cout=cout, out_hw=p["out_hw"])
     q["shift"] = shift_block(q["m0"], q["shift"])       # + the vector constants derived from it
-    for k in ("B", "B16", "colterm", "m0", "shift", "colterm16"):
-        q[k] = aligned(q[k])
-    q["consts"] = tuple(ptr(q[k]) for k in ("B", "B16", "colterm", "m0", "shift", "colterm16"))   # kept alive
+    q["consts"] = pinned_consts(q, ("B", "B16", "colterm", "m0", "shift", "colterm16"))
     return q
 
 

@@ -11,7 +11,8 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
-from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_DEPTHWISE, aligned, call_conv_like, ptr, shift_block, threads_for
+from intq.runtime.fast._lib import (ISA_LEVEL, LIB, OP_DEPTHWISE, call_conv_like, pinned_consts, ptr, shift_block,
+                                     threads_for)
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import depthwise_conv as ref
 from intq.scheme.fixedpoint import wrap32
@@ -39,9 +40,7 @@ def prepare(graph: Graph, node: Node) -> dict:
     q = dict(geom=np.array(geom, np.int32), w32=padded(p["taps"]), bias=padded(p["bias"]), m0=padded(p["m0"]),
              shift=padded(p["shift"]), w2=w2, bint=bint, dtype=p["dtype"], cout=cout, out_hw=p["out_hw"])
     q["shift"] = shift_block(q["m0"], q["shift"])       # + the vector constants derived from it
-    for k in ("w32", "bias", "m0", "shift", "w2", "bint"):
-        q[k] = aligned(q[k])
-    q["consts"] = tuple(ptr(q[k]) for k in ("w32", "bias", "m0", "shift", "w2", "bint"))   # q keeps them alive
+    q["consts"] = pinned_consts(q, ("w32", "bias", "m0", "shift", "w2", "bint"))
     return q
 
 

@@ -23,16 +23,19 @@ from intq.runtime.reference import mul as ref_mul
 _CODES = {"uint8": np.arange(256, dtype=np.uint8), "int8": np.arange(-128, 128, dtype=np.int8)}
 
 
+def _code_table(ref: Kernel, p: dict, dtype: str) -> np.ndarray:
+    """table[code1 byte, code2 byte] = the reference's output for the prepared ``p`` (uint8 bytes, flat)."""
+    codes = _CODES[dtype]
+    (table,) = ref.run(p, [codes[:, None], codes[None, :]], ExecContext())
+    order = np.argsort(codes.view(np.uint8))                        # rows/cols indexed by the raw byte
+    return np.ascontiguousarray(table[order][:, order]).view(np.uint8).reshape(-1)
+
+
 def _lut_kernel(ref: Kernel) -> Kernel:
     def prepare(graph: Graph, node: Node) -> dict:
-        """Reference prepare, then table[code1 byte, code2 byte] = reference output (uint8 bytes)."""
+        """Reference prepare, then the table of every code pair."""
         p = ref.prepare(graph, node)
-        dtype = graph.tensor(node.inputs[0]).dtype
-        codes = _CODES[dtype]
-        (table,) = ref.run(p, [codes[:, None], codes[None, :]], ExecContext())
-        order = np.argsort(codes.view(np.uint8))                    # rows/cols indexed by the raw byte
-        return dict(table=np.ascontiguousarray(table[order][:, order]).view(np.uint8).reshape(-1),
-                    dtype=p["dtype"])
+        return dict(table=_code_table(ref, p, graph.tensor(node.inputs[0]).dtype), dtype=p["dtype"])
 
     def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
         """Integer-only: out = table[(byte(a) << 8) | byte(b)], broadcasting a against b."""
@@ -55,13 +58,13 @@ def _lut_kernel(ref: Kernel) -> Kernel:
 
 
 def _add_prepare(graph: Graph, node: Node) -> dict:
-    """The table kernel's prepare (broadcasting runs) + intq_add's int32 parameters."""
-    q = _ADD_TABLE.prepare(graph, node)
-    p = ref_add.KERNELS["ADD"].prepare(graph, node)
+    """The reference prepare once: intq_add's int32 parameters, and the table for broadcasting runs."""
+    ref = ref_add.KERNELS["ADD"]
+    p = ref.prepare(graph, node)
     (m1, s1), (m2, s2), (mo, so) = p["multipliers"]
-    q["params"] = aligned(np.array([p["z1"], p["z2"], m1, s1, m2, s2, mo, so, p["z_out"], p["lo"], p["hi"],
-                                    int(p["dtype"] == "int8")], np.int32))
-    return q
+    params = aligned(np.array([p["z1"], p["z2"], m1, s1, m2, s2, mo, so, p["z_out"], p["lo"], p["hi"],
+                               int(p["dtype"] == "int8")], np.int32))
+    return dict(table=_code_table(ref, p, graph.tensor(node.inputs[0]).dtype), dtype=p["dtype"], params=params)
 
 
 def add_run_level(p: dict, inputs: list, num_threads: int, level: int) -> np.ndarray:

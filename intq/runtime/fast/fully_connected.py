@@ -10,7 +10,7 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
-from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_CONV, aligned, aligned_empty, ptr, shift_block, threads_for
+from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_CONV, aligned_empty, pinned_consts, ptr, shift_block, threads_for
 from intq.runtime.fast.conv import pack_gemm
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import fully_connected as ref
@@ -31,9 +31,7 @@ def prepare(graph: Graph, node: Node) -> dict:
              colterm16=np.pad(g["colterm16"], (0, padn)), dtype=p["dtype"], units=units, depth=depth,
              keep_num_dims=p["keep_num_dims"])
     q["shift"] = shift_block(q["m0"], q["shift"])       # + the vector constants derived from it
-    for k in ("B", "B16", "colterm", "m0", "shift", "colterm16"):
-        q[k] = aligned(q[k])
-    q["consts"] = tuple(ptr(q[k]) for k in ("B", "B16", "colterm", "m0", "shift", "colterm16"))   # kept alive
+    q["consts"] = pinned_consts(q, ("B", "B16", "colterm", "m0", "shift", "colterm16"))
     return q
 
 

@@ -18,7 +18,7 @@ from typing import Mapping
 import numpy as np
 
 from intq.ir.graph import Graph
-from intq.runtime.fast._lib import LIB, PLAN_WORDS, aligned, aligned_empty, ptr
+from intq.runtime.fast._lib import LIB, PLAN_WORDS, aligned, aligned_empty, aligned_zeros, ptr
 from intq.runtime.kernels import Kernel
 
 
@@ -48,8 +48,7 @@ class _Arena:
             block = min(fits, key=lambda b: b.size)
             self.free = [b for b in self.free if b is not block]
         else:
-            block = aligned_empty(max(nbytes, 1), np.uint8)
-            block[:] = 0
+            block = aligned_zeros(max(nbytes, 1), np.uint8)
             self.blocks.append(block)
         self.root[name], self.owned[name] = name, block
         return block[:nbytes].view(dtype).reshape(shape)
@@ -96,8 +95,7 @@ class Plan:
             shape = tuple(shapes.get(name, t.shape))
             if name in bufs or any(int(d) < 1 for d in shape):
                 return None
-            bufs[name] = aligned_empty(shape, t.dtype)
-            bufs[name][...] = 0
+            bufs[name] = aligned_zeros(shape, t.dtype)
         arena = _Arena(graph, steps)
         records, keep = [], []
         work_at, work_bytes = [], 0           # (record, word) of each workspace pointer; the largest request
