@@ -108,7 +108,8 @@ static inline void copy_bytes(uint8_t *d, const uint8_t *s, size_t n) {
         if (zb != 0) for (size_t i = 0; i < k; i++) sum += dst[i];                                 \
         rs[r] = sum;                                                                               \
     }                                                                                              \
-    for (int r = rows; r < tile; r++) { memset(A + (size_t)r * kp, 0, kp); rs[r] = 0; }             \
+    const int fill = (rows + NARROW_ROWS - 1) / NARROW_ROWS * NARROW_ROWS; /* what the GEMMs read */  \
+    for (int r = rows; r < fill; r++) { memset(A + (size_t)r * kp, 0, kp); rs[r] = 0; }             \
     return rows;
 #define IM2COL_ARGS const conv_geom *g, const uint8_t *x, long p0, long ptotal, int tile, uint8_t *A, int32_t *rs
 static int im2col(IM2COL_ARGS) { IM2COL_BODY }
@@ -395,16 +396,17 @@ typedef struct {
     conv_geom g16;                /* the AVX2 int16 path's view of g: B16 = w - z_w, so no row sums (zb = 0) */
     const uint8_t *x; const int8_t *B; const int16_t *B16; const int32_t *colterm, *m0, *shift, *colterm16;
     uint8_t *out; int level; long ptotal, ntiles; int by_channel, nbt, tile;
+    int cap;                      /* rows of a tile's buffers: tile rounded up to NARROW_ROWS */
     rq_consts rq;                 /* the AVX2 epilogue's view of the shift block */
     uint8_t *scratch;             /* scratch_bytes() per thread, allocated once per call */
-    int *built;                   /* by_channel: whether thread i has built its copy of the tiles (per call) */
+    int *built;                   /* by_channel: built[i * ntiles + t]: thread i has built its copy of tile t */
 } conv_job;
 
 enum { TILE_PORTABLE, TILE_VNNI, TILE_W16, TILE_GEMV };
 
 /* scratch bytes of one tile's inputs: A (uint8, with im2col's slack), A16 (int16, AVX2), rs */
-static size_t a_bytes(const conv_job *c) { return align64((size_t)c->tile * c->g.kp) + 64; }
-static size_t a16_bytes(const conv_job *c) { return align64((size_t)c->tile * c->g.kp * 2); }
+static size_t a_bytes(const conv_job *c) { return align64((size_t)c->cap * c->g.kp) + 64; }
+static size_t a16_bytes(const conv_job *c) { return align64((size_t)c->cap * c->g.kp * 2); }
 
 #ifdef INTQ_X86
 /* AVX2 products of a widened tile (rows rounded up to 12 are valid, zero past `rows`) with blocks [nb0, nb1):
@@ -501,8 +503,8 @@ static void compute_tile(const conv_job *c, long t, int mode, int rows, const ui
 
 /* per-thread scratch, each part 64-byte aligned. Tile path: acc, rs, A, A16 (AVX2) for one tile. By channel
  * blocks: acc, then the thread's own copy of every tile's rs, A, A16, rows and modes */
-static size_t acc_bytes(const conv_job *c) { return align64((size_t)c->tile * c->g.np * 4); }
-static size_t rs_bytes(const conv_job *c) { return align64((size_t)c->tile * 4); }
+static size_t acc_bytes(const conv_job *c) { return align64((size_t)c->cap * c->g.np * 4); }
+static size_t rs_bytes(const conv_job *c) { return align64((size_t)c->cap * 4); }
 static size_t tile_bytes(const conv_job *c) {
     return rs_bytes(c) + a_bytes(c) + (c->level == 1 ? a16_bytes(c) : 0);
 }
@@ -521,9 +523,10 @@ static void tile_parts(const conv_job *c, uint8_t *mem, long slot, int32_t **rs,
 }
 
 /* tasks are pixel tiles (each built and multiplied by every channel block), or, when there are few pixels,
- * channel blocks (multiplying every tile). In the second case each thread builds its own copy of the tiles
- * on its first block of the call: building them once for all threads was serial work before the split, and
- * the other threads then read every tile from the builder's cache, which cost more than building them
+ * (channel block, tile) pairs, block-major (task u: block u / ntiles, tile u % ntiles), so a thread reads
+ * only its blocks' weights. In the second case each thread builds its own copy of a tile the first time one
+ * of its tasks needs it in the call: building them once for all threads was serial work before the split,
+ * and the other threads then read every tile from the builder's cache, which cost more than building them
  * again from the smaller input. `thread` picks the scratch. */
 static int conv_task(void *vp, long begin, long end, int thread) {
     const conv_job *c = vp;
@@ -533,16 +536,16 @@ static int conv_task(void *vp, long begin, long end, int thread) {
     int16_t *A16;
     if (c->by_channel) {
         int *rows = (int *)(mem + acc_bytes(c) + (size_t)c->ntiles * tile_bytes(c)), *modes = rows + c->ntiles;
-        if (!c->built[thread]) {
-            for (long t = 0; t < c->ntiles; t++) {
-                tile_parts(c, mem, t, &rs, &A, &A16);
-                rows[t] = build_tile(c, t, A, A16, rs, &modes[t]);
-            }
-            c->built[thread] = 1;
-        }
-        for (long t = 0; t < c->ntiles; t++) {
+        int *built = c->built + (size_t)thread * c->ntiles;
+        for (long u = begin; u < end; u++) {
+            const long t = u % c->ntiles;
+            const int b = (int)(u / c->ntiles);
             tile_parts(c, mem, t, &rs, &A, &A16);
-            compute_tile(c, t, modes[t], rows[t], A, A16, rs, acc, (int)begin, (int)end);
+            if (!built[t]) {
+                rows[t] = build_tile(c, t, A, A16, rs, &modes[t]);
+                built[t] = 1;
+            }
+            compute_tile(c, t, modes[t], rows[t], A, A16, rs, acc, b, b + 1);
         }
         return 0;
     }
@@ -555,7 +558,10 @@ static int conv_task(void *vp, long begin, long end, int thread) {
 }
 
 /* the call's tiling and threading (no memory): one tile when the image has <= 2*TILE pixels (the weights
- * are read once), else balanced tiles; channel blocks as tasks when there are few tiles */
+ * are read once), else balanced tiles; (channel block, tile) pairs as tasks when there are few tiles. Then,
+ * when the blocks do not split evenly over the threads (3 blocks on 2 threads would leave one thread two
+ * thirds of the work), the tiles are cut again into a multiple of the thread count, of equal size, so every
+ * thread gets the same number of equal tasks. */
 static void conv_setup(conv_job *c, const int32_t *geom, int nt, int level) {
     memcpy(&c->g, geom, sizeof c->g);
     c->g16 = c->g;
@@ -569,6 +575,14 @@ static void conv_setup(conv_job *c, const int32_t *geom, int nt, int level) {
     c->ntiles = (c->ptotal + c->tile - 1) / c->tile;
     c->nbt = c->g.np / NR;
     c->by_channel = nt > 1 && c->ntiles < 4L * nt && c->nbt >= nt;
+    if (c->by_channel && c->nbt % nt != 0) {
+        const long want = (c->ntiles + nt - 1) / nt * nt;
+        if (c->ptotal >= want * NARROW_ROWS) {
+            c->tile = (int)((c->ptotal + want - 1) / want);
+            c->ntiles = (c->ptotal + c->tile - 1) / c->tile;
+        }
+    }
+    c->cap = (c->tile + NARROW_ROWS - 1) / NARROW_ROWS * NARROW_ROWS;
 }
 
 /* byte offsets in a call's work memory (all 64-byte aligned): the threads' by-channel "built" flags, the
@@ -579,7 +593,7 @@ static conv_work conv_work_layout(const conv_job *c, int nt) {
     conv_work w;
     size_t o = 0;
     w.built = o;
-    o += align64((size_t)nt * sizeof(int));
+    o += align64((size_t)nt * (size_t)c->ntiles * sizeof(int));
     w.scratch = o;
     w.total = o + (size_t)nt * scratch_bytes(c);
     return w;
@@ -612,9 +626,9 @@ int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int1
     if (!mem) return 1;
     rq_view(&c.rq, shift, c.g.np);
     c.built = (int *)(mem + w.built);
-    memset(c.built, 0, (size_t)nt * sizeof(int));
+    memset(c.built, 0, (size_t)nt * (size_t)c.ntiles * sizeof(int));
     c.scratch = mem + w.scratch;
-    int err = intq_parallel_for(nt, c.by_channel ? c.nbt : c.ntiles, conv_task, &c);
+    int err = intq_parallel_for(nt, c.by_channel ? (long)c.nbt * c.ntiles : c.ntiles, conv_task, &c);
     free(owned);
     return err;
 }
