@@ -196,3 +196,45 @@ def test_plan_reuses_dead_activation_memory():
     assert 0 < plan.n_blocks < 7
     ys = [o.ctypes.data for o in plan.outputs]
     assert len(set(ys)) == 2
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+def test_one_planned_input_goes_straight_to_the_plan_with_the_same_bytes(dtype, monkeypatch):
+    """Interpreter.run's short path (one integer input of the planned shape and dtype) calls Plan.run1 and
+    gives the reference's bytes for contiguous, strided and read-only inputs; anything else takes the checked
+    path (a wrong dtype still raises, another batch size runs node by node)."""
+    from intq.errors import InputError
+    from intq.runtime.fast.plan import Plan
+    g = small_net(dtype, seed=5)
+    it, ref = Interpreter(g), Interpreter(g, kernels="reference")
+    calls = []
+    run1 = Plan.run1
+    monkeypatch.setattr(Plan, "run1", lambda self, x: calls.append(x.shape) or run1(self, x))
+    x = _x(dtype, 7)
+    strided = np.repeat(x, 2, axis=2)[:, :, ::2]
+    readonly = x.copy()
+    readonly.flags.writeable = False
+    assert not strided.flags.c_contiguous and np.array_equal(strided, x)
+    for inp in (x, strided, readonly):
+        got, want = it.run(inp), ref.run(inp)
+        assert all(a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(got, want))
+    assert len(calls) == 3
+    with pytest.raises(InputError, match="must be"):
+        it.run(x.astype(np.int16))
+    got, want = it.run(_x(dtype, 8, n=2)), ref.run(_x(dtype, 8, n=2))
+    assert all(np.array_equal(a, b) for a, b in zip(got, want))
+    assert len(calls) == 3
+
+
+def test_float_input_keeps_the_nan_check():
+    """A float input never takes the short path: NaN is refused before any kernel runs."""
+    from intq.errors import InputError
+    g = Graph()
+    g.add_tensor("x", (1, 8), "float32")
+    g.add_tensor("y", (1, 8), "uint8", q(0.05, 10))
+    g.add_node("QUANTIZE", ["x"], ["y"], OP_OPTIONS["QUANTIZE"]())
+    g.inputs, g.outputs = ["x"], ["y"]
+    it = Interpreter(g)
+    assert it._plan is not None and it._direct is None
+    with pytest.raises(InputError, match="NaN"):
+        it.run(np.full((1, 8), np.nan, np.float32))
