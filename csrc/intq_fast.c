@@ -24,6 +24,8 @@ typedef struct {
     int k, kp, cout, np;          /* real depth kh*kw*c, padded to 4; channels, padded to NR */
     int in_int8, out_int8;
     int za, zb, zout, lo, hi;     /* za: activation zero point as uint8 code (+128 for int8) */
+    int lp;                       /* AVX2 row segments (im2col16_seg): each kernel row's kw*C taps padded to lp
+                                   * (even) in B16 and the int16 tile; 0: B16 rows of kp */
 } conv_geom;
 
 /* epilogue for rows [0, rows) of an int32 tile acc[tile][np] */
@@ -127,6 +129,76 @@ __attribute__((target("avx2"))) static void widen_avx2(const uint8_t *A, int16_t
         _mm256_storeu_si256((__m256i *)(A16 + i),
                             _mm256_cvtepu8_epi16(_mm_xor_si128(_mm_loadu_si128((const __m128i *)(A + i)), f)));
     for (; i < n; i++) A16[i] = (uint8_t)(A[i] ^ flip);
+}
+
+/* AVX2 int16 tile of a conv in row segments (g->lp > 0, horizontal dilation 1), read straight from the
+ * uint8 input: row r holds, per kernel row, the window's kw*C codes (int8 xor 0x80) then padding up to lp,
+ * whose weights are 0, so kp16 = kh*lp and K stays pair-aligned for vpmaddwd without a uint8 tile or a
+ * widening pass. Runs of pixels whose windows lie inside the image move each kernel row as 16-code vectors
+ * (32-byte stores that may run past the segment: segments and rows are written in order, each overwriting
+ * what the one before spilled, and the buffer has 64 bytes of slack); other pixels go tap by tap, taps
+ * outside the image reading za. Rows [rows, round12(rows)) are zeroed. Returns the real rows. */
+__attribute__((target("avx2")))
+static int im2col16_seg(const conv_geom *g, const uint8_t *x, long p0, long ptotal, int tile, int16_t *A16) {
+    const int H = g->h, W = g->w, KH = g->kh, KW = g->kw, SH = g->sh, SW = g->sw, DH = g->dh;
+    const int PH = g->ph, PW = g->pw, OH = g->oh, OW = g->ow, lp = g->lp;
+    const int rows = (int)((ptotal - p0) < tile ? (ptotal - p0) : tile);
+    const uint8_t flip = g->in_int8 ? 0x80 : 0;
+    const int16_t pad = (int16_t)g->za;
+    const size_t c = (size_t)g->c, L = (size_t)KW * c, L16 = (L + 15) / 16 * 16, kp = (size_t)KH * lp;
+    const size_t xlen = (size_t)g->n * H * W * c, rstride = (size_t)DH * W * c, pstride = (size_t)SW * c;
+    const int ox_last = PW + W - KW < 0 ? -1 : (PW + W - KW) / SW;   /* the last ox whose window is inside */
+    const __m128i f = _mm_set1_epi8((char)flip);
+    int ox = (int)(p0 % OW), oy = (int)((p0 / OW) % OH), b = (int)(p0 / ((long)OW * OH));
+    int r = 0;
+    while (r < rows) {
+        const int ix0 = ox * SW - PW, iy0 = oy * SH - PH;
+        int run = 0;
+        if (iy0 >= 0 && iy0 + (KH - 1) * DH < H && ix0 >= 0 && ox <= ox_last) {
+            run = ox_last - ox + 1 < OW - ox ? ox_last - ox + 1 : OW - ox;
+            if (run > rows - r) run = rows - r;
+            const size_t first = (((size_t)b * H + iy0) * W + ix0) * c;
+            while (run > 0 && first + (size_t)(run - 1) * pstride + (KH - 1) * rstride + L16 > xlen) run--;
+            const uint8_t *base = x + first;
+            int16_t *d = A16 + (size_t)r * kp;
+            if (L <= 16) {
+                for (int j = 0; j < run; j++, base += pstride, d += kp) {
+                    const uint8_t *sp = base;
+                    for (int ky = 0; ky < KH; ky++, sp += rstride)
+                        _mm256_storeu_si256((__m256i *)(d + (size_t)ky * lp), _mm256_cvtepu8_epi16(
+                                                _mm_xor_si128(_mm_loadu_si128((const __m128i *)sp), f)));
+                }
+            } else {
+                for (int j = 0; j < run; j++, base += pstride, d += kp) {
+                    const uint8_t *sp = base;
+                    for (int ky = 0; ky < KH; ky++, sp += rstride)
+                        for (size_t i = 0; i < L; i += 16)
+                            _mm256_storeu_si256((__m256i *)(d + (size_t)ky * lp + i), _mm256_cvtepu8_epi16(
+                                                    _mm_xor_si128(_mm_loadu_si128((const __m128i *)(sp + i)), f)));
+                }
+            }
+            r += run;
+            ox += run;
+        }
+        if (run == 0) {                               /* one pixel tap by tap */
+            int16_t *d = A16 + (size_t)r * kp;
+            for (int ky = 0, iy = iy0; ky < KH; ky++, iy += DH, d += lp) {
+                int16_t *dk = d;
+                const size_t row = ((size_t)b * H + (size_t)(iy < 0 ? 0 : iy)) * W;
+                for (int kx = 0, ix = ix0; kx < KW; kx++, ix++, dk += c) {
+                    if (iy < 0 || iy >= H || ix < 0 || ix >= W) for (size_t i = 0; i < c; i++) dk[i] = pad;
+                    else for (size_t i = 0; i < c; i++) dk[i] = (uint8_t)(x[(row + ix) * c + i] ^ flip);
+                }
+                for (size_t i = L; i < (size_t)lp; i++) d[i] = 0;
+            }
+            r++;
+            ox++;
+        }
+        if (ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }
+    }
+    const int fill = (rows + NARROW_ROWS - 1) / NARROW_ROWS * NARROW_ROWS;
+    memset(A16 + (size_t)rows * kp, 0, (size_t)(fill - rows) * kp * sizeof(int16_t));
+    return rows;
 }
 #endif
 
@@ -394,6 +466,7 @@ int intq_isa_level(void) {
 typedef struct {
     conv_geom g;
     conv_geom g16;                /* the AVX2 int16 path's view of g: B16 = w - z_w, so no row sums (zb = 0) */
+    conv_geom gw;                 /* g16 with kp = the int16 tile's and B16's row length (kh*lp in segments) */
     const uint8_t *x; const int8_t *B; const int16_t *B16; const int32_t *colterm, *m0, *shift, *colterm16;
     uint8_t *out; int level; long ptotal, ntiles; int by_channel, nbt, tile;
     int cap;                      /* rows of a tile's buffers: tile rounded up to NARROW_ROWS */
@@ -406,7 +479,7 @@ enum { TILE_PORTABLE, TILE_VNNI, TILE_W16, TILE_GEMV };
 
 /* scratch bytes of one tile's inputs: A (uint8, with im2col's slack), A16 (int16, AVX2), rs */
 static size_t a_bytes(const conv_job *c) { return align64((size_t)c->cap * c->g.kp) + 64; }
-static size_t a16_bytes(const conv_job *c) { return align64((size_t)c->cap * c->g.kp * 2); }
+static size_t a16_bytes(const conv_job *c) { return align64((size_t)c->cap * c->gw.kp * 2) + 64; }
 
 #ifdef INTQ_X86
 /* AVX2 products of a widened tile (rows rounded up to 12 are valid, zero past `rows`) with blocks [nb0, nb1):
@@ -452,6 +525,10 @@ static int build_tile(const conv_job *c, long t, uint8_t *A, int16_t *A16, int32
             memset(rs, 0, (size_t)tile * sizeof(int32_t));
             return rows;
         }
+        if (g->lp && left > 2) {
+            memset(rs, 0, (size_t)c->cap * sizeof(int32_t));
+            return im2col16_seg(&c->gw, c->x, p0, c->ptotal, tile, A16);
+        }
         int rows = im2col_avx2(&c->g16, c->x, p0, c->ptotal, tile, A, rs);
         if (rows <= 2) {                       /* GEMV on the int8 packing: Sum a*b needs the row sums */
             *mode = TILE_GEMV;
@@ -485,7 +562,7 @@ static void compute_tile(const conv_job *c, long t, int mode, int rows, const ui
         return;
     }
     if (mode == TILE_W16) {
-        gemm16_tile(c, g, A16, acc, rows, nb0, nb1);
+        gemm16_tile(c, &c->gw, A16, acc, rows, nb0, nb1);
         epilogue_avx2(&c->g16, &c->rq, acc, rs, rows, c->colterm16, c->m0, o, j0, j1);
         return;
     }
@@ -566,6 +643,8 @@ static void conv_setup(conv_job *c, const int32_t *geom, int nt, int level) {
     memcpy(&c->g, geom, sizeof c->g);
     c->g16 = c->g;
     c->g16.zb = 0;
+    c->gw = c->g16;
+    if (c->g.lp) c->gw.kp = c->g.kh * c->g.lp;
     c->level = level;
     c->ptotal = (long)c->g.n * c->g.oh * c->g.ow;
     long nt0 = c->ptotal <= 2 * TILE ? 1 : (c->ptotal + TILE - 1) / TILE;
@@ -609,8 +688,8 @@ long intq_conv_work_bytes(const int32_t *geom, int nthreads, int level) {
 }
 
 /* B int8 [np/NR][kp/4][NR][4] (w, or w - 128 for uint8) with colterm = bias - za sum b + K za zb (VNNI,
- * portable, GEMV: the zb * row-sum term is added per pixel); B16 int16 [np/NR][kp/2][NR][2] holding w - z_w
- * with colterm16 = bias - za sum (w - z_w) (AVX2: no row sums). shift: a shift block of np channels
+ * portable, GEMV: the zb * row-sum term is added per pixel); B16 int16 [np/NR][kp16/2][NR][2] holding w - z_w
+ * (kp16 = kp, or kh*lp with each kernel row's taps padded to lp by zeros when geom's lp > 0) with colterm16 = bias - za sum (w - z_w) (AVX2: no row sums). shift: a shift block of np channels
  * (intq_rq_pack, intq_common.h). work: intq_conv_work_bytes() bytes, 64-byte aligned, or NULL (then allocated
  * here for the call). */
 int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int16_t *B16,

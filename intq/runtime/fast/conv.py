@@ -22,10 +22,15 @@ from intq.scheme.fixedpoint import wrap32
 NR = 32
 
 
-def pack_gemm(wmat: np.ndarray, w_dtype: str, z_w: int, z_in: int, in_dtype: str, bias: np.ndarray) -> dict:
+def pack_gemm(wmat: np.ndarray, w_dtype: str, z_w: int, z_in: int, in_dtype: str, bias: np.ndarray,
+              segments: tuple[int, int] | None = None) -> dict:
     """Pack weights [C_out, K] (uint8|int8) for intq_conv: B int8 [Np/32][Kp/4][32][4] (VNNI, portable, GEMV)
-    with colterm = bias - z_a sum b + K z_a z_b; B16 int16 [Np/32][Kp/2][32][2] = w - z_w (AVX2 vpmaddwd) with
-    colterm16 = bias - z_a sum (w - z_w), which needs no per-pixel row sums; z_a, z_b, K, Kp, Np."""
+    with colterm = bias - z_a sum b + K z_a z_b; B16 int16 [Np/32][Kp16/2][32][2] = w - z_w (AVX2 vpmaddwd)
+    with colterm16 = bias - z_a sum (w - z_w), which needs no per-pixel row sums; z_a, z_b, K, Kp, Np, lp.
+
+    ``segments`` = (kh, kw*C): B16's K is kh rows of kw*C taps, each padded with zeros to lp (even), the
+    layout of the AVX2 tile built straight from the input (csrc/intq_fast.c im2col16_seg); else lp = 0 and
+    B16 rows have Kp."""
     cout, k = wmat.shape
     if w_dtype == "uint8":
         b, z_b = (wmat.astype(np.int16) - 128).astype(np.int8), int(z_w) - 128
@@ -36,14 +41,23 @@ def pack_gemm(wmat: np.ndarray, w_dtype: str, z_w: int, z_in: int, in_dtype: str
     full = np.zeros((np_, kp), np.int8)
     full[:cout, :k] = b
     packed = np.ascontiguousarray(full.reshape(np_ // NR, NR, kp // 4, 4).transpose(0, 2, 1, 3))
-    centred = np.zeros((np_, kp), np.int16)                 # w - z_w, |.| <= 255: exact in vpmaddwd
-    centred[:cout, :k] = b.astype(np.int16) - z_b
-    packed16 = np.ascontiguousarray(centred.reshape(np_ // NR, NR, kp // 2, 2).transpose(0, 2, 1, 3))
+    lp = 0
+    if segments is None:
+        centred = np.zeros((np_, kp), np.int16)             # w - z_w, |.| <= 255: exact in vpmaddwd
+        centred[:cout, :k] = b.astype(np.int16) - z_b
+    else:
+        kh, seg = segments
+        lp = seg + seg % 2
+        centred = np.zeros((np_, kh, lp), np.int16)
+        centred[:cout, :, :seg] = (b.astype(np.int16) - z_b).reshape(cout, kh, seg)
+        centred = centred.reshape(np_, kh * lp)
+    kp16 = centred.shape[1]
+    packed16 = np.ascontiguousarray(centred.reshape(np_ // NR, NR, kp16 // 2, 2).transpose(0, 2, 1, 3))
     colsum = b.astype(np.int64).sum(axis=1)
     colterm = wrap32(bias.astype(np.int64) - z_a * colsum + k * z_a * z_b).astype(np.int32)
     colterm16 = wrap32(bias.astype(np.int64) - z_a * (colsum - k * z_b)).astype(np.int32)
     return dict(B=packed, B16=packed16, colterm=colterm, colterm16=colterm16, z_a=z_a, z_b=z_b, k=k, kp=kp,
-                np=np_)
+                np=np_, lp=lp)
 
 
 def prepare(graph: Graph, node: Node) -> dict:
@@ -55,10 +69,12 @@ def prepare(graph: Graph, node: Node) -> dict:
     _, h, wd, c = x.shape
     cout, kh, kw, _ = w.shape
     z_w = int(w.quant.zero_point[0]) if w.dtype == "uint8" else 0
-    g = pack_gemm(w.data.reshape(cout, -1), w.dtype, z_w, p["z_in"], x.dtype, p["bias"])
+    segmented = kh * kw > 1 and p["dilation"][1] == 1     # AVX2 builds these tiles in row segments
+    g = pack_gemm(w.data.reshape(cout, -1), w.dtype, z_w, p["z_in"], x.dtype, p["bias"],
+                  (kh, kw * c) if segmented else None)
     geom = [0, h, wd, c, kh, kw, *p["stride"], *p["dilation"], p["pad"][0], p["pad"][1], *p["out_hw"],
             g["k"], g["kp"], cout, g["np"], int(x.dtype == "int8"), int(p["dtype"] == "int8"),
-            g["z_a"], g["z_b"], p["z_out"], p["lo"], p["hi"]]
+            g["z_a"], g["z_b"], p["z_out"], p["lo"], p["hi"], g["lp"]]
     padn = g["np"] - cout                                 # the vector epilogue reads whole 32-channel blocks
     q = dict(ref=None, geom=np.array(geom, np.int32), B=g["B"], B16=g["B16"],
                 colterm=np.pad(g["colterm"], (0, padn)), m0=np.pad(p["m0"].astype(np.int32), (0, padn)),

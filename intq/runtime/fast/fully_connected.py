@@ -24,7 +24,7 @@ def prepare(graph: Graph, node: Node) -> dict:
     z_w = 0 if w.quant.per_channel else int(w.quant.zero_point[0])
     g = pack_gemm(w.data, w.dtype, z_w, p["z_in"], x.dtype, p["bias"])
     geom = [0, 1, 1, depth, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, g["k"], g["kp"], units, g["np"],
-            int(x.dtype == "int8"), int(p["dtype"] == "int8"), g["z_a"], g["z_b"], p["z_out"], p["lo"], p["hi"]]
+            int(x.dtype == "int8"), int(p["dtype"] == "int8"), g["z_a"], g["z_b"], p["z_out"], p["lo"], p["hi"], 0]
     padn = g["np"] - units
     q = dict(geom=np.array(geom, np.int32), B=g["B"], B16=g["B16"], colterm=np.pad(g["colterm"], (0, padn)),
              m0=np.pad(p["m0"].astype(np.int32), (0, padn)), shift=np.pad(p["shift"].astype(np.int32), (0, padn)),
