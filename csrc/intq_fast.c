@@ -386,18 +386,20 @@ static void gemm_vnni(const conv_geom *g, const uint8_t *A, const int8_t *B, int
 #ifdef INTQ_X86
 /* AVX2 epilogue over channels [j0, min(j1, cout rounded up to 8)): 32 channels per step, then 8. A layer
  * with 8, 16 or 24 channels, all of them in range, runs over the tile's outputs flat, 32 codes (several
- * rows) per step. */
-__attribute__((target("avx2")))
-static void epilogue_avx2(const conv_geom *g, const rq_consts *qp, const int32_t *acc, const int32_t *rowsum,
-                          int rows, const int32_t *colterm, const int32_t *m0, uint8_t *out, int j0, int j1) {
+ * rows) per step. Compiled twice (epilogue_avx2 below): with the zb * row-sum term, and without it for
+ * zb = 0 (every AVX2 int16 tile), which saves the term's broadcast and add on each vector. */
+__attribute__((target("avx2"), always_inline))
+static inline void epilogue_avx2_body(const conv_geom *g, const rq_consts *qp, const int32_t *acc,
+                                      const int32_t *rowsum, int rows, const int32_t *colterm, const int32_t *m0,
+                                      uint8_t *out, int j0, int j1, const int with_rt) {
     const rq_consts q = *qp;                  /* local copies: stores to `out` cannot alias them */
     const int cout = g->cout, zb = g->zb, c8 = (cout + 7) / 8 * 8, je = j1 < c8 ? j1 : c8;
     const size_t np = (size_t)g->np;
     const codes_k k = codes_init(g->zout, g->lo, g->hi, g->out_int8);
-#define RT(r) _mm256_set1_epi32((int32_t)(uint32_t)(-(int64_t)zb * rowsum[r]))
-#define RQ(rt, r, c) rq8(_mm256_add_epi32(_mm256_add_epi32(                                               \
-                             _mm256_loadu_si256((const __m256i *)(acc + (r) * np + (c))), rt),            \
-                         _mm256_loadu_si256((const __m256i *)(colterm + (c)))), m0, &q, (c))
+#define RT(r) (with_rt ? _mm256_set1_epi32((int32_t)(uint32_t)(-(int64_t)zb * rowsum[r])) : _mm256_setzero_si256())
+#define ACC(r, c) _mm256_loadu_si256((const __m256i *)(acc + (r) * np + (c)))
+#define RQ(rt, r, c) rq8(_mm256_add_epi32(with_rt ? _mm256_add_epi32(ACC(r, c), rt) : ACC(r, c),              \
+                                          _mm256_loadu_si256((const __m256i *)(colterm + (c)))), m0, &q, (c))
     if (cout < 32 && cout % 8 == 0 && j0 == 0 && je == cout) {
         const size_t total = (size_t)rows * cout;
         size_t f = 0, r = 0;
@@ -441,7 +443,15 @@ static void epilogue_avx2(const conv_geom *g, const rq_consts *qp, const int32_t
         }
     }
 #undef RQ
+#undef ACC
 #undef RT
+}
+
+__attribute__((target("avx2")))
+static void epilogue_avx2(const conv_geom *g, const rq_consts *qp, const int32_t *acc, const int32_t *rowsum,
+                          int rows, const int32_t *colterm, const int32_t *m0, uint8_t *out, int j0, int j1) {
+    if (g->zb) epilogue_avx2_body(g, qp, acc, rowsum, rows, colterm, m0, out, j0, j1, 1);
+    else epilogue_avx2_body(g, qp, acc, rowsum, rows, colterm, m0, out, j0, j1, 0);
 }
 #endif
 
