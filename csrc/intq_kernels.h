@@ -34,9 +34,11 @@ void intq_transpose(const uint8_t *x, uint8_t *out, const int64_t *meta);
 void intq_pad(const uint8_t *x, uint8_t *out, const int64_t *meta);
 void intq_quantize_f32(const float *x, uint8_t *out, long n, float scale, int zp, int lo, int hi);
 void intq_lut1(const uint8_t *x, void *out, long n, const void *table, int esize);
+void intq_split(const uint8_t *x, const int64_t *outs, long n, long outer, long part);
 /* intq_pool.c */
 void intq_max_pool(const uint8_t *x, uint8_t *out, const int64_t *g);
 void intq_mean_table(const uint8_t *x, uint8_t *out, const int64_t *meta, const uint8_t *table, int32_t *acc);
+void intq_arg_max(const uint8_t *x, void *out, long outer, long len, long inner, int in_int8, int osize);
 /* intq_plan.c */
 void intq_global_avg_pool(const uint8_t *x, uint8_t *out, long n, long hw, long c, int in_int8, int lo, int hi);
 void intq_concat(const int64_t *meta, long nin, long outer, uint8_t *out);

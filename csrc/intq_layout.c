@@ -97,3 +97,11 @@ void intq_lut1(const uint8_t *x, void *out, long n, const void *table, int esize
         for (long i = 0; i < n; i++) o[i] = t[x[i]];
     }
 }
+
+/* SPLIT into n equal parts: the input seen as [outer][n][part] bytes, part i of every outer row copied to
+ * outs[i] (int64 pointers), which is [outer][part] */
+void intq_split(const uint8_t *x, const int64_t *outs, long n, long outer, long part) {
+    for (long o = 0; o < outer; o++)
+        for (long i = 0; i < n; i++, x += part)
+            memcpy((uint8_t *)(intptr_t)outs[i] + (size_t)o * part, x, (size_t)part);
+}

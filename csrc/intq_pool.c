@@ -67,3 +67,22 @@ void intq_mean_table(const uint8_t *x, uint8_t *out, const int64_t *meta, const 
     }
     for (long i = 0; i < nout; i++) out[i] = table[acc[i] - offset];
 }
+
+/* ARG_MAX of 1-byte codes (int8 when in_int8) over the middle axis of x [outer][len][inner]: out [outer][inner]
+ * int32 (osize 4) or int64 (osize 8), the first index of the maximum (TFLite ArgMinMax with std::greater:
+ * only a strictly greater element replaces the current one) */
+void intq_arg_max(const uint8_t *x, void *out, long outer, long len, long inner, int in_int8, int osize) {
+    const int flip = in_int8 ? 0x80 : 0;              /* int8 order = the order of the bytes xor 0x80 */
+    for (long o = 0; o < outer; o++)
+        for (long j = 0; j < inner; j++) {
+            const uint8_t *p = x + (size_t)o * len * inner + j;
+            int best = p[0] ^ flip;
+            long idx = 0;
+            for (long a = 1; a < len; a++) {
+                const int v = p[(size_t)a * inner] ^ flip;
+                if (v > best) { best = v; idx = a; }
+            }
+            if (osize == 8) ((int64_t *)out)[o * inner + j] = idx;
+            else ((int32_t *)out)[o * inner + j] = (int32_t)idx;
+        }
+}

@@ -4,8 +4,8 @@
 compiled; ADD, MUL as lookup tables; SOFTMAX with a tabled exp; CONCATENATION as byte copies and tables;
 RESIZE_BILINEAR in C on the reference's precomputed axes;
 AVERAGE_POOL_2D in vectorised NumPy integers, the global pool in C; MAX_POOL_2D in C; MEAN tabled, summed in C;
-TRANSPOSE, PAD, QUANTIZE and DEQUANTIZE in C (csrc/intq_layout.c), requantize and dequantize as 256-entry
-tables); every other op uses
+TRANSPOSE, PAD, QUANTIZE, DEQUANTIZE and SPLIT in C (csrc/intq_layout.c), requantize and dequantize as
+256-entry tables; LOGISTIC, TANH, RELU, RELU6 as 256-entry tables; ARG_MAX of uint8/int8 in C); every other op uses
 the reference kernel (intq.runtime.kernels merges the sets). The compiled ones also have a ``plan`` for the
 one-call executor (intq.runtime.fast.plan).
 Importing raises ImportError when the C library (csrc/intq_fast.c, built by setup.py) is absent, which makes
@@ -16,6 +16,8 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from intq.runtime.fast._lib import ISA_LEVEL, ISA_NAMES
+from intq.runtime.fast.activations import KERNELS as _ACTIVATIONS
+from intq.runtime.fast.arg_max import KERNELS as _ARG_MAX
 from intq.runtime.fast.concatenation import KERNELS as _CONCAT
 from intq.runtime.fast.conv import KERNELS as _CONV
 from intq.runtime.fast.depthwise_conv import KERNELS as _DW
@@ -27,7 +29,7 @@ from intq.runtime.fast.resize_bilinear import KERNELS as _RESIZE
 from intq.runtime.fast.softmax import KERNELS as _SOFTMAX
 
 KERNELS = MappingProxyType({**_CONV, **_DW, **_FC, **_ELEMENTWISE, **_SOFTMAX, **_POOL, **_CONCAT,
-                             **_RESIZE, **_LAYOUT})
+                             **_RESIZE, **_LAYOUT, **_ACTIVATIONS, **_ARG_MAX})
 ISA = ISA_NAMES[ISA_LEVEL]
 
 __all__ = ["KERNELS", "ISA", "ISA_LEVEL"]

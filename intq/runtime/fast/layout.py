@@ -9,6 +9,8 @@
   result is platform-defined; the Interpreter refuses non-finite inputs anyway).
 * QUANTIZE uint8/int8 -> uint8/int8 and DEQUANTIZE: the output is a function of the input byte, so prepare
   evaluates the reference kernel on all 256 codes and run is a table gather (``intq_lut1``, 1- or 4-byte entries).
+* SPLIT into n equal parts along an axis (any dtype): the input seen as [outer][n][part] bytes, each part
+  copied to its output (``intq_split``).
 
 Other ranks or element sizes use the reference run and have no plan.
 """
@@ -18,10 +20,11 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
-from intq.runtime.fast._lib import LIB, OP_LUT1, OP_PAD, OP_QUANTIZE_F32, OP_TRANSPOSE, ptr
+from intq.runtime.fast._lib import LIB, OP_LUT1, OP_PAD, OP_QUANTIZE_F32, OP_SPLIT, OP_TRANSPOSE, ptr
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import pad as ref_pad
 from intq.runtime.reference import quantize as ref_quant
+from intq.runtime.reference import split as ref_split
 from intq.runtime.reference import transpose as ref_transpose
 from intq.runtime.reference.common import dtype_range
 
@@ -95,8 +98,9 @@ def _plan_pad(p: dict, ins: list, outs: list, num_threads: int):
     return [OP_PAD, ptr(x), ptr(out), ptr(meta)], [meta]
 
 
-def _byte_table(run, p: dict, in_dtype: str) -> np.ndarray:
-    """The reference ``run`` on every input code, indexed by the code's byte (contiguous)."""
+def byte_table(run, p: dict, in_dtype: str) -> np.ndarray:
+    """The reference ``run`` on every input code, indexed by the code's byte (contiguous); shared with the
+    activation tables (intq.runtime.fast.activations)."""
     with np.errstate(over="ignore"):                      # a huge scale: the reference's inf, without a warning
         return np.ascontiguousarray(run(p, [_CODES.view(in_dtype)], ExecContext())[0])
 
@@ -108,7 +112,7 @@ def _prepare_quantize(graph: Graph, node: Node) -> dict:
     if p["mode"] == "float":
         p["scale_bits"] = int(np.float32(p["scale"]).view(np.uint32))
     else:
-        p["table"] = _byte_table(ref_quant.run_quantize, p, graph.tensor(node.inputs[0]).dtype)
+        p["table"] = byte_table(ref_quant.run_quantize, p, graph.tensor(node.inputs[0]).dtype)
     return p
 
 
@@ -142,7 +146,7 @@ def _plan_quantize(p: dict, ins: list, outs: list, num_threads: int):
 def _prepare_dequantize(graph: Graph, node: Node) -> dict:
     """Reference prepare, plus float32 table[byte] = the reference's output for that input code."""
     p = dict(ref_quant.prepare_dequantize(graph, node))
-    p["table"] = _byte_table(ref_quant.run_dequantize, p, graph.tensor(node.inputs[0]).dtype)
+    p["table"] = byte_table(ref_quant.run_dequantize, p, graph.tensor(node.inputs[0]).dtype)
     return p
 
 
@@ -162,7 +166,37 @@ def _plan_dequantize(p: dict, ins: list, outs: list, num_threads: int):
     return [OP_LUT1, ptr(x), ptr(out), x.size, ptr(p["table"]), 4], [p["table"]]
 
 
+def _split_parts(p: dict, x: np.ndarray) -> tuple[int, int, list[int]]:
+    """(outer, bytes per part and outer row, each output's shape) of SPLIT on a C-contiguous ``x``."""
+    axis, n = p["axis"], p["num_splits"]
+    shape = list(x.shape)
+    shape[axis] //= n
+    outer = int(np.prod(x.shape[:axis], dtype=np.int64))
+    return outer, int(np.prod(shape[axis:], dtype=np.int64)) * x.dtype.itemsize, shape
+
+
+def _run_split(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
+    """(axis, x: T[..., k*n, ...]) -> n arrays T[..., k, ...], byte copies."""
+    x = np.ascontiguousarray(inputs[1])
+    outer, part, shape = _split_parts(p, x)
+    outs = [np.empty(shape, x.dtype) for _ in range(p["num_splits"])]
+    table = np.array([ptr(o) for o in outs], np.int64)
+    LIB.intq_split(ptr(x), ptr(table), p["num_splits"], outer, part)
+    return outs
+
+
+def _plan_split(p: dict, ins: list, outs: list, num_threads: int):
+    """intq_run_plan record of this split on fixed buffers (the outputs' addresses in a kept table)."""
+    x = ins[1]
+    outer, part, shape = _split_parts(p, x)
+    if any(o.dtype != x.dtype or list(o.shape) != shape for o in outs):
+        return None
+    table = np.array([ptr(o) for o in outs], np.int64)
+    return [OP_SPLIT, ptr(x), ptr(table), p["num_splits"], outer, part], [table]
+
+
 KERNELS = {"TRANSPOSE": Kernel(ref_transpose.prepare, _run_transpose, _plan_transpose),
+           "SPLIT": Kernel(ref_split.prepare, _run_split, _plan_split),
            "PAD": Kernel(ref_pad.prepare, _run_pad, _plan_pad),
            "QUANTIZE": Kernel(_prepare_quantize, _run_quantize, _plan_quantize),
            "DEQUANTIZE": Kernel(_prepare_dequantize, _run_dequantize, _plan_dequantize)}

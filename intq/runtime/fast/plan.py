@@ -2,8 +2,8 @@
 
 Per-node calls from Python cost ~10 us each (pointer look-ups, the ctypes call, output allocation), which is
 a third of a 1 ms model. When every node of a graph has a compiled kernel with a ``plan`` function (or is a
-RESHAPE, which becomes a view), :meth:`Plan.build` allocates the activation buffers once for the graph's
-batch size, reusing a dead tensor's memory for later ones (:class:`_Arena`), and one workspace for the
+RESHAPE or SQUEEZE, which becomes a view), :meth:`Plan.build` allocates the activation buffers once for the
+graph's batch size, reusing a dead tensor's memory for later ones (:class:`_Arena`), and one workspace for the
 kernels' scratch (the largest any call asks for), and records each node's C call (csrc/intq_plan.c
 ``intq_run_plan``). :meth:`Plan.run` copies the
 inputs in, makes one call and returns copies of the outputs, so the results are those of the same kernels
@@ -107,8 +107,8 @@ class Plan:
             if any(n is not None and n not in bufs for n in node.inputs):
                 return None
             ins = [None if n is None else bufs[n] for n in node.inputs]
-            if node.op == "RESHAPE" and len(outs_t) == 1 and ins[0].size == int(np.prod(out_shapes[0])) \
-                    and ins[0].dtype == np.dtype(outs_t[0].dtype):
+            if node.op in ("RESHAPE", "SQUEEZE") and len(outs_t) == 1 \
+                    and ins[0].size == int(np.prod(out_shapes[0])) and ins[0].dtype == np.dtype(outs_t[0].dtype):
                 bufs[outs_t[0].name] = ins[0].reshape(out_shapes[0])            # a view: no call
                 arena.alias(outs_t[0].name, node.inputs[0])
                 continue
