@@ -207,4 +207,18 @@ def test_mean_matches_reference_run_and_planned(dtype, seed, shape_axes, keep, r
                [("axes", np.array(axes, np.int32), None)],
                (out_shape, dtype, q(s_in * ratio, int(r.integers(lo, hi + 1)))), OP_OPTIONS["MEAN"](keep_dims=keep))
     _kernel_equal("MEAN", g, [x, np.array(axes, np.int32)])
-    _plan_equal(g, x, planned=0 not in red)                           # batch reduced: no table, no plan
+    _plan_equal(g, x)                          # batch reduced: the plan's table is built for the planned batch
+
+
+def test_batch_axis_mean_is_planned_for_each_batch_size():
+    """MEAN over the batch axis: node by node it is the reference run; each planned batch size (the graph's,
+    then another one planned after its first run) gets its own table, and the bytes stay the reference's."""
+    r = np.random.default_rng(5)
+    g = one_op("MEAN", [("x", (2, 3, 4), "uint8", q(0.05, 7))], [("axes", np.array([0, 2], np.int32), None)],
+               ((3,), "uint8", q(0.03, 11)), OP_OPTIONS["MEAN"](keep_dims=False))
+    it, ref = Interpreter(g), Interpreter(g, kernels="reference")
+    assert it._plan is not None
+    for n in (2, 5, 5, 2):
+        x = r.integers(0, 256, (n, 3, 4)).astype(np.uint8)
+        assert np.array_equal(it.run(x)[0], ref.run(x)[0]), n
+    assert ((5, 3, 4),) in it._other_plans and it._other_plans[((5, 3, 4),)] is not None

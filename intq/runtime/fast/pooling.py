@@ -14,7 +14,9 @@ prepare, and the output is a function of the int32 sum alone, which lies in [N*q
 evaluates the reference formula (``mean_multiplier``, ``multiply_by_quantized_multiplier``, + z_out, clamp)
 on every possible sum (at most ``_MAX_TABLE`` of them); run is one int32 sum and one table gather. Other
 cases (batch axis reduced, huge N) use the reference run. With a table, the sum and the gather are one C
-call (csrc/intq_pool.c ``intq_mean_table``, up to 6 dims), which also gives MEAN a plan; otherwise plan is None.
+call (csrc/intq_pool.c ``intq_mean_table``, up to 6 dims), which also gives MEAN a plan; a plan fixes the
+batch size, so one that reduces the batch axis builds its table for the planned batch. Without a table
+plan is None.
 
 MAX_POOL_2D (NHWC, any window, strides, SAME/VALID padding): ``intq_max_pool`` in C, the max of the taps inside
 the image, then the fused activation clamp, with the reference prepare's geometry and [lo, hi].
@@ -85,21 +87,25 @@ def _run_average(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     return [clamp_cast(acc, p["lo"], p["hi"], p["dtype"])]
 
 
-def _prepare_mean(graph: Graph, node: Node) -> dict:
-    """Reference prepare, plus table[sum - N*q_min] = output code when N is fixed and the table small."""
-    p = dict(ref_mean.prepare(graph, node))
-    shape = graph.tensor(node.inputs[0]).shape
-    p["table"] = None
-    if 0 in p["axes"]:
-        return p                                                  # N depends on the run-time batch
+def _mean_table(p: dict, shape) -> tuple[np.ndarray, int] | None:
+    """(table, offset): table[sum - offset] = the output code of an int32 sum of N = the reduced elements of
+    ``shape``, offset = N*q_min; None when the table would be too large."""
     n = int(np.prod([shape[a] for a in p["axes"]], dtype=np.int64))
     lo, hi = dtype_range(p["dtype"])
     if n == 0 or n * (hi - lo) + 1 > _MAX_TABLE:
-        return p
+        return None
     total = np.arange(n * lo, n * hi + 1, dtype=np.int64)        # every possible int32 sum
     m0, shift = ref_mean.mean_multiplier(p["m0"], p["shift"], n)
     out = multiply_by_quantized_multiplier(wrap32(total - p["z_in"] * n), m0, shift).astype(np.int64) + p["z_out"]
-    p["table"], p["offset"] = clamp_cast(out, lo, hi, p["dtype"]), n * lo
+    return clamp_cast(out, lo, hi, p["dtype"]), n * lo
+
+
+def _prepare_mean(graph: Graph, node: Node) -> dict:
+    """Reference prepare, plus the table of _mean_table when N is fixed (the batch axis is not reduced)."""
+    p = dict(ref_mean.prepare(graph, node))
+    p["table"], p["offset"] = None, 0
+    if 0 not in p["axes"]:                                        # else N depends on the run-time batch
+        p["table"], p["offset"] = _mean_table(p, graph.tensor(node.inputs[0]).shape) or (None, 0)
     return p
 
 
@@ -111,26 +117,30 @@ def _run_mean(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     shape = [1 if i in p["axes"] else d for i, d in enumerate(x.shape)] if p["keep"] else \
         [d for i, d in enumerate(x.shape) if i not in p["axes"]]
     out = np.empty(shape, p["dtype"])
-    meta, acc = _mean_meta(p, x), np.empty(max(out.size, 1), np.int32)
+    meta, acc = _mean_meta(p, x, p["offset"]), np.empty(max(out.size, 1), np.int32)
     LIB.intq_mean_table(ptr(x), ptr(out), ptr(meta), ptr(p["table"]), ptr(acc))
     return [out]
 
 
-def _mean_meta(p: dict, x: np.ndarray) -> np.ndarray:
+def _mean_meta(p: dict, x: np.ndarray, offset: int) -> np.ndarray:
     """int64 [in_int8, table offset, in_shape[6], reduced[6]] of csrc/intq_pool.c intq_mean_table."""
     lead = _MAXDIM - x.ndim
-    return np.array([int(p["dtype"] == "int8"), p["offset"]] + [1] * lead + list(x.shape)
+    return np.array([int(p["dtype"] == "int8"), offset] + [1] * lead + list(x.shape)
                     + [0] * lead + [int(i in p["axes"]) for i in range(x.ndim)], np.int64)
 
 
 def _plan_mean(p: dict, ins: list, outs: list, num_threads: int):
-    """intq_run_plan record of a tabled MEAN (None without a table: batch axis reduced or a huge N)."""
+    """intq_run_plan record of a tabled MEAN; a reduced batch axis gets the table of the planned batch size
+    (None when the table would be too large)."""
     x, out = ins[0], outs[0]
-    if p["table"] is None or x.ndim > _MAXDIM or out.dtype != np.dtype(p["dtype"]) \
+    if x.ndim > _MAXDIM or out.dtype != np.dtype(p["dtype"]) \
             or out.size != int(np.prod([d for i, d in enumerate(x.shape) if i not in p["axes"]], dtype=np.int64)):
         return None
-    meta, acc = _mean_meta(p, x), np.empty(max(out.size, 1), np.int32)
-    return [OP_MEAN_TABLE, ptr(x), ptr(out), ptr(meta), ptr(p["table"]), ptr(acc)], [meta, acc, p["table"]]
+    table, offset = (p["table"], p["offset"]) if p["table"] is not None else _mean_table(p, x.shape) or (None, 0)
+    if table is None:
+        return None
+    meta, acc = _mean_meta(p, x, offset), np.empty(max(out.size, 1), np.int32)
+    return [OP_MEAN_TABLE, ptr(x), ptr(out), ptr(meta), ptr(table), ptr(acc)], [meta, acc, table]
 
 
 def _max_geom(p: dict, x: np.ndarray) -> np.ndarray:
