@@ -116,7 +116,97 @@ static inline void copy_bytes(uint8_t *d, const uint8_t *s, size_t n) {
 #define IM2COL_ARGS const conv_geom *g, const uint8_t *x, long p0, long ptotal, int tile, uint8_t *A, int32_t *rs
 static int im2col(IM2COL_ARGS) { IM2COL_BODY }
 #ifdef INTQ_X86
-__attribute__((target("avx2"))) static int im2col_avx2(IM2COL_ARGS) { IM2COL_BODY }
+__attribute__((target("avx2"))) static int im2col_general_avx2(IM2COL_ARGS) { IM2COL_BODY }
+
+/* im2col of a conv whose whole window fits one 32-byte row (kh*kw*C <= 32, kw*C <= 16, horizontal dilation
+ * 1; the 3x3x3 first layers): a pixel whose window is inside the image is assembled in a register, each
+ * kernel row's 16-byte load broadcast to both lanes and moved to its place by vpshufb (masks built per
+ * call, zero past K), and written with one 32-byte store (rows are written in order, each overwriting the 4
+ * or more bytes the one before spilled; A has 64 bytes of slack); other pixels are built tap by tap in a
+ * 32-byte scratch row; the int8 flip and the row sum (vpsadbw) are taken on the register before the store.
+ * Same bytes as IM2COL_BODY. */
+__attribute__((target("avx2"))) static int im2col_short_avx2(IM2COL_ARGS) {
+    const int H = g->h, W = g->w, KH = g->kh, KW = g->kw, SH = g->sh, SW = g->sw, DH = g->dh;
+    const int PH = g->ph, PW = g->pw, OH = g->oh, OW = g->ow;
+    const int rows = (int)((ptotal - p0) < tile ? (ptotal - p0) : tile);
+    const uint8_t flip = g->in_int8 ? 0x80 : 0, pad = (uint8_t)(g->za ^ flip);
+    const size_t c = (size_t)g->c, kwc = (size_t)KW * c, k = (size_t)g->k, kp = (size_t)g->kp;
+    const size_t xlen = (size_t)g->n * H * W * c, rstride = (size_t)DH * W * c, pstride = (size_t)SW * c;
+    const int ox_last = PW + W - KW < 0 ? -1 : (PW + W - KW) / SW;   /* the last ox whose window is inside */
+    uint8_t mk[3][32] __attribute__((aligned(32)));      /* kh <= 3 */
+    __m256i m[3];
+    for (int ky = 0; ky < KH; ky++) {
+        for (int i = 0; i < 32; i++) {
+            const int j = i - ky * (int)kwc;
+            mk[ky][i] = j >= 0 && j < (int)kwc ? (uint8_t)j : 0x80;
+        }
+        m[ky] = _mm256_load_si256((const __m256i *)mk[ky]);
+    }
+    uint8_t fm[32] __attribute__((aligned(32)));
+    for (int i = 0; i < 32; i++) fm[i] = (size_t)i < k ? flip : 0;
+    const __m256i fv = _mm256_load_si256((const __m256i *)fm), zero = _mm256_setzero_si256();
+    const int sums = g->zb != 0;
+    /* a built row: flipped (int8), stored, its byte sum (bytes past k are 0) into rs */
+#define FINISH_ROW(v, q) do {                                                                            \
+        __m256i fl = _mm256_xor_si256((v), fv);                                                          \
+        _mm256_storeu_si256((__m256i *)(A + (size_t)(q) * kp), fl);                                       \
+        int32_t sum = 0;                                                                                 \
+        if (sums) {                                                                                      \
+            __m256i s4 = _mm256_sad_epu8(fl, zero);                                                      \
+            __m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(s4), _mm256_extracti128_si256(s4, 1));     \
+            sum = (int32_t)(_mm_cvtsi128_si64(s2) + _mm_extract_epi64(s2, 1));                           \
+        }                                                                                                \
+        rs[q] = sum;                                                                                     \
+    } while (0)
+    int ox = (int)(p0 % OW), oy = (int)((p0 / OW) % OH), b = (int)(p0 / ((long)OW * OH));
+    int r = 0;
+    while (r < rows) {
+        const int ix0 = ox * SW - PW, iy0 = oy * SH - PH;
+        int run = 0;
+        if (iy0 >= 0 && iy0 + (KH - 1) * DH < H && ix0 >= 0 && ox <= ox_last) {
+            run = ox_last - ox + 1 < OW - ox ? ox_last - ox + 1 : OW - ox;
+            if (run > rows - r) run = rows - r;
+            const size_t first = (((size_t)b * H + iy0) * W + ix0) * c;
+            while (run > 0 && first + (size_t)(run - 1) * pstride + (KH - 1) * rstride + 16 > xlen) run--;
+            const uint8_t *base = x + first;
+            for (int j = 0; j < run; j++, base += pstride) {
+                __m256i v = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)base)),
+                                                m[0]);
+                for (int ky = 1; ky < KH; ky++)
+                    v = _mm256_or_si256(v, _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(
+                                            _mm_loadu_si128((const __m128i *)(base + ky * rstride))), m[ky]));
+                FINISH_ROW(v, r + j);
+            }
+            r += run;
+            ox += run;
+        }
+        if (run == 0) {                               /* one pixel tap by tap, in a scratch row */
+            uint8_t row[32] __attribute__((aligned(32)));
+            memset(row, 0, sizeof row);
+            uint8_t *dk = row;
+            for (int ky = 0, iy = iy0; ky < KH; ky++, iy += DH)
+                for (int kx = 0, ix = ix0; kx < KW; kx++, ix++, dk += c) {
+                    if (iy < 0 || iy >= H || ix < 0 || ix >= W) memset(dk, pad, c);
+                    else memcpy(dk, x + (((size_t)b * H + iy) * W + ix) * c, c);
+                }
+            FINISH_ROW(_mm256_load_si256((const __m256i *)row), r);
+            r++;
+            ox++;
+        }
+        if (ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }
+    }
+#undef FINISH_ROW
+    const int fill = (rows + NARROW_ROWS - 1) / NARROW_ROWS * NARROW_ROWS;
+    for (int q = rows; q < fill; q++) { memset(A + (size_t)q * kp, 0, kp); rs[q] = 0; }
+    return rows;
+}
+
+__attribute__((target("avx2"))) static int im2col_avx2(IM2COL_ARGS) {
+    if (g->dw == 1 && g->kh <= 3 && (size_t)g->kw * g->c <= 16 && (size_t)g->kh * g->kw * g->c <= 32
+        && g->kp <= 32 && !(g->kh == 1 && g->kw == 1))
+        return im2col_short_avx2(g, x, p0, ptotal, tile, A, rs);
+    return im2col_general_avx2(g, x, p0, ptotal, tile, A, rs);
+}
 #endif
 
 #ifdef INTQ_X86
