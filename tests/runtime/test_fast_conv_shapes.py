@@ -3,7 +3,8 @@
 Covers the tiling (one tile up to 96 pixels, balanced tiles above, 1-2 row products on the GEMV kernel), the
 im2col paths (1x1 stride-1 tiles copied whole, depth padding K % 4 != 0, contiguous kw*C runs,
 per-tap copies at borders and with dilation; on AVX2 the int16 row segments of KxK convs: kw*C of 9, 15, 20,
-21 and 80 taps, odd ones padded, windows at the input's end, a 1-pixel output on the GEMV path) and the channel tails of the GEMM and epilogue (C_out not a
+21 and 80 taps, odd ones padded, windows at the input's end, 1-pixel outputs on the GEMV path, one of them
+through the short-window uint8 builder that the VNNI level uses for 3x3x3 layers) and the channel tails of the GEMM and epilogue (C_out not a
 multiple of 8 or 32: last blocks of 1-24 channels on the narrow AVX2 kernels, 25-31 on the full one). At 2
 threads, few-pixel layers split by (channel block, tile) tasks; an odd number of blocks (96 or 160 channels)
 cuts the pixels again into equal tiles of any row count (33 and 43 rows here, 32 and 18 in smaller shapes).
@@ -29,7 +30,7 @@ SHAPES = [  # (n, h, w, c, cout, k, stride, dilation, padding)
     (1, 5, 5, 8, 57, 1, 1, 1, "SAME"), (1, 6, 6, 3, 30, 3, 1, 1, "SAME"), (1, 5, 7, 12, 20, 1, 1, 1, "SAME"),
     (1, 7, 7, 64, 48, 1, 1, 1, "SAME"), (1, 14, 14, 24, 40, 1, 1, 1, "SAME"), (2, 10, 10, 8, 16, 1, 1, 1, "SAME"),
     (1, 14, 14, 40, 96, 1, 1, 1, "SAME"), (1, 13, 13, 6, 160, 3, 1, 1, "SAME"), (1, 2, 2, 5, 12, 3, 2, 1, "SAME"),
-    (1, 7, 6, 7, 20, 3, 1, 1, "SAME"),
+    (1, 7, 6, 7, 20, 3, 1, 1, "SAME"), (1, 2, 2, 3, 12, 3, 2, 1, "SAME"),
 ]
 
 
