@@ -118,6 +118,23 @@ static int im2col(IM2COL_ARGS) { IM2COL_BODY }
 #ifdef INTQ_X86
 __attribute__((target("avx2"))) static int im2col_general_avx2(IM2COL_ARGS) { IM2COL_BODY }
 
+/* How many pixels from output pixel (b, oy, ox) on, at most `left` and all in output row oy, have windows
+ * inside the image (0 if that pixel's does not) and leave `reach` readable input bytes from the start of
+ * their last kernel row (vector loads past the window); *first = the first window's input offset. For the
+ * tile builders that move such runs with pointer steps (horizontal dilation 1). */
+static inline int inside_run(const conv_geom *g, int b, int oy, int ox, int left, size_t reach, size_t *first) {
+    const int ix0 = ox * g->sw - g->pw, iy0 = oy * g->sh - g->ph;
+    const int ox_last = g->pw + g->w - g->kw < 0 ? -1 : (g->pw + g->w - g->kw) / g->sw;
+    if (iy0 < 0 || iy0 + (g->kh - 1) * g->dh >= g->h || ix0 < 0 || ox > ox_last) return 0;
+    const size_t c = (size_t)g->c, xlen = (size_t)g->n * g->h * g->w * c;
+    const size_t last_row = (size_t)(g->kh - 1) * g->dh * g->w * c, pstride = (size_t)g->sw * c;
+    int run = ox_last - ox + 1 < g->ow - ox ? ox_last - ox + 1 : g->ow - ox;
+    if (run > left) run = left;
+    *first = (((size_t)b * g->h + iy0) * g->w + ix0) * c;
+    while (run > 0 && *first + (size_t)(run - 1) * pstride + last_row + reach > xlen) run--;
+    return run;
+}
+
 /* im2col of a conv whose whole window fits one 32-byte row (kh*kw*C <= 32, kw*C <= 16, horizontal dilation
  * 1; the 3x3x3 first layers): a pixel whose window is inside the image is assembled in a register, each
  * kernel row's 16-byte load broadcast to both lanes and moved to its place by vpshufb (masks built per
@@ -131,8 +148,7 @@ __attribute__((target("avx2"))) static int im2col_short_avx2(IM2COL_ARGS) {
     const int rows = (int)((ptotal - p0) < tile ? (ptotal - p0) : tile);
     const uint8_t flip = g->in_int8 ? 0x80 : 0, pad = (uint8_t)(g->za ^ flip);
     const size_t c = (size_t)g->c, kwc = (size_t)KW * c, k = (size_t)g->k, kp = (size_t)g->kp;
-    const size_t xlen = (size_t)g->n * H * W * c, rstride = (size_t)DH * W * c, pstride = (size_t)SW * c;
-    const int ox_last = PW + W - KW < 0 ? -1 : (PW + W - KW) / SW;   /* the last ox whose window is inside */
+    const size_t rstride = (size_t)DH * W * c, pstride = (size_t)SW * c;
     uint8_t mk[3][32] __attribute__((aligned(32)));      /* kh <= 3 */
     __m256i m[3];
     for (int ky = 0; ky < KH; ky++) {
@@ -162,12 +178,9 @@ __attribute__((target("avx2"))) static int im2col_short_avx2(IM2COL_ARGS) {
     int r = 0;
     while (r < rows) {
         const int ix0 = ox * SW - PW, iy0 = oy * SH - PH;
-        int run = 0;
-        if (iy0 >= 0 && iy0 + (KH - 1) * DH < H && ix0 >= 0 && ox <= ox_last) {
-            run = ox_last - ox + 1 < OW - ox ? ox_last - ox + 1 : OW - ox;
-            if (run > rows - r) run = rows - r;
-            const size_t first = (((size_t)b * H + iy0) * W + ix0) * c;
-            while (run > 0 && first + (size_t)(run - 1) * pstride + (KH - 1) * rstride + 16 > xlen) run--;
+        size_t first = 0;
+        const int run = inside_run(g, b, oy, ox, rows - r, 16, &first);
+        if (run > 0) {
             const uint8_t *base = x + first;
             for (int j = 0; j < run; j++, base += pstride) {
                 __m256i v = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)base)),
@@ -236,19 +249,15 @@ static int im2col16_seg(const conv_geom *g, const uint8_t *x, long p0, long ptot
     const uint8_t flip = g->in_int8 ? 0x80 : 0;
     const int16_t pad = (int16_t)g->za;
     const size_t c = (size_t)g->c, L = (size_t)KW * c, L16 = (L + 15) / 16 * 16, kp = (size_t)KH * lp;
-    const size_t xlen = (size_t)g->n * H * W * c, rstride = (size_t)DH * W * c, pstride = (size_t)SW * c;
-    const int ox_last = PW + W - KW < 0 ? -1 : (PW + W - KW) / SW;   /* the last ox whose window is inside */
+    const size_t rstride = (size_t)DH * W * c, pstride = (size_t)SW * c;
     const __m128i f = _mm_set1_epi8((char)flip);
     int ox = (int)(p0 % OW), oy = (int)((p0 / OW) % OH), b = (int)(p0 / ((long)OW * OH));
     int r = 0;
     while (r < rows) {
         const int ix0 = ox * SW - PW, iy0 = oy * SH - PH;
-        int run = 0;
-        if (iy0 >= 0 && iy0 + (KH - 1) * DH < H && ix0 >= 0 && ox <= ox_last) {
-            run = ox_last - ox + 1 < OW - ox ? ox_last - ox + 1 : OW - ox;
-            if (run > rows - r) run = rows - r;
-            const size_t first = (((size_t)b * H + iy0) * W + ix0) * c;
-            while (run > 0 && first + (size_t)(run - 1) * pstride + (KH - 1) * rstride + L16 > xlen) run--;
+        size_t first = 0;
+        const int run = inside_run(g, b, oy, ox, rows - r, L16, &first);
+        if (run > 0) {
             const uint8_t *base = x + first;
             int16_t *d = A16 + (size_t)r * kp;
             if (L <= 16) {
