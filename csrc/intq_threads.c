@@ -4,8 +4,8 @@
  * The chunks go to persistent worker threads, started on first use and kept for the life of the process
  * (creating and joining pthreads for every layer cost more than the work they shared on a VM). Each thread
  * owns a contiguous run of CHUNKS_PER_THREAD chunks (so consecutive layers mostly find their inputs in the
- * same core's cache), takes its own from the front, and when it runs out takes other threads' chunks from the
- * back: a thread that is descheduled or slow (a busy core, a noisy VM) delays nobody, because the caller
+ * same core's cache), shrinking from front to back, takes its own from the front, and when it runs out takes
+ * other threads' chunks from the back (the smallest first): a thread that is descheduled or slow (a busy core, a noisy VM) delays nobody, because the caller
  * never waits for a chunk that no thread has started. Between calls a worker polls for the next call for up
  * to SPIN_NS (the next layer of an inference comes within microseconds, and waking a thread blocked in the
  * kernel costs tens of them on a VM), yielding its core to any other runnable thread while it polls, then
@@ -119,7 +119,17 @@ static long claim(int u, unsigned long gen, int own) {
 /* run claimed chunk c on thread t (the call's fields are stable until its completion is counted, and not
  * after) */
 static void run_chunk(long c, int t) {
-    const long nchunks = call_nchunks, b = call_n * c / nchunks, e = call_n * (c + 1) / nchunks;
+    const long nchunks = call_nchunks;
+    const int nt = atomic_load_explicit(&call_nt, memory_order_relaxed);
+    int u = 0;                                   /* the run holding chunk c */
+    while (u + 1 < nt && c >= run_first[u + 1]) u++;
+    /* a run's chunks shrink from front to back (weights nrun, nrun - 1, ..., 1): its owner ends on a small
+     * chunk, and a thread that runs out of work takes the smallest ones first, so the call's last chunk in
+     * flight, which the others wait for, is small */
+    const long first = run_first[u], nrun = nchunks * (u + 1) / nt - first, i = c - first;
+    const long s0 = call_n * first / nchunks, len = call_n * (first + nrun) / nchunks - s0;
+    const long tot = nrun * (nrun + 1) / 2, cum0 = i * nrun - i * (i - 1) / 2, cum1 = cum0 + nrun - i;
+    const long b = s0 + len * cum0 / tot, e = s0 + len * cum1 / tot;
     if (e > b && call_f(call_ctx, b, e, t)) atomic_fetch_or_explicit(&call_err, 1, memory_order_relaxed);
     if (atomic_fetch_add_explicit(&call_done, 1, memory_order_acq_rel) + 1 == nchunks) {
         pthread_mutex_lock(&pool_mu);          /* the last chunk: wake the caller if it sleeps */
