@@ -4,8 +4,8 @@
  * The chunks go to persistent worker threads, started on first use and kept for the life of the process
  * (creating and joining pthreads for every layer cost more than the work they shared on a VM). Each thread
  * owns a contiguous run of CHUNKS_PER_THREAD chunks (so consecutive layers mostly find their inputs in the
- * same core's cache), shrinking from front to back, takes its own from the front, and when it runs out takes
- * other threads' chunks from the back (the smallest first): a thread that is descheduled or slow (a busy core, a noisy VM) delays nobody, because the caller
+ * same core's cache), shrinking from front to back (weights CHUNKS_PER_THREAD, ..., 1), takes its own from
+ * the front, and when it runs out takes other threads' chunks from the back (the smallest first): a thread that is descheduled or slow (a busy core, a noisy VM) delays nobody, because the caller
  * never waits for a chunk that no thread has started. Between calls a worker polls for the next call for up
  * to SPIN_NS (the next layer of an inference comes within microseconds, and waking a thread blocked in the
  * kernel costs tens of them on a VM), yielding its core to any other runnable thread while it polls, then
@@ -28,7 +28,7 @@
 
 #define POOL_MAX 63
 #define SPIN_NS 200000L          /* how long a worker (or the caller) polls before it sleeps */
-#define CHUNKS_PER_THREAD 4
+#define CHUNKS_PER_THREAD 8
 
 static inline void cpu_relax(void) {
 #ifdef INTQ_X86
