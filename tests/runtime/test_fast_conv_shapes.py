@@ -43,3 +43,19 @@ def test_conv_shapes_match_reference(shape, dtype, wide):
                           spread=(0.0005, 0.05) if wide else (0.005, 0.01), bias_bound=20000,
                           gain=0.02 if wide else 8)  # 0.02: M > 1
     assert_conv_like_equal(g, x, fast_conv.prepare, fast_conv.run_level, ref_conv, LEVELS)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+@pytest.mark.parametrize("c", [3, 5])
+def test_conv_with_vertical_dilation_only(dtype, c):
+    """dilation (2, 1): the row-segment and short-window tile builders step kernel rows by 2 input rows."""
+    import numpy as np
+    from intq.ir.ops import OP_OPTIONS
+    from fast_cases import conv_like_case
+    g, x = conv_like_case("CONV_2D", (1, 11, 9, c), 24, (3, 3), 1, 1, "SAME", dtype, 40 + c,
+                          spread=(0.005, 0.01), bias_bound=20000, gain=8)
+    node = g.nodes[0]
+    node.options = OP_OPTIONS["CONV_2D"](padding="SAME", stride_h=1, stride_w=1, dilation_h=2, dilation_w=1,
+                                         activation=node.options.activation)
+    assert_conv_like_equal(g, x, fast_conv.prepare, fast_conv.run_level, ref_conv, LEVELS)
+    assert fast_conv.prepare(g, node)["geom"][-1] == (3 * c + 1) // 2 * 2        # lp: row segments in use
