@@ -217,65 +217,13 @@ static void dw_row8_avx2(const dw_geom *g, const uint8_t *x, const int32_t *w32,
     dw_row_avx2(g, x, w32, bias, m0, shift, out, b, oy, w2, bint, rq, toff, zrow, ox, ow);
 }
 
-/* AVX2, two horizontally adjacent pixels whose windows are inside (tap pointers rsrc + off and + off + step),
- * cout a multiple of 8: dw_row_avx2's paired-tap sums for both, each weight vector loaded once for the two;
- * outputs at o and o + cout. */
-__attribute__((target("avx2")))
-static void dw_pixel2(const uint8_t *const *rsrc, size_t off, size_t step, int npairs, int cout,
-                      size_t cp16, const int16_t *w2, const int32_t *bint, const int32_t *m0, const rq_consts *rq,
-                      const codes_k *kp, int in_int8, uint8_t *o) {
-    const rq_consts q = *rq;
-    const codes_k k = *kp;
-    const size_t off1 = off + step;
-#define WIDEN(v) (in_int8 ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v))
-    int j = 0;
-    for (; j + 16 <= cout; j += 16) {
-        __m256i a0 = _mm256_loadu_si256((const __m256i *)(bint + j));
-        __m256i a1 = _mm256_loadu_si256((const __m256i *)(bint + j + 8)), b0 = a0, b1 = a1;
-        const int16_t *wp = w2 + (size_t)j * 2;
-        for (int pi = 0; pi < npairs; pi++, wp += cp16 * 2) {
-            const __m256i wl = _mm256_loadu_si256((const __m256i *)wp);
-            const __m256i wh = _mm256_loadu_si256((const __m256i *)(wp + 16));
-            const uint8_t *ta = rsrc[2 * pi] + j, *tb = rsrc[2 * pi + 1] + j;
-            __m128i xa = _mm_loadu_si128((const __m128i *)(ta + off));
-            __m128i xb = _mm_loadu_si128((const __m128i *)(tb + off));
-            a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(WIDEN(_mm_unpacklo_epi8(xa, xb)), wl));
-            a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(WIDEN(_mm_unpackhi_epi8(xa, xb)), wh));
-            xa = _mm_loadu_si128((const __m128i *)(ta + off1));
-            xb = _mm_loadu_si128((const __m128i *)(tb + off1));
-            b0 = _mm256_add_epi32(b0, _mm256_madd_epi16(WIDEN(_mm_unpacklo_epi8(xa, xb)), wl));
-            b1 = _mm256_add_epi32(b1, _mm256_madd_epi16(WIDEN(_mm_unpackhi_epi8(xa, xb)), wh));
-        }
-        _mm_storeu_si128((__m128i *)(o + j), codes16(&k, rq8(a0, m0, &q, j), rq8(a1, m0, &q, j + 8)));
-        _mm_storeu_si128((__m128i *)(o + cout + j), codes16(&k, rq8(b0, m0, &q, j), rq8(b1, m0, &q, j + 8)));
-    }
-    if (j < cout) {                              /* the last 8 channels */
-        __m256i a0 = _mm256_loadu_si256((const __m256i *)(bint + j)), b0 = a0;
-        const int16_t *wp = w2 + (size_t)j * 2;
-        for (int pi = 0; pi < npairs; pi++, wp += cp16 * 2) {
-            const __m256i wl = _mm256_loadu_si256((const __m256i *)wp);
-            const uint8_t *ta = rsrc[2 * pi] + j, *tb = rsrc[2 * pi + 1] + j;
-            __m128i xa = _mm_loadl_epi64((const __m128i *)(ta + off));
-            __m128i xb = _mm_loadl_epi64((const __m128i *)(tb + off));
-            a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(WIDEN(_mm_unpacklo_epi8(xa, xb)), wl));
-            xa = _mm_loadl_epi64((const __m128i *)(ta + off1));
-            xb = _mm_loadl_epi64((const __m128i *)(tb + off1));
-            b0 = _mm256_add_epi32(b0, _mm256_madd_epi16(WIDEN(_mm_unpacklo_epi8(xa, xb)), wl));
-        }
-        _mm_storel_epi64((__m128i *)(o + j), codes8(&k, rq8(a0, m0, &q, j)));
-        _mm_storel_epi64((__m128i *)(o + cout + j), codes8(&k, rq8(b0, m0, &q, j)));
-    }
-#undef WIDEN
-}
-
-/* AVX2, depth multiplier 1, more than 8 channels, a multiple of 8: dw_row_avx2, except that the pixels whose
- * windows are inside (in a row inside vertically) go two at a time through dw_pixel2 */
-__attribute__((target("avx2")))
-/* dw_pixel2 for four adjacent pixels (offsets off + i * step): each weight vector loaded once for the four */
-__attribute__((target("avx2")))
-static void dw_pixel4(const uint8_t *const *rsrc, size_t off, size_t step, int npairs, int cout,
-                      size_t cp16, const int16_t *w2, const int32_t *bint, const int32_t *m0, const rq_consts *rq,
-                      const codes_k *kp, int in_int8, uint8_t *o) {
+/* AVX2, np (2 or 4) horizontally adjacent pixels whose windows are inside (tap pointers rsrc + off + i * step),
+ * cout a multiple of 8: dw_row_avx2's paired-tap sums for each, each weight vector loaded once for all of
+ * them; outputs at o + i * cout. Compiled for np = 4 and np = 2 (dw_pixel4, dw_pixel2). */
+__attribute__((target("avx2"), always_inline))
+static inline void dw_pixels(const uint8_t *const *rsrc, size_t off, size_t step, int npairs, int cout,
+                             size_t cp16, const int16_t *w2, const int32_t *bint, const int32_t *m0,
+                             const rq_consts *rq, const codes_k *kp, int in_int8, uint8_t *o, const int np) {
     const rq_consts q = *rq;
     const codes_k k = *kp;
 #define WIDEN(v) (in_int8 ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v))
@@ -284,43 +232,56 @@ static void dw_pixel4(const uint8_t *const *rsrc, size_t off, size_t step, int n
         __m256i lo[4], hi[4];
         lo[0] = _mm256_loadu_si256((const __m256i *)(bint + j));
         hi[0] = _mm256_loadu_si256((const __m256i *)(bint + j + 8));
-        for (int i = 1; i < 4; i++) { lo[i] = lo[0]; hi[i] = hi[0]; }
+        for (int i = 1; i < np; i++) { lo[i] = lo[0]; hi[i] = hi[0]; }
         const int16_t *wp = w2 + (size_t)j * 2;
         for (int pi = 0; pi < npairs; pi++, wp += cp16 * 2) {
             const __m256i wl = _mm256_loadu_si256((const __m256i *)wp);
             const __m256i wh = _mm256_loadu_si256((const __m256i *)(wp + 16));
             const uint8_t *ta = rsrc[2 * pi] + j + off, *tb = rsrc[2 * pi + 1] + j + off;
-            for (int i = 0; i < 4; i++) {
+            for (int i = 0; i < np; i++) {
                 __m128i xa = _mm_loadu_si128((const __m128i *)(ta + i * step));
                 __m128i xb = _mm_loadu_si128((const __m128i *)(tb + i * step));
                 lo[i] = _mm256_add_epi32(lo[i], _mm256_madd_epi16(WIDEN(_mm_unpacklo_epi8(xa, xb)), wl));
                 hi[i] = _mm256_add_epi32(hi[i], _mm256_madd_epi16(WIDEN(_mm_unpackhi_epi8(xa, xb)), wh));
             }
         }
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < np; i++)
             _mm_storeu_si128((__m128i *)(o + (size_t)i * cout + j),
                              codes16(&k, rq8(lo[i], m0, &q, j), rq8(hi[i], m0, &q, j + 8)));
     }
     if (j < cout) {                              /* the last 8 channels */
         __m256i a[4];
         a[0] = _mm256_loadu_si256((const __m256i *)(bint + j));
-        for (int i = 1; i < 4; i++) a[i] = a[0];
+        for (int i = 1; i < np; i++) a[i] = a[0];
         const int16_t *wp = w2 + (size_t)j * 2;
         for (int pi = 0; pi < npairs; pi++, wp += cp16 * 2) {
             const __m256i wl = _mm256_loadu_si256((const __m256i *)wp);
             const uint8_t *ta = rsrc[2 * pi] + j + off, *tb = rsrc[2 * pi + 1] + j + off;
-            for (int i = 0; i < 4; i++) {
+            for (int i = 0; i < np; i++) {
                 __m128i xa = _mm_loadl_epi64((const __m128i *)(ta + i * step));
                 __m128i xb = _mm_loadl_epi64((const __m128i *)(tb + i * step));
                 a[i] = _mm256_add_epi32(a[i], _mm256_madd_epi16(WIDEN(_mm_unpacklo_epi8(xa, xb)), wl));
             }
         }
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < np; i++)
             _mm_storel_epi64((__m128i *)(o + (size_t)i * cout + j), codes8(&k, rq8(a[i], m0, &q, j)));
     }
 #undef WIDEN
 }
 
+#define DW_PIXELS_ARGS const uint8_t *const *rsrc, size_t off, size_t step, int npairs, int cout, size_t cp16, \
+                       const int16_t *w2, const int32_t *bint, const int32_t *m0, const rq_consts *rq,           \
+                       const codes_k *kp, int in_int8, uint8_t *o
+__attribute__((target("avx2"))) static void dw_pixel4(DW_PIXELS_ARGS) {
+    dw_pixels(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, kp, in_int8, o, 4);
+}
+__attribute__((target("avx2"))) static void dw_pixel2(DW_PIXELS_ARGS) {
+    dw_pixels(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, kp, in_int8, o, 2);
+}
+
+/* AVX2, depth multiplier 1, cout a multiple of 8 (more than 8): dw_row_avx2, except that the pixels whose
+ * windows are inside (in a row inside vertically) go four, then two at a time through dw_pixel4 / dw_pixel2 */
+__attribute__((target("avx2")))
 static void dw_row2_avx2(const dw_geom *g, const uint8_t *x, const int32_t *w32, const int32_t *bias,
                          const int32_t *m0, const int32_t *shift, uint8_t *out, int b, int oy,
                          const int16_t *w2, const int32_t *bint, const rq_consts *rq, const long *toff,
