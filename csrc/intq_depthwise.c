@@ -43,31 +43,46 @@ static void dw_row_c(const dw_geom *g, const uint8_t *x, const int32_t *w32, con
 }
 
 #ifdef INTQ_X86
-/* AVX2, 8 channels, two horizontally adjacent pixels whose windows are inside (tap pointers rsrc + off and
- * + off + step): one 16-lane step for the two, the first pixel in the low 8 bytes of each tap's load and the
- * second in the high 8, the same weights for both halves; 16 output bytes. */
-__attribute__((target("avx2")))
-static void dw_pair8(const uint8_t *const *rsrc, size_t off, size_t step, int npairs, const int16_t *w2,
-                     const int32_t *bint, const int32_t *m0, const rq_consts *q, int zout, int lo, int hi,
-                     int in_int8, uint8_t *o) {
+/* AVX2, 8 channels, 2 * nq (2 or 4) horizontally adjacent pixels whose windows are inside (tap pointers
+ * rsrc + off + i * step): one 16-lane step per two pixels, the first pixel in the low 8 bytes of each tap's
+ * load and the second in the high 8, the same weights for all; 16 output bytes per two pixels. Compiled for
+ * four pixels and for two (dw_quad8, dw_pair8). */
+__attribute__((target("avx2"), always_inline))
+static inline void dw_pairs8(const uint8_t *const *rsrc, size_t off, size_t step, int npairs, const int16_t *w2,
+                             const int32_t *bint, const int32_t *m0, const rq_consts *q, int zout, int lo,
+                             int hi, int in_int8, uint8_t *o, const int nq) {
     const codes_k k = codes_init(zout, lo, hi, in_int8);
-    const size_t off1 = off + step;
     const __m256i b0 = _mm256_loadu_si256((const __m256i *)bint);
-    __m256i s0 = b0, s1 = b0;
+    __m256i s[4];
+    for (int i = 0; i < 2 * nq; i++) s[i] = b0;
     for (int pi = 0; pi < npairs; pi++, w2 += 32) {         /* w2 rows are 16 channels x 2 taps */
-        const uint8_t *ta = rsrc[2 * pi], *tb = rsrc[2 * pi + 1];
-        __m128i xa = _mm_castpd_si128(_mm_loadh_pd(_mm_castsi128_pd(_mm_loadl_epi64((const __m128i *)(ta + off))),
-                                                   (const double *)(ta + off1)));
-        __m128i xb = _mm_castpd_si128(_mm_loadh_pd(_mm_castsi128_pd(_mm_loadl_epi64((const __m128i *)(tb + off))),
-                                                   (const double *)(tb + off1)));
-        __m128i il = _mm_unpacklo_epi8(xa, xb), ih = _mm_unpackhi_epi8(xa, xb);
-        __m256i l16 = in_int8 ? _mm256_cvtepi8_epi16(il) : _mm256_cvtepu8_epi16(il);
-        __m256i h16 = in_int8 ? _mm256_cvtepi8_epi16(ih) : _mm256_cvtepu8_epi16(ih);
-        __m256i w = _mm256_loadu_si256((const __m256i *)w2);
-        s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(l16, w));
-        s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(h16, w));
+        const uint8_t *ta = rsrc[2 * pi] + off, *tb = rsrc[2 * pi + 1] + off;
+        const __m256i w = _mm256_loadu_si256((const __m256i *)w2);
+        for (int qi = 0; qi < nq; qi++) {
+            const size_t o0 = 2 * (size_t)qi * step, o1 = o0 + step;
+            __m128i xa = _mm_castpd_si128(_mm_loadh_pd(_mm_castsi128_pd(_mm_loadl_epi64((const __m128i *)(ta + o0))),
+                                                       (const double *)(ta + o1)));
+            __m128i xb = _mm_castpd_si128(_mm_loadh_pd(_mm_castsi128_pd(_mm_loadl_epi64((const __m128i *)(tb + o0))),
+                                                       (const double *)(tb + o1)));
+            __m128i il = _mm_unpacklo_epi8(xa, xb), ih = _mm_unpackhi_epi8(xa, xb);
+            __m256i l16 = in_int8 ? _mm256_cvtepi8_epi16(il) : _mm256_cvtepu8_epi16(il);
+            __m256i h16 = in_int8 ? _mm256_cvtepi8_epi16(ih) : _mm256_cvtepu8_epi16(ih);
+            s[2 * qi] = _mm256_add_epi32(s[2 * qi], _mm256_madd_epi16(l16, w));
+            s[2 * qi + 1] = _mm256_add_epi32(s[2 * qi + 1], _mm256_madd_epi16(h16, w));
+        }
     }
-    _mm_storeu_si128((__m128i *)o, codes16(&k, rq8(s0, m0, q, 0), rq8(s1, m0, q, 0)));
+    for (int qi = 0; qi < nq; qi++)
+        _mm_storeu_si128((__m128i *)(o + 16 * qi), codes16(&k, rq8(s[2 * qi], m0, q, 0), rq8(s[2 * qi + 1], m0, q, 0)));
+}
+
+#define DW_PAIRS8_ARGS const uint8_t *const *rsrc, size_t off, size_t step, int npairs, const int16_t *w2, \
+                       const int32_t *bint, const int32_t *m0, const rq_consts *q, int zout, int lo, int hi,   \
+                       int in_int8, uint8_t *o
+__attribute__((target("avx2"))) static void dw_quad8(DW_PAIRS8_ARGS) {
+    dw_pairs8(rsrc, off, step, npairs, w2, bint, m0, q, zout, lo, hi, in_int8, o, 2);
+}
+__attribute__((target("avx2"))) static void dw_pair8(DW_PAIRS8_ARGS) {
+    dw_pairs8(rsrc, off, step, npairs, w2, bint, m0, q, zout, lo, hi, in_int8, o, 1);
 }
 
 /* AVX2, depth multiplier 1: 8 channels per vector, int32 multiply-accumulate, vector requantization */
@@ -195,7 +210,7 @@ static inline int inside_span(const dw_geom *g, const uint8_t *x, const long *to
 }
 
 /* AVX2, depth multiplier 1 and 8 channels: dw_row_avx2, except that the pixels whose windows are inside
- * (in a row inside vertically) go two at a time through dw_pair8 */
+ * (in a row inside vertically) go four, then two at a time through dw_quad8 / dw_pair8 */
 __attribute__((target("avx2")))
 static void dw_row8_avx2(const dw_geom *g, const uint8_t *x, const int32_t *w32, const int32_t *bias,
                          const int32_t *m0, const int32_t *shift, uint8_t *out, int b, int oy,
@@ -211,6 +226,9 @@ static void dw_row8_avx2(const dw_geom *g, const uint8_t *x, const int32_t *w32,
     dw_row_avx2(g, x, w32, bias, m0, shift, out, b, oy, w2, bint, rq, toff, zrow, 0, oxa);
     uint8_t *o = out + ((size_t)b * g->oh + oy) * ow * 8;
     int ox = oxa;
+    for (; ox + 4 <= oxb; ox += 4)
+        dw_quad8(rsrc, (size_t)(ox * g->sw - g->pw) * C, (size_t)g->sw * C, (ntaps + 1) / 2, w2, bint, m0, rq,
+                 g->zout, g->lo, g->hi, g->in_int8, o + (size_t)ox * 8);
     for (; ox + 2 <= oxb; ox += 2)
         dw_pair8(rsrc, (size_t)(ox * g->sw - g->pw) * C, (size_t)g->sw * C, (ntaps + 1) / 2, w2, bint, m0, rq,
                  g->zout, g->lo, g->hi, g->in_int8, o + (size_t)ox * 8);
