@@ -283,8 +283,12 @@ GEMM_SHAPES = [(56, 128, 128), (28, 256, 256), (14, 512, 512), (7, 1024, 1024)] 
 
 
 def gemm_gops(reps: int, shapes=GEMM_SHAPES) -> list[tuple[str, float, float]]:
-    """1x1 conv throughput of the fast kernel at 1 thread: (shape, ms, GOPS) per (H=W, C_in, C_out)."""
-    from intq.runtime.fast import conv as fc
+    """1x1 conv throughput of the fast kernel at 1 thread: (shape, ms, GOPS) per (H=W, C_in, C_out).
+
+    Times the conv's plan record as ``Interpreter.run`` calls it (buffers and scratch allocated once), one
+    ``intq_run_plan`` call on that record; a per-node call (``conv.run_level``) also allocates its output and
+    scratch, 8-12 % more time on these shapes (27 Nov 2026, AVX2 EPYC)."""
+    from intq.runtime.fast._lib import LIB
     out = []
     for hw, c, co in shapes:
         g = Graph()
@@ -293,9 +297,13 @@ def gemm_gops(reps: int, shapes=GEMM_SHAPES) -> list[tuple[str, float, float]]:
         g.add_constant("b", np.zeros(co, np.int32), _q(0.0002))
         g.add_tensor("y", (1, hw, hw, co), "uint8", _q(0.5, 128))
         g.add_node("CONV_2D", ["x", "w", "b"], ["y"], OP_OPTIONS["CONV_2D"](activation="RELU6"))
-        p = fc.prepare(g, g.nodes[0])
-        x = np.random.default_rng(1).integers(0, 256, (1, hw, hw, c)).astype(np.uint8)
-        t = interleaved({"k": lambda: fc.run_level(p, x, 1, fc.ISA_LEVEL)}, reps)["k"]
+        g.inputs, g.outputs = ["x"], ["y"]
+        it = intq.Interpreter(g)
+        if it._plan is None or len(it._plan.records) != 1:
+            raise SystemExit("gemm_gops: the 1x1 conv was not planned as one record")
+        it.run(np.random.default_rng(1).integers(0, 256, (1, hw, hw, c)).astype(np.uint8))
+        record = it._plan.records.ctypes.data
+        t = interleaved({"k": lambda: LIB.intq_run_plan(record, 1)}, reps)["k"]
         out.append((f"{hw}x{hw}x{c}->{co}", t * 1e3, 2 * hw * hw * c * co / t / 1e9))
     return out
 
