@@ -358,8 +358,13 @@ static int dw_task(void *vp, long begin, long end, int thread) {
 }
 
 /* byte offsets in a call's work memory (64-byte aligned): the AVX2 path's tap offsets and zero-point row,
- * and the portable loop's accumulators (cpad per thread) */
-typedef struct { size_t toff, zrow, acc, total; int paired; } dw_work;
+ * the padded copy of a small padded layer's input (see intq_depthwise), and the portable loop's accumulators
+ * (cpad per thread) */
+typedef struct { size_t toff, zrow, pad, acc, total; int paired, padded, ph2, pw2; } dw_work;
+
+/* the input extent every window reads, padding included: rows, columns */
+static int dw_reach_h(const dw_geom *g) { return (g->oh - 1) * g->sh + (g->kh - 1) * g->dh + 1; }
+static int dw_reach_w(const dw_geom *g) { return (g->ow - 1) * g->sw + (g->kw - 1) * g->dw + 1; }
 
 static dw_work dw_work_layout(const dw_geom *g, int nt, int level) {
     dw_work w;
@@ -375,6 +380,18 @@ static dw_work dw_work_layout(const dw_geom *g, int nt, int level) {
     if (w.paired) o += align64(((size_t)taps + 1) * sizeof(long));
     w.zrow = o;
     if (w.paired) o += align64((size_t)g->c + 16);
+    /* a small stride-1 layer with padding (<= 256 output pixels, so a quarter or more of them touch the
+     * border) runs on a copy of its input with the padding written out as zero-point bytes: every window is
+     * then inside and goes through the multi-pixel kernels (at stride 2 the copy, four times the output,
+     * cost more than it saved: v2's 14x14x576 -> 7x7 layer 1.15x) */
+    const int h2 = dw_reach_h(g), w2 = dw_reach_w(g);
+    const size_t pbytes = (size_t)g->n * h2 * w2 * g->c;
+    w.padded = w.paired && (long)g->oh * g->ow <= 256 && g->sh == 1 && g->sw == 1
+               && (g->ph > 0 || g->pw > 0 || h2 > g->h || w2 > g->w) && pbytes <= ((size_t)1 << 20);
+    w.ph2 = h2;
+    w.pw2 = w2;
+    w.pad = o;
+    if (w.padded) o += align64(pbytes + 16);
     w.acc = o;
     w.total = o + align64((size_t)nt * g->cpad * sizeof(int32_t));
     return w;
@@ -405,6 +422,20 @@ int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, cons
     d.paired = w.paired;
     rq_view(&d.rq, shift, d.g.cpad);
 #ifdef INTQ_X86
+    if (w.padded) {                               /* zero-point bytes around a copy of the input */
+        const size_t c = (size_t)d.g.c, h2 = (size_t)w.ph2, w2 = (size_t)w.pw2;
+        uint8_t *px = mem + w.pad;
+        memset(px, (uint8_t)d.g.za, (size_t)d.g.n * h2 * w2 * c + 16);
+        const size_t cols = (size_t)d.g.w < w2 - (size_t)d.g.pw ? (size_t)d.g.w : w2 - (size_t)d.g.pw;
+        for (int b = 0; b < d.g.n; b++)
+            for (int iy = 0; iy < d.g.h && (size_t)(iy + d.g.ph) < h2; iy++)
+                memcpy(px + (((size_t)b * h2 + (size_t)(iy + d.g.ph)) * w2 + (size_t)d.g.pw) * c,
+                       x + ((size_t)b * d.g.h + (size_t)iy) * d.g.w * c, cols * c);
+        d.x = px;
+        d.g.h = (int)h2;
+        d.g.w = (int)w2;
+        d.g.ph = d.g.pw = 0;
+    }
     if (w.paired) {
         int taps = d.g.kh * d.g.kw;
         long *toff = (long *)(mem + w.toff);

@@ -1,8 +1,9 @@
 """Fast DEPTHWISE_CONV_2D on a fixed grid of shapes equals the reference byte for byte, every ISA level.
 
 Covers the AVX2 paired-tap path (taps paired for vpmaddwd, odd and even tap counts, 16- and 8-channel groups,
-border taps read as the zero point; two pixels per step in 8-channel layers; the per-tap code for the last
-C % 8 channels; windows over 64 taps on the portable loop), strides and dilation.
+border taps read as the zero point, or layers of up to 256 output pixels on a copy of the input padded with
+zero-point bytes; four, then two pixels per call; the per-tap code for the last C % 8 channels; windows over
+64 taps on the portable loop), strides and dilation.
 """
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ SHAPES = [  # (n, h, w, c, mult, kh, kw, stride, dilation, padding)
     # 8 channels: inside pixels go two at a time (left padding 1 at stride 2, odd/even inside runs, dilation)
     (1, 9, 11, 8, 1, 3, 3, 2, 1, "SAME"), (2, 8, 10, 8, 1, 3, 3, 2, 1, "SAME"), (1, 9, 9, 8, 1, 3, 3, 1, 2, "SAME"),
     (1, 10, 12, 8, 1, 5, 5, 1, 1, "VALID"),
+    # more than 256 output pixels: padded taps read a zero-point row (smaller padded layers run on a copy of
+    # the input with the padding written out)
+    (1, 17, 17, 16, 1, 3, 3, 1, 1, "SAME"), (1, 18, 20, 8, 1, 3, 3, 1, 1, "SAME"),
+    (1, 17, 18, 12, 1, 3, 3, 1, 1, "SAME"), (1, 33, 35, 24, 1, 3, 3, 2, 1, "SAME"),
 ]
 
 
