@@ -382,12 +382,14 @@ static dw_work dw_work_layout(const dw_geom *g, int nt, int level) {
     if (w.paired) o += align64((size_t)g->c + 16);
     /* a small stride-1 layer with padding (<= 256 output pixels, so a quarter or more of them touch the
      * border) runs on a copy of its input with the padding written out as zero-point bytes: every window is
-     * then inside and goes through the multi-pixel kernels (at stride 2 the copy, four times the output,
-     * cost more than it saved: v2's 14x14x576 -> 7x7 layer 1.15x) */
+     * then inside and goes through the multi-pixel kernels. Only copies of up to 64 KB: the caller makes the
+     * copy before the threads split the layer, and at 2 threads MobileNet v2's 78-147 KB copies (7x7x960,
+     * 14x14x384/576) cost about what they saved; at stride 2 the copy, four times the output, cost more
+     * than it saved (v2's 14x14x576 -> 7x7 layer 1.15x). */
     const int h2 = dw_reach_h(g), w2 = dw_reach_w(g);
     const size_t pbytes = (size_t)g->n * h2 * w2 * g->c;
     w.padded = w.paired && (long)g->oh * g->ow <= 256 && g->sh == 1 && g->sw == 1
-               && (g->ph > 0 || g->pw > 0 || h2 > g->h || w2 > g->w) && pbytes <= ((size_t)1 << 20);
+               && (g->ph > 0 || g->pw > 0 || h2 > g->h || w2 > g->w) && pbytes <= ((size_t)1 << 16);
     w.ph2 = h2;
     w.pw2 = w2;
     w.pad = o;
