@@ -5,7 +5,8 @@
  * (creating and joining pthreads for every layer cost more than the work they shared on a VM). Each thread
  * owns a contiguous run of CHUNKS_PER_THREAD chunks (so consecutive layers mostly find their inputs in the
  * same core's cache), shrinking from front to back (weights CHUNKS_PER_THREAD, ..., 1), takes its own from
- * the front, and when it runs out takes other threads' chunks from the back (the smallest first): a thread that is descheduled or slow (a busy core, a noisy VM) delays nobody, because the caller
+ * the front, and when it runs out takes other threads' chunks from the back (the smallest first): a thread
+ * that is descheduled or slow (a busy core, a noisy VM) delays nobody, because the caller
  * never waits for a chunk that no thread has started. Between calls a worker polls for the next call for up
  * to SPIN_NS (the next layer of an inference comes within microseconds, and waking a thread blocked in the
  * kernel costs tens of them on a VM), yielding its core to any other runnable thread while it polls, then
@@ -102,6 +103,11 @@ static _Atomic long run_back[POOL_MAX + 1];     /* chunks others took from the b
 static _Atomic long call_done;                  /* chunks finished */
 static _Atomic int call_err;
 
+/* chunks in thread u's run */
+static long run_len(int u) {
+    return call_nchunks * (u + 1) / atomic_load_explicit(&call_nt, memory_order_relaxed) - run_first[u];
+}
+
 /* take one chunk of thread u's run for call `gen` (u's own from the front, else from the back); -1 if none */
 static long claim(int u, unsigned long gen, int own) {
     uint64_t w = atomic_load_explicit(&run_word[u], memory_order_acquire);
@@ -111,22 +117,18 @@ static long claim(int u, unsigned long gen, int own) {
                                                   memory_order_acquire))
             break;
     }
-    long nrun = call_nchunks * (u + 1) / atomic_load_explicit(&call_nt, memory_order_relaxed) - run_first[u];
     if (own) return run_first[u] + run_front[u]++;
-    return run_first[u] + nrun - 1 - atomic_fetch_add_explicit(&run_back[u], 1, memory_order_relaxed);
+    return run_first[u] + run_len(u) - 1 - atomic_fetch_add_explicit(&run_back[u], 1, memory_order_relaxed);
 }
 
 /* run claimed chunk c on thread t (the call's fields are stable until its completion is counted, and not
  * after) */
-static void run_chunk(long c, int t) {
+static void run_chunk(long c, int u, int t) {
     const long nchunks = call_nchunks;
-    const int nt = atomic_load_explicit(&call_nt, memory_order_relaxed);
-    int u = 0;                                   /* the run holding chunk c */
-    while (u + 1 < nt && c >= run_first[u + 1]) u++;
-    /* a run's chunks shrink from front to back (weights nrun, nrun - 1, ..., 1): its owner ends on a small
-     * chunk, and a thread that runs out of work takes the smallest ones first, so the call's last chunk in
-     * flight, which the others wait for, is small */
-    const long first = run_first[u], nrun = nchunks * (u + 1) / nt - first, i = c - first;
+    /* chunk c of thread u's run: a run's chunks shrink from front to back (weights nrun, nrun - 1, ..., 1):
+     * its owner ends on a small chunk, and a thread that runs out of work takes the smallest ones first, so
+     * the call's last chunk in flight, which the others wait for, is small */
+    const long first = run_first[u], nrun = run_len(u), i = c - first;
     const long s0 = call_n * first / nchunks, len = call_n * (first + nrun) / nchunks - s0;
     const long tot = nrun * (nrun + 1) / 2, cum0 = i * nrun - i * (i - 1) / 2, cum1 = cum0 + nrun - i;
     const long b = s0 + len * cum0 / tot, e = s0 + len * cum1 / tot;
@@ -143,10 +145,10 @@ static void work(int t, unsigned long gen) {
     long c;
     int nt = atomic_load_explicit(&call_nt, memory_order_relaxed);
     if (t >= nt) return;                   /* not one of this call's threads */
-    while ((c = claim(t, gen, 1)) >= 0) run_chunk(c, t);
+    while ((c = claim(t, gen, 1)) >= 0) run_chunk(c, t, t);
     for (int k = 1; k < nt; k++) {
         int u = (t + k) % nt;
-        while ((c = claim(u, gen, 0)) >= 0) run_chunk(c, t);
+        while ((c = claim(u, gen, 0)) >= 0) run_chunk(c, u, t);
     }
 }
 

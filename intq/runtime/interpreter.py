@@ -56,7 +56,8 @@ class Interpreter:
         self._other_lock = threading.Lock()
         # the common call, one integer input of the planned shape, goes straight to the plan: after a model's
         # kernels have pushed the interpreter out of the caches, each Python step of the general path costs
-        # microseconds (25-80 us a run on a 0.8 ms model). The checks are those of _check_inputs.
+        # microseconds (70-100 us more than the C call on a 0.8 ms model, 11-24 us this way; docs/performance.md).
+        # The checks are those of _check_inputs.
         self._direct = None
         if self._plan is not None and len(graph.inputs) == 1 and self._input_dtypes[0][1].kind in "iu":
             self._direct = (self._plan, self._input_dtypes[0][1], tuple(self._plan.inputs[0].shape))
@@ -84,7 +85,7 @@ class Interpreter:
         if direct is not None and len(inputs) == 1 and not intermediates:
             x = inputs[0]
             if type(x) is np.ndarray and x.shape == direct[2] and x.dtype == direct[1]:
-                outs = direct[0].run1(x)
+                outs = direct[0].run(inputs)
                 if outs is not None:
                     return outs
         checked = self._check_inputs(inputs)

@@ -1,13 +1,14 @@
 """Fast CONV_2D on a fixed grid of MobileNet-like shapes equals the reference byte for byte, every ISA level.
 
 Covers the tiling (one tile up to 96 pixels, balanced tiles above, 1-2 row products on the GEMV kernel), the
-im2col paths (1x1 stride-1 tiles copied whole, depth padding K % 4 != 0, contiguous kw*C runs,
-per-tap copies at borders and with dilation; on AVX2 the int16 row segments of KxK convs: kw*C of 9, 15, 20,
-21 and 80 taps, odd ones padded, windows at the input's end, 1-pixel outputs on the GEMV path, one of them
-through the short-window uint8 builder that the VNNI level uses for 3x3x3 layers) and the channel tails of the GEMM and epilogue (C_out not a
-multiple of 8 or 32: last blocks of 1-24 channels on the narrow AVX2 kernels, 25-31 on the full one). At 2
-threads, few-pixel layers split by (channel block, tile) tasks; an odd number of blocks (96 or 160 channels)
-cuts the pixels again into equal tiles of any row count (33 and 43 rows here, 32 and 18 in smaller shapes).
+im2col paths (1x1 stride-1 tiles copied whole, depth padding K % 4 != 0, contiguous kw*C runs, per-tap copies
+at borders and with dilation; on AVX2 the int16 row segments of KxK convs: kw*C of 9, 15, 20, 21 and 80 taps,
+odd ones padded, windows at the input's end, 1-pixel outputs on the GEMV path, one of them through the
+short-window uint8 builder that the VNNI level uses for 3x3x3 layers) and the channel tails of the GEMM and
+epilogue (C_out not a multiple of 8 or 32: last blocks of 1-24 channels on the narrow AVX2 kernels, 25-31 on
+the full one). At 2 threads, few-pixel layers split by (channel block, tile) tasks; an odd number of blocks
+(96 or 160 channels) cuts the pixels again into equal tiles of any row count (33 and 43 rows here, 32 and 18
+in smaller shapes).
 """
 from __future__ import annotations
 

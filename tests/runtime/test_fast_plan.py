@@ -202,16 +202,15 @@ def test_plan_reuses_dead_activation_memory():
 
 @pytest.mark.parametrize("dtype", ["uint8", "int8"])
 def test_one_planned_input_goes_straight_to_the_plan_with_the_same_bytes(dtype, monkeypatch):
-    """Interpreter.run's short path (one integer input of the planned shape and dtype) calls Plan.run1 and
+    """Interpreter.run's short path (one integer input of the planned shape and dtype) skips _check_inputs and
     gives the reference's bytes for contiguous, strided and read-only inputs; anything else takes the checked
     path (a wrong dtype still raises, another batch size runs node by node)."""
     from intq.errors import InputError
-    from intq.runtime.fast.plan import Plan
     g = small_net(dtype, seed=5)
     it, ref = Interpreter(g), Interpreter(g, kernels="reference")
     calls = []
-    run1 = Plan.run1
-    monkeypatch.setattr(Plan, "run1", lambda self, x: calls.append(x.shape) or run1(self, x))
+    check = Interpreter._check_inputs
+    monkeypatch.setattr(Interpreter, "_check_inputs", lambda self, xs: calls.append(len(xs)) or check(self, xs))
     x = _x(dtype, 7)
     strided = np.repeat(x, 2, axis=2)[:, :, ::2]
     readonly = x.copy()
@@ -220,12 +219,12 @@ def test_one_planned_input_goes_straight_to_the_plan_with_the_same_bytes(dtype, 
     for inp in (x, strided, readonly):
         got, want = it.run(inp), ref.run(inp)
         assert all(a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(got, want))
-    assert len(calls) == 3
+    assert calls == [1, 1, 1]                                          # the reference Interpreter's runs only
     with pytest.raises(InputError, match="must be"):
         it.run(x.astype(np.int16))
     got, want = it.run(_x(dtype, 8, n=2)), ref.run(_x(dtype, 8, n=2))
     assert all(np.array_equal(a, b) for a, b in zip(got, want))
-    assert len(calls) == 3
+    assert calls == [1, 1, 1, 1, 1, 1]                      # + the wrong dtype, the other batch in it and in ref
 
 
 def test_float_input_keeps_the_nan_check():

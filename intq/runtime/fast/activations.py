@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from intq.runtime.fast._lib import LIB, OP_LUT1, ptr
-from intq.runtime.fast.layout import byte_table
+from intq.runtime.fast.layout import byte_table, gather_plan, gather_run
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import activations as ref
 
@@ -20,20 +19,13 @@ def _table_kernel(ref_kernel: Kernel) -> Kernel:
 
     def prepare(graph, node) -> dict:
         p = ref_kernel.prepare(graph, node)
-        return dict(table=byte_table(ref_kernel.run, p, graph.tensor(node.inputs[0]).dtype),
-                    dtype=graph.tensor(node.outputs[0]).dtype)
+        return dict(table=byte_table(ref_kernel.run, p, graph.tensor(node.inputs[0]).dtype))
 
     def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
-        x = np.ascontiguousarray(inputs[0])
-        out = np.empty(x.shape, p["dtype"])
-        LIB.intq_lut1(ptr(x), ptr(out), x.size, ptr(p["table"]), 1)
-        return [out]
+        return [gather_run(inputs[0], p["table"])]
 
     def plan(p: dict, ins: list, outs: list, num_threads: int):
-        x, out = ins[0], outs[0]
-        if x.size != out.size or x.dtype.itemsize != 1 or out.dtype != np.dtype(p["dtype"]):
-            return None
-        return [OP_LUT1, ptr(x), ptr(out), x.size, ptr(p["table"]), 1], [p["table"]]
+        return gather_plan(ins[0], outs[0], p["table"])
 
     return Kernel(prepare, run, plan)
 

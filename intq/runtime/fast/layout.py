@@ -105,6 +105,21 @@ def byte_table(run, p: dict, in_dtype: str) -> np.ndarray:
         return np.ascontiguousarray(run(p, [_CODES.view(in_dtype)], ExecContext())[0])
 
 
+def gather_run(x: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """table[byte of each element of ``x``] (1-byte codes; 1- or 4-byte table entries), ``x``'s shape."""
+    x = np.ascontiguousarray(x)
+    out = np.empty(x.shape, table.dtype)
+    LIB.intq_lut1(ptr(x), ptr(out), x.size, ptr(table), table.dtype.itemsize)
+    return out
+
+
+def gather_plan(x: np.ndarray, out: np.ndarray, table: np.ndarray):
+    """intq_run_plan record of gather_run on fixed buffers (None unless 1-byte codes into ``table``'s dtype)."""
+    if x.size != out.size or x.dtype.itemsize != 1 or out.dtype != table.dtype:
+        return None
+    return [OP_LUT1, ptr(x), ptr(out), x.size, ptr(table), table.dtype.itemsize], [table]
+
+
 def _prepare_quantize(graph: Graph, node: Node) -> dict:
     """Reference prepare; float mode: the scale's bits and clamp range; requantize: the 256-entry output table."""
     p = dict(ref_quant.prepare_quantize(graph, node))
@@ -123,10 +138,7 @@ def _run_quantize(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
         out = np.empty(x.shape, p["dtype"])
         LIB.intq_quantize_f32(ptr(x), ptr(out), x.size, p["scale"], p["z_out"], p["lo"], p["hi"])
         return [out]
-    x = np.ascontiguousarray(inputs[0])
-    out = np.empty(x.shape, p["dtype"])
-    LIB.intq_lut1(ptr(x), ptr(out), x.size, ptr(p["table"]), 1)
-    return [out]
+    return [gather_run(inputs[0], p["table"])]
 
 
 def _plan_quantize(p: dict, ins: list, outs: list, num_threads: int):
@@ -138,9 +150,7 @@ def _plan_quantize(p: dict, ins: list, outs: list, num_threads: int):
         if x.dtype != np.float32:
             return None
         return [OP_QUANTIZE_F32, ptr(x), ptr(out), x.size, p["scale_bits"], p["z_out"], p["lo"], p["hi"]], []
-    if x.dtype.itemsize != 1:
-        return None
-    return [OP_LUT1, ptr(x), ptr(out), x.size, ptr(p["table"]), 1], [p["table"]]
+    return gather_plan(x, out, p["table"])
 
 
 def _prepare_dequantize(graph: Graph, node: Node) -> dict:
@@ -152,18 +162,12 @@ def _prepare_dequantize(graph: Graph, node: Node) -> dict:
 
 def _run_dequantize(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     """q -> float32, one gather of the reference's 256 outputs."""
-    x = np.ascontiguousarray(inputs[0])
-    out = np.empty(x.shape, np.float32)
-    LIB.intq_lut1(ptr(x), ptr(out), x.size, ptr(p["table"]), 4)
-    return [out]
+    return [gather_run(inputs[0], p["table"])]
 
 
 def _plan_dequantize(p: dict, ins: list, outs: list, num_threads: int):
     """intq_run_plan record of this dequantize on fixed buffers."""
-    x, out = ins[0], outs[0]
-    if x.size != out.size or x.dtype.itemsize != 1 or out.dtype != np.float32:
-        return None
-    return [OP_LUT1, ptr(x), ptr(out), x.size, ptr(p["table"]), 4], [p["table"]]
+    return gather_plan(ins[0], outs[0], p["table"])
 
 
 def _split_parts(p: dict, x: np.ndarray) -> tuple[int, int, list[int]]:
