@@ -360,7 +360,7 @@ static int dw_task(void *vp, long begin, long end, int thread) {
 /* byte offsets in a call's work memory (64-byte aligned): the AVX2 path's tap offsets and zero-point row,
  * the padded copy of a small padded layer's input (see intq_depthwise), and the portable loop's accumulators
  * (cpad per thread) */
-typedef struct { size_t toff, zrow, pad, acc, total; int paired, padded, ph2, pw2; } dw_work;
+typedef struct { size_t toff, zrow, pad, acc, total; int paired, padded; } dw_work;
 
 /* the input extent every window reads, padding included: rows, columns */
 static int dw_reach_h(const dw_geom *g) { return (g->oh - 1) * g->sh + (g->kh - 1) * g->dh + 1; }
@@ -390,8 +390,6 @@ static dw_work dw_work_layout(const dw_geom *g, int nt, int level) {
     const size_t pbytes = (size_t)g->n * h2 * w2 * g->c;
     w.padded = w.paired && (long)g->oh * g->ow <= 256 && g->sh == 1 && g->sw == 1
                && (g->ph > 0 || g->pw > 0 || h2 > g->h || w2 > g->w) && pbytes <= ((size_t)1 << 16);
-    w.ph2 = h2;
-    w.pw2 = w2;
     w.pad = o;
     if (w.padded) o += align64(pbytes + 16);
     w.acc = o;
@@ -425,7 +423,7 @@ int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, cons
     rq_view(&d.rq, shift, d.g.cpad);
 #ifdef INTQ_X86
     if (w.padded) {                               /* zero-point bytes around a copy of the input */
-        const size_t c = (size_t)d.g.c, h2 = (size_t)w.ph2, w2 = (size_t)w.pw2;
+        const size_t c = (size_t)d.g.c, h2 = (size_t)dw_reach_h(&d.g), w2 = (size_t)dw_reach_w(&d.g);
         uint8_t *px = mem + w.pad;
         memset(px, (uint8_t)d.g.za, (size_t)d.g.n * h2 * w2 * c + 16);
         const size_t cols = (size_t)d.g.w < w2 - (size_t)d.g.pw ? (size_t)d.g.w : w2 - (size_t)d.g.pw;

@@ -260,7 +260,7 @@ static int im2col16_seg(const conv_geom *g, const uint8_t *x, long p0, long ptot
         if (run > 0) {
             const uint8_t *base = x + first;
             int16_t *d = A16 + (size_t)r * kp;
-            if (L <= 16) {
+            if (L <= 16) {          /* one vector per kernel row; the general loop alone was 1.04-1.11x slower */
                 for (int j = 0; j < run; j++, base += pstride, d += kp) {
                     const uint8_t *sp = base;
                     for (int ky = 0; ky < KH; ky++, sp += rstride)
