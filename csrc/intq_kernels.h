@@ -37,6 +37,7 @@ void intq_lut1(const uint8_t *x, void *out, long n, const void *table, int esize
 void intq_split(const uint8_t *x, const int64_t *outs, long n, long outer, long part);
 /* intq_pool.c */
 void intq_max_pool(const uint8_t *x, uint8_t *out, const int64_t *g);
+void intq_avg_pool(const uint8_t *x, uint8_t *out, const int64_t *g);
 void intq_mean_table(const uint8_t *x, uint8_t *out, const int64_t *meta, const uint8_t *table, int32_t *acc);
 void intq_arg_max(const uint8_t *x, void *out, long outer, long len, long inner, int in_int8, int osize);
 /* intq_plan.c */

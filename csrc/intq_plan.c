@@ -5,8 +5,8 @@
  * would pass (pointers to the prepared constants and to buffers allocated once for the planned batch).
  * Running the plan is calling those kernels in order; the results are the per-node results by construction.
  * Also the global AVERAGE_POOL_2D (window = whole image) and CONCATENATION used by the plans; TRANSPOSE, PAD,
- * QUANTIZE, DEQUANTIZE and SPLIT are in intq_layout.c, MAX_POOL_2D, the tabled MEAN and ARG_MAX in
- * intq_pool.c. */
+ * QUANTIZE, DEQUANTIZE and SPLIT are in intq_layout.c, MAX_POOL_2D, the windowed AVERAGE_POOL_2D, the
+ * tabled MEAN and ARG_MAX in intq_pool.c. */
 #include <stdint.h>
 #include <stddef.h>
 #include <string.h>
@@ -17,7 +17,8 @@
 #define PLAN_WORDS 16
 enum { OP_CONV = 1, OP_DEPTHWISE = 2, OP_LUT2 = 3, OP_SOFTMAX = 4, OP_GLOBAL_AVG = 5, OP_CONCAT = 6,
        OP_RESIZE_BILINEAR = 7, OP_TRANSPOSE = 8, OP_PAD = 9, OP_QUANTIZE_F32 = 10, OP_LUT1 = 11, OP_MAX_POOL = 12,
-       OP_MEAN_TABLE = 13, OP_ADD = 14, OP_SPLIT = 15, OP_ARG_MAX = 16 };
+       OP_MEAN_TABLE = 13, OP_ADD = 14, OP_SPLIT = 15, OP_ARG_MAX = 16,
+       OP_AVG_POOL = 17 };
 
 /* AVERAGE_POOL_2D over the whole H x W image (no padding): TFLite reference_ops::AveragePool with
  * count = hw: acc > 0 ? (acc + count/2) / count : (acc - count/2) / count (C division), then clamp */
@@ -95,6 +96,7 @@ int intq_run_plan(const int64_t *plan, long nrec) {
         }
         case OP_LUT1: intq_lut1(P(1), P(2), (long)r[3], P(4), (int)r[5]); break;
         case OP_MAX_POOL: intq_max_pool(P(1), P(2), P(3)); break;
+        case OP_AVG_POOL: intq_avg_pool(P(1), P(2), P(3)); break;
         case OP_MEAN_TABLE: intq_mean_table(P(1), P(2), P(3), P(4), P(5)); break;
         case OP_SPLIT: intq_split(P(1), P(2), (long)r[3], (long)r[4], (long)r[5]); break;
         case OP_ARG_MAX: intq_arg_max(P(1), P(2), (long)r[3], (long)r[4], (long)r[5], (int)r[6], (int)r[7]); break;

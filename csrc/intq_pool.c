@@ -1,7 +1,10 @@
-/* intq MAX_POOL_2D (NHWC) and tabled MEAN. Plain C ABI, called per node (ctypes) and from intq_run_plan.
+/* intq MAX_POOL_2D and AVERAGE_POOL_2D (NHWC), tabled MEAN. Plain C ABI, called per node (ctypes) and from
+ * intq_run_plan.
  *
  * MAX_POOL_2D as runtime/reference/pooling.py: the max of the window's taps inside the image (padded taps
  * are skipped, as reading the dtype's lowest code does), then clamp to the fused activation's [lo, hi].
+ * AVERAGE_POOL_2D likewise over the taps inside the image: their sum divided by their count n, rounded half
+ * away from zero as the reference's C division does, then the clamp.
  * MEAN as intq.runtime.fast.pooling: the int32 sum over the reduced axes, then a gather of the table the
  * Python prepare built from the reference formula for every possible sum. */
 #include <stdint.h>
@@ -13,32 +16,221 @@
 
 #define INTQ_MAXDIM 6
 
-/* g = [n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, in_int8, lo, hi] */
-void intq_max_pool(const uint8_t *x, uint8_t *out, const int64_t *g) {
-    const long n = g[0], h = g[1], w = g[2], c = g[3], oh = g[4], ow = g[5], kh = g[6], kw = g[7];
-    const long sh = g[8], sw = g[9], ph = g[10], pw = g[11];
-    const int in_int8 = (int)g[12], lo = (int)g[13], hi = (int)g[14];
-    int32_t acc[256];
-    for (long b = 0; b < n; b++)
-        for (long oy = 0; oy < oh; oy++)
-            for (long ox = 0; ox < ow; ox++)
-                for (long j0 = 0; j0 < c; j0 += 256) {
-                    const long m = c - j0 < 256 ? c - j0 : 256;
-                    for (long j = 0; j < m; j++) acc[j] = in_int8 ? -128 : 0;
-                    for (long ky = 0; ky < kh; ky++) {
-                        const long iy = oy * sh - ph + ky;
-                        if (iy < 0 || iy >= h) continue;
-                        for (long kx = 0; kx < kw; kx++) {
-                            const long ix = ox * sw - pw + kx;
-                            if (ix < 0 || ix >= w) continue;
-                            const uint8_t *p = x + (((size_t)b * h + iy) * w + ix) * c + j0;
-                            if (in_int8) for (long j = 0; j < m; j++) { int32_t v = (int8_t)p[j]; acc[j] = v > acc[j] ? v : acc[j]; }
-                            else for (long j = 0; j < m; j++) { int32_t v = p[j]; acc[j] = v > acc[j] ? v : acc[j]; }
-                        }
+/* The pools share one loop over output pixels (FOR_EACH_WINDOW): each window is clipped to the image, and
+ * the body gets its first tap `first`, its size wh x ww and the output pixel `o`. Any CPU: the reductions
+ * below, vectorised by the compiler over blocks of up to 256 channels kept in a stack array. AVX2: 32
+ * channels at a time held in registers over all the window's taps, two taps per loop step (one tap per step
+ * was about 2x slower: a short inner loop whose length changes at the image border). */
+typedef struct {
+    const uint8_t *x; uint8_t *out;
+    long n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw;
+    int in_int8, lo, hi;
+} pool_geom;
+
+static pool_geom pool_geom_of(const uint8_t *x, uint8_t *out, const int64_t *g) {
+    pool_geom p = { x, out, g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11],
+                    (int)g[12], (int)g[13], (int)g[14] };
+    return p;
+}
+
+#define FOR_EACH_WINDOW(P, ...)                                                                          \
+    for (long b_ = 0; b_ < (P)->n; b_++)                                                                 \
+        for (long oy_ = 0; oy_ < (P)->oh; oy_++) {                                                       \
+            const long y0_ = oy_ * (P)->sh - (P)->ph, ya = y0_ < 0 ? 0 : y0_;                             \
+            const long wh = (y0_ + (P)->kh < (P)->h ? y0_ + (P)->kh : (P)->h) - ya;                      \
+            for (long ox_ = 0; ox_ < (P)->ow; ox_++) {                                                   \
+                const long x0_ = ox_ * (P)->sw - (P)->pw, xa = x0_ < 0 ? 0 : x0_;                         \
+                const long ww = (x0_ + (P)->kw < (P)->w ? x0_ + (P)->kw : (P)->w) - xa;                  \
+                const uint8_t *first = (P)->x + ((((size_t)b_ * (P)->h + ya) * (P)->w + xa) * (P)->c);   \
+                uint8_t *o = (P)->out + ((((size_t)b_ * (P)->oh + oy_) * (P)->ow + ox_) * (P)->c);       \
+                __VA_ARGS__                                                                              \
+            }                                                                                            \
+        }
+
+/* MAX_POOL_2D on bytes: int8 codes are compared as code ^ 0x80 (the order of unsigned bytes), so the max
+ * and the clamp are byte operations; a window with no tap inside the image would give the lowest code, as
+ * the reference's padding does */
+static void max_pool_any(const pool_geom *P) {
+    const uint8_t flip = P->in_int8 ? 0x80 : 0, lo = (uint8_t)(P->lo ^ flip), hi = (uint8_t)(P->hi ^ flip);
+    const long c = P->c, w = P->w;
+    uint8_t acc[256];
+    FOR_EACH_WINDOW(P, {
+        for (long j0 = 0; j0 < c; j0 += 256) {
+            const long m = c - j0 < 256 ? c - j0 : 256;
+            memset(acc, 0, (size_t)m);
+            for (long iy = 0; iy < wh; iy++)
+                for (long ix = 0; ix < ww; ix++) {
+                    const uint8_t *p = first + (iy * w + ix) * c + j0;
+                    for (long j = 0; j < m; j++) {
+                        const uint8_t v = p[j] ^ flip;
+                        acc[j] = v > acc[j] ? v : acc[j];
                     }
-                    uint8_t *o = out + (((size_t)b * oh + oy) * ow + ox) * c + j0;
-                    for (long j = 0; j < m; j++) o[j] = (uint8_t)clamp_i32(acc[j], lo, hi);
                 }
+            for (long j = 0; j < m; j++) o[j0 + j] = (uint8_t)((acc[j] < lo ? lo : acc[j] > hi ? hi : acc[j]) ^ flip);
+        }
+    })
+}
+
+/* AVERAGE_POOL_2D: q = acc > 0 ? (acc + n/2) / n : (acc - n/2) / n in C's truncating division, taken in
+ * floating point so that it vectorises: after truncation the quotient is exact whenever |acc| < 2^p (p = 24
+ * for float, 53 for double), because a quotient that is not an integer lies at least 1/n below the next
+ * integer, more than the division's rounding error (< q 2^-p) when q n < 2^p. Windows of at most 128 taps
+ * sum in int16 (|sum| <= 128 * 255) and divide in float; larger ones in int32 and double. */
+#define SMALL_WINDOW 128
+#define AVG_POOL_ANY(ACC_T, DIV_T)                                                                       \
+    ACC_T acc[256];                                                                                      \
+    FOR_EACH_WINDOW(P, {                                                                                 \
+        const int32_t cnt = (int32_t)(wh * ww), half = cnt / 2;                                          \
+        const DIV_T dc = (DIV_T)cnt;                                                                     \
+        for (long j0 = 0; j0 < c; j0 += 256) {                                                           \
+            const long m = c - j0 < 256 ? c - j0 : 256;                                                  \
+            memset(acc, 0, (size_t)m * sizeof(ACC_T));                                                   \
+            for (long iy = 0; iy < wh; iy++)                                                             \
+                for (long ix = 0; ix < ww; ix++) {                                                       \
+                    const uint8_t *p = first + (iy * w + ix) * c + j0;                                   \
+                    if (P->in_int8) for (long j = 0; j < m; j++) acc[j] += (int8_t)p[j];                 \
+                    else for (long j = 0; j < m; j++) acc[j] += p[j];                                    \
+                }                                                                                        \
+            for (long j = 0; j < m; j++) {                                                               \
+                const int32_t t = acc[j] > 0 ? acc[j] + half : acc[j] - half;                            \
+                o[j0 + j] = (uint8_t)clamp_i32((int32_t)((DIV_T)t / dc), P->lo, P->hi);                  \
+            }                                                                                            \
+        }                                                                                                \
+    })
+
+static void avg_pool_any(const pool_geom *P) {
+    const long c = P->c, w = P->w;
+    if (P->kh * P->kw <= SMALL_WINDOW) {
+        AVG_POOL_ANY(int16_t, float)
+    } else {
+        AVG_POOL_ANY(int32_t, double)
+    }
+}
+#undef AVG_POOL_ANY
+
+#ifdef INTQ_X86
+/* AVX2: channels [0, c - c % 32) in 32-byte vectors held in registers over the window's taps, the rest by the
+ * scalar tail of the same arithmetic */
+__attribute__((target("avx2")))
+static void max_pool_avx2(const pool_geom *P) {
+    const uint8_t flip = P->in_int8 ? 0x80 : 0, lo = (uint8_t)(P->lo ^ flip), hi = (uint8_t)(P->hi ^ flip);
+    const __m256i fv = _mm256_set1_epi8((char)flip), lov = _mm256_set1_epi8((char)lo),
+                  hiv = _mm256_set1_epi8((char)hi);
+    const long c = P->c, w = P->w, cv = c / 32 * 32;
+    FOR_EACH_WINDOW(P, {
+        for (long j = 0; j < cv; j += 32) {
+            __m256i a = _mm256_setzero_si256(), b = a;
+            for (long iy = 0; iy < wh; iy++) {
+                const uint8_t *p = first + iy * w * c + j;
+                long ix = 0;
+                for (; ix + 2 <= ww; ix += 2, p += 2 * c) {    /* two chains, two taps per branch */
+                    a = _mm256_max_epu8(a, _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)p), fv));
+                    b = _mm256_max_epu8(b, _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(p + c)), fv));
+                }
+                if (ix < ww) a = _mm256_max_epu8(a, _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)p), fv));
+            }
+            a = _mm256_min_epu8(_mm256_max_epu8(_mm256_max_epu8(a, b), lov), hiv);
+            _mm256_storeu_si256((__m256i *)(o + j), _mm256_xor_si256(a, fv));
+        }
+        for (long j = cv; j < c; j++) {
+            uint8_t a = 0;
+            for (long iy = 0; iy < wh; iy++)
+                for (long ix = 0; ix < ww; ix++) {
+                    const uint8_t v = first[(iy * w + ix) * c + j] ^ flip;
+                    a = v > a ? v : a;
+                }
+            o[j] = (uint8_t)((a < lo ? lo : a > hi ? hi : a) ^ flip);
+        }
+    })
+}
+
+/* s0 += channels 0..15 of the taps at p and q (q may be NULL), s1 += channels 16..31, as int16 */
+__attribute__((target("avx2"), always_inline))
+static inline void avg_taps(__m256i *s0, __m256i *s1, const uint8_t *p, const uint8_t *q, int in_int8) {
+#define WIDEN(ptr) (in_int8 ? _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(ptr)))                   \
+                            : _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(ptr))))
+    __m256i l = WIDEN(p), u = WIDEN(p + 16);
+    if (q) {
+        l = _mm256_add_epi16(l, WIDEN(q));
+        u = _mm256_add_epi16(u, WIDEN(q + 16));
+    }
+#undef WIDEN
+    *s0 = _mm256_add_epi16(*s0, l);
+    *s1 = _mm256_add_epi16(*s1, u);
+}
+
+/* windows of at most SMALL_WINDOW taps: int16 sums of 32 channels in two registers. The division of
+ * |acc| + n/2 (< 2^15) by n is a multiply-high: with l = ceil(log2 n) and m = ceil(2^(15+l) / n) (< 2^16),
+ * floor(t m / 2^(15+l)) = floor(t / n) for every 0 <= t < 2^15 (Granlund and Montgomery 1994, theorem 4.2:
+ * 2^(15+l) <= m n <= 2^(15+l) + 2^l), i.e. mulhi_epu16(t, m) >> (l - 1); n = 1 is t itself. The sign of
+ * acc goes back on (the reference rounds half away from zero), then saturation to bytes and the clamp. */
+__attribute__((target("avx2")))
+static void avg_pool_avx2(const pool_geom *P) {
+    const long c = P->c, w = P->w, cv = c / 32 * 32;
+    const int s8 = P->in_int8;
+    const __m256i lov = _mm256_set1_epi8((char)P->lo), hiv = _mm256_set1_epi8((char)P->hi);
+    FOR_EACH_WINDOW(P, {
+        const int32_t cnt = (int32_t)(wh * ww), half = cnt / 2;
+        int l = 0;
+        while ((1 << l) < cnt) l++;
+        const uint32_t m = (uint32_t)((((uint64_t)1 << (15 + l)) + (uint64_t)cnt - 1) / (uint64_t)cnt);
+        const __m256i mv = _mm256_set1_epi16((int16_t)(uint16_t)m), hv = _mm256_set1_epi16((int16_t)half);
+        const __m128i sh = _mm_cvtsi32_si128(l > 0 ? l - 1 : 0);
+        for (long j = 0; j < cv; j += 32) {
+            __m256i s0 = _mm256_setzero_si256(), s1 = s0;
+            for (long iy = 0; iy < wh; iy++) {
+                const uint8_t *p = first + iy * w * c + j;
+                long ix = 0;
+                for (; ix + 2 <= ww; ix += 2, p += 2 * c)      /* two taps per branch */
+                    avg_taps(&s0, &s1, p, p + c, s8);
+                if (ix < ww) avg_taps(&s0, &s1, p, NULL, s8);
+            }
+            __m256i q0 = _mm256_add_epi16(_mm256_abs_epi16(s0), hv), q1 = _mm256_add_epi16(_mm256_abs_epi16(s1), hv);
+            if (cnt > 1) {
+                q0 = _mm256_srl_epi16(_mm256_mulhi_epu16(q0, mv), sh);
+                q1 = _mm256_srl_epi16(_mm256_mulhi_epu16(q1, mv), sh);
+            }
+            q0 = _mm256_sign_epi16(q0, s0);
+            q1 = _mm256_sign_epi16(q1, s1);
+            __m256i v = _mm256_permute4x64_epi64(s8 ? _mm256_packs_epi16(q0, q1) : _mm256_packus_epi16(q0, q1), 0xD8);
+            v = s8 ? _mm256_min_epi8(_mm256_max_epi8(v, lov), hiv) : _mm256_min_epu8(_mm256_max_epu8(v, lov), hiv);
+            _mm256_storeu_si256((__m256i *)(o + j), v);
+        }
+        for (long j = cv; j < c; j++) {
+            int32_t a = 0;
+            for (long iy = 0; iy < wh; iy++)
+                for (long ix = 0; ix < ww; ix++) {
+                    const uint8_t v = first[(iy * w + ix) * c + j];
+                    a += s8 ? (int8_t)v : v;
+                }
+            o[j] = (uint8_t)clamp_i32(a > 0 ? (a + half) / cnt : (a - half) / cnt, P->lo, P->hi);
+        }
+    })
+}
+#endif
+
+/* g = [n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, in_int8, lo, hi, level] (both pools): level >= 1 (an ISA
+ * level up to intq_isa_level) takes the AVX2 code */
+void intq_max_pool(const uint8_t *x, uint8_t *out, const int64_t *g) {
+    const pool_geom P = pool_geom_of(x, out, g);
+#ifdef INTQ_X86
+    if (g[15] >= 1) {
+        max_pool_avx2(&P);
+        return;
+    }
+#endif
+    max_pool_any(&P);
+}
+
+void intq_avg_pool(const uint8_t *x, uint8_t *out, const int64_t *g) {
+    const pool_geom P = pool_geom_of(x, out, g);
+#ifdef INTQ_X86
+    if (g[15] >= 1 && g[6] * g[7] <= SMALL_WINDOW) {
+        avg_pool_avx2(&P);
+        return;
+    }
+#endif
+    avg_pool_any(&P);
 }
 
 /* MEAN by table: meta = [in_int8, offset, in_shape[6], reduced[6] (0/1)]; acc (int32, one per output element,

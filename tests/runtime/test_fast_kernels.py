@@ -7,17 +7,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from intq.ir.ops import OP_OPTIONS
+from intq.runtime.interpreter import Interpreter
 from intq.runtime.kernels import ExecContext, kernel_set
 from intq.runtime.reference import add as ref_add
 from intq.runtime.reference import conv as ref_conv
 from intq.runtime.reference import depthwise_conv as ref_dw
-from fast_cases import assert_conv_like_equal, assert_kernel_equal
+from fast_cases import assert_conv_like_equal, assert_kernel_equal, planned_run
 from reference_cases import one_op, pool_graph, q
 from strategies import RANGES, pool_draws
 
 fast = pytest.importorskip("intq.runtime.fast", reason="fast kernels not built", exc_type=ImportError)
 from intq.runtime.fast import conv as fast_conv  # noqa: E402
 from intq.runtime.fast import depthwise_conv as fast_dw  # noqa: E402
+from intq.runtime.fast import pooling as fast_pool  # noqa: E402
 
 LEVELS = list(range(fast.ISA_LEVEL + 1))
 
@@ -237,15 +239,46 @@ def test_fully_connected_matches_reference(dtype, per_channel, seed, in_shape, u
 def test_average_pool_matches_reference(dtype, seed, n, h, w, c, kh, kw, sh, sw, padding, activation):
     r = np.random.default_rng(seed)
     lo, hi = RANGES[dtype]
-    if seed % 4 == 1:                                                 # >= 16 taps: the integral-image path
+    if seed % 4 == 1:                                                 # >= 16 taps
         h, w, kh, kw = max(h, 4), max(w, 4), max(kh, 4), max(kw, 4)
     kh, kw = min(kh, h), min(kw, w)
     if seed % 4 == 0:                                                 # the global pool that ends MobileNets
         kh, kw, sh, sw, padding = h, w, 1, 1, "VALID"
     x = r.integers(lo, hi + 1, (n, h, w, c)).astype(dtype)
+    if seed % 8 == 2:                                                 # all-extreme windows: rounding at the ends
+        x[...] = lo if seed % 16 == 2 else hi
     quant = q(float(r.choice([0.02, 0.1, 1.0])), int(r.integers(lo, hi + 1)))
     g = pool_graph("AVERAGE_POOL_2D", x, kh, kw, sh, sw, padding, activation, quant)
+    _average_pool_equal(g, x)
+
+
+def _average_pool_equal(g, x: np.ndarray) -> None:
+    """The fast AVERAGE_POOL_2D equals the reference at every ISA level, and so does its plan record."""
     assert_kernel_equal("AVERAGE_POOL_2D", g, [x], fast.KERNELS)
+    want = Interpreter(g, kernels="reference").run(x)[0]
+    p = fast.KERNELS["AVERAGE_POOL_2D"].prepare(g, g.nodes[0])
+    for level in LEVELS:
+        got = fast_pool.run_average_level(p, x, level)
+        assert got.dtype == want.dtype and np.array_equal(got, want), level
+    for threads in (1, 2):                                            # every window has a plan record
+        it = Interpreter(g, num_threads=threads)
+        assert it._plan is not None
+        got = planned_run(it, x)[0]
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+@pytest.mark.parametrize("hw, k, stride, padding", [(14, 12, 1, "SAME"), (13, 12, 3, "VALID"), (20, 16, 2, "SAME"),
+                                                    (12, 11, 1, "SAME")])
+def test_average_pool_of_over_128_taps_matches_reference(dtype, hw, k, stride, padding):
+    """Windows of more than 128 taps (121 for k = 11, whose in-image windows are smaller) sum in int32 and
+    divide in double precision; each extreme (all lowest, all highest codes) and random codes."""
+    lo, hi = RANGES[dtype]
+    r = np.random.default_rng(hw * k)
+    for x in (np.full((2, hw, hw, 40), lo, dtype), np.full((2, hw, hw, 40), hi, dtype),
+              r.integers(lo, hi + 1, (2, hw, hw, 300)).astype(dtype)):
+        g = pool_graph("AVERAGE_POOL_2D", x, k, k, stride, stride, padding, "NONE", q(0.1, int(r.integers(lo, hi + 1))))
+        _average_pool_equal(g, x)
 
 
 def test_fast_set_has_pool_and_mean():

@@ -16,6 +16,7 @@ from reference_cases import one_op, pool_graph, q
 from strategies import RANGES, pool_draws
 
 fast = pytest.importorskip("intq.runtime.fast", reason="fast kernels not built", exc_type=ImportError)
+from intq.runtime.fast import pooling as fast_pool  # noqa: E402
 
 
 def _codes(dtype: str, n: int, r: np.random.Generator) -> np.ndarray:
@@ -50,9 +51,11 @@ def _plan_equal(g, x: np.ndarray, planned: bool = True) -> None:
         assert np.array_equal(got.view(np.uint8), want.view(np.uint8))
 
 
-def _both(op: str, g, x: np.ndarray, consts: list) -> None:
-    _kernel_equal(op, g, [x, *consts])
+def _both(op: str, g, x: np.ndarray, consts: list) -> np.ndarray:
+    """Kernel and plan equal the reference; returns the reference output."""
+    want = _kernel_equal(op, g, [x, *consts])
     _plan_equal(g, x)
+    return want
 
 
 @settings(max_examples=40, deadline=None)
@@ -183,7 +186,11 @@ def test_max_pool_matches_reference(dtype, seed, n, h, w, c, kh, kw, sh, sw, pad
     if seed % 4 == 0:
         x[...] = lo                                                   # all-lowest windows, padding included
     quant = q(float(r.choice([0.02, 0.1, 1.0])), int(r.integers(lo, hi + 1)))
-    _both("MAX_POOL_2D", pool_graph("MAX_POOL_2D", x, kh, kw, sh, sw, padding, activation, quant), x, [])
+    g = pool_graph("MAX_POOL_2D", x, kh, kw, sh, sw, padding, activation, quant)
+    want = _both("MAX_POOL_2D", g, x, [])
+    p = fast.KERNELS["MAX_POOL_2D"].prepare(g, g.nodes[0])
+    for level in range(fast.ISA_LEVEL + 1):                           # the AVX2 code and the portable one
+        assert np.array_equal(fast_pool.run_max_level(p, x, level), want), level
 
 
 @settings(max_examples=40, deadline=None)

@@ -3,7 +3,7 @@
 ``KERNELS`` maps op -> Kernel for the ops with a fast version (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED
 compiled; ADD, MUL as lookup tables; SOFTMAX with a tabled exp; CONCATENATION as byte copies and tables;
 RESIZE_BILINEAR in C on the reference's precomputed axes;
-AVERAGE_POOL_2D in vectorised NumPy integers, the global pool in C; MAX_POOL_2D in C; MEAN tabled, summed in C;
+AVERAGE_POOL_2D and MAX_POOL_2D in C; MEAN tabled, summed in C;
 TRANSPOSE, PAD, QUANTIZE, DEQUANTIZE and SPLIT in C (csrc/intq_layout.c), requantize and dequantize as
 256-entry tables; LOGISTIC, TANH, RELU, RELU6 as 256-entry tables; ARG_MAX of uint8/int8 in C); every other op uses
 the reference kernel (intq.runtime.kernels merges the sets). The compiled ones also have a ``plan`` for the

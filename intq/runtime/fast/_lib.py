@@ -64,6 +64,8 @@ LIB.intq_lut1.restype = None
 LIB.intq_lut1.argtypes = [_P, _P, ctypes.c_long, _P, _I]
 LIB.intq_max_pool.restype = None
 LIB.intq_max_pool.argtypes = [_P, _P, _P]
+LIB.intq_avg_pool.restype = None
+LIB.intq_avg_pool.argtypes = [_P, _P, _P]
 LIB.intq_mean_table.restype = None
 LIB.intq_mean_table.argtypes = [_P, _P, _P, _P, _P]
 LIB.intq_split.restype = None
@@ -75,7 +77,7 @@ LIB.intq_run_plan.argtypes = [_P, ctypes.c_long]
 PLAN_WORDS = 16
 OP_CONV, OP_DEPTHWISE, OP_LUT2, OP_SOFTMAX, OP_GLOBAL_AVG, OP_CONCAT, OP_RESIZE_BILINEAR = 1, 2, 3, 4, 5, 6, 7
 OP_TRANSPOSE, OP_PAD, OP_QUANTIZE_F32, OP_LUT1, OP_MAX_POOL, OP_MEAN_TABLE, OP_ADD = 8, 9, 10, 11, 12, 13, 14
-OP_SPLIT, OP_ARG_MAX = 15, 16
+OP_SPLIT, OP_ARG_MAX, OP_AVG_POOL = 15, 16, 17
 ISA_LEVEL: int = int(LIB.intq_isa_level())
 
 

@@ -1,13 +1,10 @@
 """Fast AVERAGE_POOL_2D, MAX_POOL_2D and MEAN, equal to runtime/reference. Imports: numpy, intq.
 
 AVERAGE_POOL_2D (TFLite ``reference_ops::AveragePool`` / ``reference_integer_ops::AveragePool``, uint8 and
-int8): the window sums come from an int32 integral image of the zero-padded input (padded taps add 0, as
-skipping them does), four strided reads per output instead of kh*kw shifted views; a window that covers the
-whole image (the global pool that ends MobileNets) is summed in C (csrc/intq_plan.c, the same formula with
-count = H*W); windows of under 16 taps
-sum shifted views in place. The division
-``round_half_away(acc / count)`` and the clamp are the reference's integer formula with the reference
-prepare's ``count``.
+int8) in C: a window that covers the whole image (the global pool that ends MobileNets) is summed by
+``intq_global_avg_pool`` (csrc/intq_plan.c, count = H*W); any other window by ``intq_avg_pool``
+(csrc/intq_pool.c), which sums the taps inside the image and divides by their count, the reference's
+``round_half_away(acc / count)`` in integers, then clamps. Both have a plan record.
 
 MEAN (``reference_ops::QuantizedMeanOrSum``): when the batch axis is not reduced the divisor N is fixed at
 prepare, and the output is a function of the int32 sum alone, which lies in [N*q_min, N*q_max]. Prepare
@@ -19,7 +16,8 @@ batch size, so one that reduces the batch axis builds its table for the planned 
 plan is None.
 
 MAX_POOL_2D (NHWC, any window, strides, SAME/VALID padding): ``intq_max_pool`` in C, the max of the taps inside
-the image, then the fused activation clamp, with the reference prepare's geometry and [lo, hi].
+the image (on bytes, int8 codes compared as ``code ^ 0x80``), then the fused activation clamp, with the
+reference prepare's geometry and [lo, hi].
 """
 from __future__ import annotations
 
@@ -27,16 +25,15 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
-from intq.runtime.fast._lib import LIB, OP_GLOBAL_AVG, OP_MAX_POOL, OP_MEAN_TABLE, ptr
+from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_AVG_POOL, OP_GLOBAL_AVG, OP_MAX_POOL, OP_MEAN_TABLE, ptr
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import mean as ref_mean
 from intq.runtime.reference import pooling as ref_pool
-from intq.runtime.reference.common import clamp_cast, dtype_range, padded_windows
+from intq.runtime.reference.common import clamp_cast, dtype_range
 from intq.scheme.fixedpoint import multiply_by_quantized_multiplier, wrap32
 
 _MAX_TABLE = 1 << 22
 _MAXDIM = 6                                                       # INTQ_MAXDIM of csrc/intq_pool.c
-_MIN_INTEGRAL_TAPS = 16                                           # below this, summing shifted views is faster
 
 
 def _prepare_average(graph: Graph, node: Node) -> dict:
@@ -48,43 +45,23 @@ def _prepare_average(graph: Graph, node: Node) -> dict:
     return p
 
 
-def _window_sums(x: np.ndarray, g: dict) -> np.ndarray:
-    """int32 [N,oh,ow,C] sums of the zero-padded kh x kw windows, via an integral image."""
-    (kh, kw), (sh, sw), (oh, ow), (ph, pw) = g["kernel"], g["stride"], g["out_hw"], g["pad"]
+def run_average_level(p: dict, x: np.ndarray, level: int) -> np.ndarray:
+    """The AVERAGE_POOL_2D kernel at one ISA level (tests run every level up to ISA_LEVEL)."""
+    x = np.ascontiguousarray(x)
     n, h, w, c = x.shape
-    hp, wp = max((oh - 1) * sh + kh, ph + h), max((ow - 1) * sw + kw, pw + w)
-    s = np.zeros((n, hp + 1, wp + 1, c), np.int32)
-    s[:, 1 + ph:1 + ph + h, 1 + pw:1 + pw + w, :] = x
-    np.cumsum(s, axis=1, out=s)
-    np.cumsum(s, axis=2, out=s)
-    ys, xs = slice(0, (oh - 1) * sh + 1, sh), slice(0, (ow - 1) * sw + 1, sw)
-    ye, xe = slice(kh, kh + (oh - 1) * sh + 1, sh), slice(kw, kw + (ow - 1) * sw + 1, sw)
-    return s[:, ye, xe] - s[:, ys, xe] - s[:, ye, xs] + s[:, ys, xs]
+    if p["global"]:
+        out = np.empty((n, 1, 1, c), p["dtype"])
+        LIB.intq_global_avg_pool(ptr(x), ptr(out), n, h * w, c, int(p["dtype"] == "int8"), p["lo"], p["hi"])
+        return out
+    out = np.empty((n, *p["geometry"]["out_hw"], c), p["dtype"])
+    geom = _pool_geom(p, x, level)
+    LIB.intq_avg_pool(ptr(x), ptr(out), ptr(geom))
+    return out
 
 
 def _run_average(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     """x uint8|int8[N,H,W,C] -> clipped-window mean rounded half away from zero (reference formula), clamped."""
-    x = inputs[0]
-    if p["global"]:
-        x = np.ascontiguousarray(x)
-        n, h, w, c = x.shape
-        out = np.empty((n, 1, 1, c), p["dtype"])
-        LIB.intq_global_avg_pool(ptr(x), ptr(out), n, h * w, c, int(p["dtype"] == "int8"), p["lo"], p["hi"])
-        return [out]
-    if p["geometry"]["kernel"][0] * p["geometry"]["kernel"][1] >= _MIN_INTEGRAL_TAPS:
-        acc = _window_sums(x, p["geometry"])
-    else:                                                         # small windows: in-place sum of views
-        views = padded_windows(x.astype(np.int32), **p["geometry"])
-        acc = views[0].copy()
-        for v in views[1:]:
-            acc += v
-    n = p["count"]
-    half = n // 2
-    if p["dtype"] == "uint8":                                     # acc >= 0: one branch of the formula
-        acc = (acc + half) // n
-    else:
-        acc = np.where(acc > 0, (acc + half) // n, -((half - acc) // n))
-    return [clamp_cast(acc, p["lo"], p["hi"], p["dtype"])]
+    return [run_average_level(p, inputs[0], ISA_LEVEL)]
 
 
 def _mean_table(p: dict, shape) -> tuple[np.ndarray, int] | None:
@@ -143,20 +120,26 @@ def _plan_mean(p: dict, ins: list, outs: list, num_threads: int):
     return [OP_MEAN_TABLE, ptr(x), ptr(out), ptr(meta), ptr(table), ptr(acc)], [meta, acc, table]
 
 
-def _max_geom(p: dict, x: np.ndarray) -> np.ndarray:
-    """int64 [n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, in_int8, lo, hi] of csrc/intq_pool.c intq_max_pool."""
+def _pool_geom(p: dict, x: np.ndarray, level: int = ISA_LEVEL) -> np.ndarray:
+    """int64 [n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, in_int8, lo, hi, level] of csrc/intq_pool.c
+    intq_max_pool and intq_avg_pool (level: the ISA level intq_avg_pool runs, at most ISA_LEVEL)."""
     g = p["geometry"]
     return np.array([*x.shape, *g["out_hw"], *g["kernel"], *g["stride"], *g["pad"], int(p["dtype"] == "int8"),
-                     p["lo"], p["hi"]], np.int64)
+                     p["lo"], p["hi"], level], np.int64)
+
+
+def run_max_level(p: dict, x: np.ndarray, level: int) -> np.ndarray:
+    """The MAX_POOL_2D kernel at one ISA level (tests run every level up to ISA_LEVEL)."""
+    x = np.ascontiguousarray(x)
+    out = np.empty((x.shape[0], *p["geometry"]["out_hw"], x.shape[3]), p["dtype"])
+    geom = _pool_geom(p, x, level)
+    LIB.intq_max_pool(ptr(x), ptr(out), ptr(geom))
+    return out
 
 
 def _run_max(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     """x uint8|int8[N,H,W,C] -> clamped max over each window's taps inside the image."""
-    x = np.ascontiguousarray(inputs[0])
-    out = np.empty((x.shape[0], *p["geometry"]["out_hw"], x.shape[3]), p["dtype"])
-    geom = _max_geom(p, x)
-    LIB.intq_max_pool(ptr(x), ptr(out), ptr(geom))
-    return [out]
+    return [run_max_level(p, inputs[0], ISA_LEVEL)]
 
 
 def _plan_max(p: dict, ins: list, outs: list, num_threads: int):
@@ -164,17 +147,23 @@ def _plan_max(p: dict, ins: list, outs: list, num_threads: int):
     x, out = ins[0], outs[0]
     if x.ndim != 4 or out.shape != (x.shape[0], *p["geometry"]["out_hw"], x.shape[3]):
         return None
-    geom = _max_geom(p, x)
+    geom = _pool_geom(p, x)
     return [OP_MAX_POOL, ptr(x), ptr(out), ptr(geom)], [geom]
 
 
 def _plan_average(p: dict, ins: list, outs: list, num_threads: int):
-    """intq_run_plan record of a global pool (csrc/intq_plan.c, the reference formula with count = H*W)."""
-    x = ins[0]
-    if not p["global"] or x.ndim != 4:
+    """intq_run_plan record of a global pool (csrc/intq_plan.c, the reference formula with count = H*W) or
+    of a windowed one (csrc/intq_pool.c)."""
+    x, out = ins[0], outs[0]
+    if x.ndim != 4:
         return None
     n, h, w, c = x.shape
-    return [OP_GLOBAL_AVG, ptr(x), ptr(outs[0]), n, h * w, c, int(p["dtype"] == "int8"), p["lo"], p["hi"]], []
+    if p["global"]:
+        return [OP_GLOBAL_AVG, ptr(x), ptr(out), n, h * w, c, int(p["dtype"] == "int8"), p["lo"], p["hi"]], []
+    if out.shape != (n, *p["geometry"]["out_hw"], c):
+        return None
+    geom = _pool_geom(p, x)
+    return [OP_AVG_POOL, ptr(x), ptr(out), ptr(geom)], [geom]
 
 
 KERNELS = {"AVERAGE_POOL_2D": Kernel(_prepare_average, _run_average, _plan_average),
