@@ -82,7 +82,8 @@ int intq_run_plan(const int64_t *plan, long nrec) {
             intq_resize_bilinear(P(1), P(2), (long)r[3], (long)r[4], (long)r[5], (long)r[6], (long)r[7],
                                  (long)r[8], (const int64_t *)(intptr_t)a[0], (const int64_t *)(intptr_t)a[1],
                                  (const int64_t *)(intptr_t)a[2], (const int64_t *)(intptr_t)a[3],
-                                 (const void *)(intptr_t)a[4], (const void *)(intptr_t)a[5], (int)r[10], (int)r[11]);
+                                 (const void *)(intptr_t)a[4], (const void *)(intptr_t)a[5], (int)r[10], (int)r[11],
+                                 (int)r[12]);
             break;
         }
         case OP_TRANSPOSE: intq_transpose(P(1), P(2), P(3)); break;

@@ -11,10 +11,15 @@
 #include "intq_common.h"
 #include "intq_kernels.h"
 
-void intq_resize_bilinear(const uint8_t *x, uint8_t *out, long n, long h, long w, long c, long oh, long ow,
-                          const int64_t *y0, const int64_t *y1, const int64_t *x0, const int64_t *x1,
-                          const void *wy, const void *wx, int integer, int in_int8) {
-    (void)h;
+/* The integer sum in int32: |code| <= 255 and the four weight products (1024 - wy or wy) * (1024 - wx or
+ * wx) sum to 2^20, so |acc| <= 255 * 2^20 < 2^31, the same integers as the reference's int64, and integer
+ * products may be grouped as code * (wy * wx). The float32 sum keeps the reference's order, code * (1 - dy)
+ * * (1 - dx) and so on left to right. The loops over channels have no branch, so the compiler vectorises
+ * them; the body is compiled twice, for AVX2 and for any CPU. */
+__attribute__((always_inline))
+static inline void resize_body(const uint8_t *x, uint8_t *out, long n, long h, long w, long c, long oh, long ow,
+                               const int64_t *y0, const int64_t *y1, const int64_t *x0, const int64_t *x1,
+                               const void *wy, const void *wx, int integer, int in_int8) {
     for (long b = 0; b < n; b++)
         for (long oy = 0; oy < oh; oy++) {
             const uint8_t *r0 = x + ((size_t)b * h + (size_t)y0[oy]) * w * c;
@@ -24,25 +29,56 @@ void intq_resize_bilinear(const uint8_t *x, uint8_t *out, long n, long h, long w
                 const uint8_t *p01 = r0 + (size_t)x1[ox] * c, *p11 = r1 + (size_t)x1[ox] * c;
                 uint8_t *o = out + (((size_t)b * oh + oy) * ow + ox) * c;
                 if (integer) {
-                    const int64_t wy1 = ((const int64_t *)wy)[oy], wx1 = ((const int64_t *)wx)[ox];
-                    const int64_t wy0 = 1024 - wy1, wx0 = 1024 - wx1;
-                    for (long j = 0; j < c; j++) {
-                        int64_t q00 = in_int8 ? (int8_t)p00[j] : p00[j], q10 = in_int8 ? (int8_t)p10[j] : p10[j];
-                        int64_t q01 = in_int8 ? (int8_t)p01[j] : p01[j], q11 = in_int8 ? (int8_t)p11[j] : p11[j];
-                        int64_t acc = q00 * wy0 * wx0 + q10 * wy1 * wx0 + q01 * wy0 * wx1 + q11 * wy1 * wx1;
-                        o[j] = (uint8_t)(int64_t)((acc + (acc > 0 ? (1 << 19) : -(1 << 19))) / (1 << 20));
+                    const int32_t wy1 = (int32_t)((const int64_t *)wy)[oy], wx1 = (int32_t)((const int64_t *)wx)[ox];
+                    const int32_t wy0 = 1024 - wy1, wx0 = 1024 - wx1;
+                    const int32_t w00 = wy0 * wx0, w10 = wy1 * wx0, w01 = wy0 * wx1, w11 = wy1 * wx1;
+                    if (in_int8) {
+                        const int8_t *s00 = (const int8_t *)p00, *s10 = (const int8_t *)p10;
+                        const int8_t *s01 = (const int8_t *)p01, *s11 = (const int8_t *)p11;
+                        for (long j = 0; j < c; j++) {
+                            const int32_t acc = s00[j] * w00 + s10[j] * w10 + s01[j] * w01 + s11[j] * w11;
+                            /* (acc +- 2^19) / 2^20 in C division: ties away from zero */
+                            const int32_t mag = ((acc < 0 ? -acc : acc) + (1 << 19)) >> 20;
+                            o[j] = (uint8_t)(acc < 0 ? -mag : mag);
+                        }
+                    } else {
+                        for (long j = 0; j < c; j++) {       /* acc >= 0 */
+                            const int32_t acc = p00[j] * w00 + p10[j] * w10 + p01[j] * w01 + p11[j] * w11;
+                            o[j] = (uint8_t)((acc + (1 << 19)) >> 20);
+                        }
                     }
-                } else {
+                } else {                                      /* uint8 only (LiteRT's float32 reference) */
                     const float dy = ((const float *)wy)[oy], dx = ((const float *)wx)[ox];
-                    const float one = 1.0f;
+                    const float ey = 1.0f - dy, ex = 1.0f - dx;
                     for (long j = 0; j < c; j++) {
-                        float acc = (float)p00[j] * (one - dy) * (one - dx);
-                        acc = acc + (float)p10[j] * dy * (one - dx);
-                        acc = acc + (float)p01[j] * (one - dy) * dx;
+                        float acc = (float)p00[j] * ey * ex;
+                        acc = acc + (float)p10[j] * dy * ex;
+                        acc = acc + (float)p01[j] * ey * dx;
                         acc = acc + (float)p11[j] * dy * dx;
-                        o[j] = (uint8_t)(int64_t)(acc + 0.5f);
+                        o[j] = (uint8_t)(int32_t)(acc + 0.5f);
                     }
                 }
             }
         }
+}
+
+#define RESIZE_PARAMS const uint8_t *x, uint8_t *out, long n, long h, long w, long c, long oh, long ow,       \
+                      const int64_t *y0, const int64_t *y1, const int64_t *x0, const int64_t *x1,          \
+                      const void *wy, const void *wx, int integer, int in_int8
+#define RESIZE_ARGS x, out, n, h, w, c, oh, ow, y0, y1, x0, x1, wy, wx, integer, in_int8
+static void resize_any(RESIZE_PARAMS) { resize_body(RESIZE_ARGS); }
+#ifdef INTQ_X86
+__attribute__((target("avx2"))) static void resize_avx2(RESIZE_PARAMS) { resize_body(RESIZE_ARGS); }
+#endif
+
+/* level: an ISA level up to intq_isa_level (>= 1 runs the AVX2 build) */
+void intq_resize_bilinear(RESIZE_PARAMS, int level) {
+#ifdef INTQ_X86
+    if (level >= 1) {
+        resize_avx2(RESIZE_ARGS);
+        return;
+    }
+#endif
+    (void)level;
+    resize_any(RESIZE_ARGS);
 }

@@ -20,7 +20,7 @@ from intq.runtime.fast import resize_bilinear as fast_rb  # noqa: E402
 
 @settings(max_examples=60, deadline=None)
 @given(st.sampled_from(["uint8", "int8"]), st.integers(1, 3), st.integers(1, 9), st.integers(1, 9),
-       st.integers(1, 17), st.integers(1, 17), st.sampled_from([1, 3, 8, 20]),
+       st.integers(1, 17), st.integers(1, 17), st.sampled_from([1, 3, 8, 20, 67]),
        st.sampled_from([(False, False), (True, False), (False, True)]), st.booleans(), st.integers(0, 2**32 - 1))
 def test_resize_bilinear_matches_reference(dtype, n, h, w, oh, ow, c, flags, integer, seed):
     lo, hi = RANGES[dtype]
@@ -33,8 +33,11 @@ def test_resize_bilinear_matches_reference(dtype, n, h, w, oh, ow, c, flags, int
     fast_k = (fast_rb.INTEGER_KERNELS if integer else fast_rb.KERNELS)["RESIZE_BILINEAR"]
     size = g.tensor("size").data
     want = ref_k.run(ref_k.prepare(g, node), [x, size], ExecContext())[0]
-    got = fast_k.run(fast_k.prepare(g, node), [x, size], ExecContext())[0]
+    p = fast_k.prepare(g, node)
+    got = fast_k.run(p, [x, size], ExecContext())[0]
     assert got.dtype == want.dtype and got.shape == want.shape and np.array_equal(got, want)
+    for level in range(fast.ISA_LEVEL + 1):                           # the AVX2 build and the portable one
+        assert np.array_equal(fast_rb.run_level(p, x, level), want), level
     if not integer:
         assert fast.KERNELS["RESIZE_BILINEAR"] is fast_k
         (planned,) = planned_run(Interpreter(g), x)

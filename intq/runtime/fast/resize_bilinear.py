@@ -11,7 +11,7 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
-from intq.runtime.fast._lib import LIB, OP_RESIZE_BILINEAR, ptr
+from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_RESIZE_BILINEAR, ptr
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import resize_bilinear as ref
 
@@ -36,21 +36,26 @@ def prepare_integer(graph: Graph, node: Node) -> dict:
     return _with_axes(ref.prepare_integer(graph, node))
 
 
-def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
-    """(x uint8|int8[N,H,W,C], size) -> [N,oh,ow,C], byte-identical to the reference kernel."""
-    x = np.ascontiguousarray(inputs[0])
+def run_level(p: dict, x: np.ndarray, level: int) -> np.ndarray:
+    """The kernel at ISA ``level`` (<= ISA_LEVEL; tests run every level)."""
+    x = np.ascontiguousarray(x)
     n, h, w, c = x.shape
     out = np.empty((n, p["oh"], p["ow"], c), p["dtype"])
     LIB.intq_resize_bilinear(ptr(x), ptr(out), n, h, w, c, p["oh"], p["ow"], *(int(a) for a in p["axes"]),
-                             p["integer"], p["in_int8"])
-    return [out]
+                             p["integer"], p["in_int8"], level)
+    return out
+
+
+def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
+    """(x uint8|int8[N,H,W,C], size) -> [N,oh,ow,C], byte-identical to the reference kernel."""
+    return [run_level(p, inputs[0], ISA_LEVEL)]
 
 
 def plan(p: dict, ins: list, outs: list, num_threads: int):
     """intq_run_plan record of this resize on fixed buffers."""
     n, h, w, c = ins[0].shape
     return [OP_RESIZE_BILINEAR, ptr(ins[0]), ptr(outs[0]), n, h, w, c, p["oh"], p["ow"], ptr(p["axes"]),
-            p["integer"], p["in_int8"]], []
+            p["integer"], p["in_int8"], ISA_LEVEL], []
 
 
 KERNELS = {"RESIZE_BILINEAR": Kernel(prepare, run, plan)}
