@@ -429,7 +429,7 @@ int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, cons
         const size_t cols = (size_t)d.g.w < w2 - (size_t)d.g.pw ? (size_t)d.g.w : w2 - (size_t)d.g.pw;
         for (int b = 0; b < d.g.n; b++)
             for (int iy = 0; iy < d.g.h && (size_t)(iy + d.g.ph) < h2; iy++)
-                memcpy(px + (((size_t)b * h2 + (size_t)(iy + d.g.ph)) * w2 + (size_t)d.g.pw) * c,
+                copy_block(px + (((size_t)b * h2 + (size_t)(iy + d.g.ph)) * w2 + (size_t)d.g.pw) * c,
                        x + ((size_t)b * d.g.h + (size_t)iy) * d.g.w * c, cols * c);
         d.x = px;
         d.g.h = (int)h2;

@@ -69,7 +69,7 @@ static inline void copy_bytes(uint8_t *d, const uint8_t *s, size_t n) {
     const size_t c = (size_t)g->c, kwc = (size_t)KW * c, k = (size_t)g->k, kp = (size_t)g->kp;     \
     const size_t xlen = (size_t)g->n * H * W * c;                                                  \
     if (KH == 1 && KW == 1 && SH == 1 && SW == 1 && PH == 0 && PW == 0) {                          \
-        if (kp == k) memcpy(A, x + (size_t)p0 * c, (size_t)rows * c);                              \
+        if (kp == k) copy_block(A, x + (size_t)p0 * c, (size_t)rows * c);                          \
         else for (int r = 0; r < rows; r++) {                                                      \
             memcpy(A + (size_t)r * kp, x + (size_t)(p0 + r) * c, c);                               \
             memset(A + (size_t)r * kp + k, 0, kp - k);                                             \

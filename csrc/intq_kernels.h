@@ -35,6 +35,7 @@ void intq_pad(const uint8_t *x, uint8_t *out, const int64_t *meta);
 void intq_quantize_f32(const float *x, uint8_t *out, long n, float scale, int zp, int lo, int hi);
 void intq_lut1(const uint8_t *x, void *out, long n, const void *table, int esize);
 void intq_split(const uint8_t *x, const int64_t *outs, long n, long outer, long part);
+void intq_copy(void *dst, const void *src, long n);
 /* intq_pool.c */
 void intq_max_pool(const uint8_t *x, uint8_t *out, const int64_t *g);
 void intq_avg_pool(const uint8_t *x, uint8_t *out, const int64_t *g);

@@ -27,13 +27,13 @@ void intq_transpose(const uint8_t *x, uint8_t *out, const int64_t *meta) {
         const long base = a * st[0] + b * st[1] + c * st[2] + d * st[3] + e * st[4];
         if (es == 1) {
             const uint8_t *p = x + base;
-            if (s5 == 1) memcpy(out, p, (size_t)n5);
+            if (s5 == 1) copy_block(out, p, (size_t)n5);
             else for (long f = 0; f < n5; f++) out[f] = p[f * s5];
             out += n5;
         } else {
             const uint32_t *p = (const uint32_t *)x + base;
             uint32_t *o = (uint32_t *)out;
-            if (s5 == 1) memcpy(o, p, (size_t)n5 * 4);
+            if (s5 == 1) copy_block(o, p, (size_t)n5 * 4);
             else for (long f = 0; f < n5; f++) o[f] = p[f * s5];
             out += n5 * 4;
         }
@@ -60,7 +60,7 @@ void intq_pad(const uint8_t *x, uint8_t *out, const int64_t *meta) {
     for (long e = 0; e < in[4]; e++) {
         const long off = (a + bf[0]) * ostr[0] + (b + bf[1]) * ostr[1] + (c + bf[2]) * ostr[2]
                        + (d + bf[3]) * ostr[3] + (e + bf[4]) * ostr[4] + bf[5];
-        memcpy(out + (size_t)off * es, x, row);
+        copy_block(out + (size_t)off * es, x, row);
         x += row;
     }
 }
@@ -103,5 +103,9 @@ void intq_lut1(const uint8_t *x, void *out, long n, const void *table, int esize
 void intq_split(const uint8_t *x, const int64_t *outs, long n, long outer, long part) {
     for (long o = 0; o < outer; o++)
         for (long i = 0; i < n; i++, x += part)
-            memcpy((uint8_t *)(intptr_t)outs[i] + (size_t)o * part, x, (size_t)part);
+            copy_block((uint8_t *)(intptr_t)outs[i] + (size_t)o * part, x, (size_t)part);
 }
+
+/* a plan's input and output copies (intq.runtime.fast.plan): copy_block, which does not slow down at the
+ * distances between buffers where memcpy does */
+void intq_copy(void *dst, const void *src, long n) { copy_block(dst, src, (size_t)n); }

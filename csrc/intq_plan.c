@@ -18,7 +18,7 @@
 enum { OP_CONV = 1, OP_DEPTHWISE = 2, OP_LUT2 = 3, OP_SOFTMAX = 4, OP_GLOBAL_AVG = 5, OP_CONCAT = 6,
        OP_RESIZE_BILINEAR = 7, OP_TRANSPOSE = 8, OP_PAD = 9, OP_QUANTIZE_F32 = 10, OP_LUT1 = 11, OP_MAX_POOL = 12,
        OP_MEAN_TABLE = 13, OP_ADD = 14, OP_SPLIT = 15, OP_ARG_MAX = 16,
-       OP_AVG_POOL = 17 };
+       OP_AVG_POOL = 17, OP_COPY = 18 };
 
 /* AVERAGE_POOL_2D over the whole H x W image (no padding): TFLite reference_ops::AveragePool with
  * count = hw: acc > 0 ? (acc + count/2) / count : (acc - count/2) / count (C division), then clamp */
@@ -51,7 +51,7 @@ void intq_concat(const int64_t *meta, long nin, long outer, uint8_t *out) {
             const uint8_t *src = (const uint8_t *)(intptr_t)m[0] + (size_t)o * len;
             const uint8_t *table = (const uint8_t *)(intptr_t)m[2];
             if (table) for (size_t k = 0; k < len; k++) out[k] = table[src[k]];
-            else memcpy(out, src, len);
+            else copy_block(out, src, len);
             out += len;
         }
 }
@@ -98,6 +98,7 @@ int intq_run_plan(const int64_t *plan, long nrec) {
         case OP_LUT1: intq_lut1(P(1), P(2), (long)r[3], P(4), (int)r[5]); break;
         case OP_MAX_POOL: intq_max_pool(P(1), P(2), P(3)); break;
         case OP_AVG_POOL: intq_avg_pool(P(1), P(2), P(3)); break;
+        case OP_COPY: intq_copy(P(1), P(2), (long)r[3]); break;
         case OP_MEAN_TABLE: intq_mean_table(P(1), P(2), P(3), P(4), P(5)); break;
         case OP_SPLIT: intq_split(P(1), P(2), (long)r[3], (long)r[4], (long)r[5]); break;
         case OP_ARG_MAX: intq_arg_max(P(1), P(2), (long)r[3], (long)r[4], (long)r[5], (int)r[6], (int)r[7]); break;

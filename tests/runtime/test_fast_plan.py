@@ -239,3 +239,55 @@ def test_float_input_keeps_the_nan_check():
     assert it._plan is not None and it._direct is None
     with pytest.raises(InputError, match="NaN"):
         it.run(np.full((1, 8), np.nan, np.float32))
+
+
+def _big_io_net(dtype: str) -> Graph:
+    """One 1x1 CONV_2D on [1, 32, 32, 8]: input and output of 8 KB, which the plan's C call copies itself."""
+    r = np.random.default_rng(11)
+    lo, hi = RANGES[dtype]
+    g = Graph()
+    g.add_tensor("x", (1, 32, 32, 8), dtype, q(0.03, lo + 120))
+    if dtype == "uint8":
+        g.add_constant("w", r.integers(90, 170, (8, 1, 1, 8)).astype(np.uint8), q(0.01, 128))
+        g.add_constant("b", r.integers(-3000, 3000, 8).astype(np.int32), q(0.0003))
+    else:
+        s_w = r.uniform(0.004, 0.02, 8).astype(np.float32)
+        g.add_constant("w", r.integers(-60, 61, (8, 1, 1, 8)).astype(np.int8), q(s_w, 0, 0))
+        g.add_constant("b", r.integers(-3000, 3000, 8).astype(np.int32), q(np.float32(0.03) * s_w, 0, 0))
+    g.add_tensor("y", (1, 32, 32, 8), dtype, q(0.05, lo + 10))
+    g.add_node("CONV_2D", ["x", "w", "b"], ["y"], OP_OPTIONS["CONV_2D"](padding="VALID"))
+    g.inputs, g.outputs = ["x"], ["y"]
+    return g
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+def test_large_inputs_and_outputs_copied_by_the_plan_follow_each_run(dtype):
+    """Inputs and outputs of 4 KB or more are copied by the C call, the input from the caller's array at an
+    address kept while the same array comes back: a changed array, another array, one at a distance of 16
+    bytes (mod 4096) from the plan's buffer, a strided and a read-only one all give the reference's bytes,
+    and every run returns a new output array."""
+    g = _big_io_net(dtype)
+    it, ref = Interpreter(g), Interpreter(g, kernels="reference")
+    plan = it._plan
+    assert plan is not None and (plan._in_rows, len(plan._table)) == ([0], len(plan.records) + 2)
+    lo, hi = RANGES[dtype]
+    r = np.random.default_rng(0)
+    x = r.integers(lo, hi + 1, (1, 32, 32, 8)).astype(dtype)
+    outs = []
+    for step in range(3):                                  # the same array, changed in place between runs
+        outs.append(it.run(x)[0])
+        assert np.array_equal(outs[-1], ref.run(x)[0])
+        x[...] = r.integers(lo, hi + 1, x.shape)
+    assert not np.array_equal(outs[0], outs[1]) and not np.shares_memory(outs[0], outs[1])
+    raw = r.integers(lo, hi + 1, x.size + 8192).astype(dtype)
+    off = (int(raw.ctypes.data) - int(plan.inputs[0].ctypes.data) + 16) % 4096
+    near = raw[(4096 - off) % 4096:][:x.size].reshape(x.shape)
+    assert (int(plan.inputs[0].ctypes.data) - int(near.ctypes.data)) % 4096 == 16
+    strided = np.repeat(x, 2, axis=2)[:, :, ::2]
+    readonly = r.integers(lo, hi + 1, x.shape).astype(dtype)
+    readonly.flags.writeable = False
+    for inp in (r.integers(lo, hi + 1, x.shape).astype(dtype), near, strided, readonly, x):
+        assert np.array_equal(it.run(inp)[0], ref.run(inp)[0])
+    kept = outs[0].copy()
+    it.run(x)
+    assert np.array_equal(outs[0], kept)                    # an earlier output is never written again

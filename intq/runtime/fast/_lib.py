@@ -72,12 +72,14 @@ LIB.intq_split.restype = None
 LIB.intq_split.argtypes = [_P, _P, ctypes.c_long, ctypes.c_long, ctypes.c_long]
 LIB.intq_arg_max.restype = None
 LIB.intq_arg_max.argtypes = [_P, _P, ctypes.c_long, ctypes.c_long, ctypes.c_long, _I, _I]
+LIB.intq_copy.restype = None
+LIB.intq_copy.argtypes = [_P, _P, ctypes.c_long]
 LIB.intq_run_plan.restype = _I
 LIB.intq_run_plan.argtypes = [_P, ctypes.c_long]
 PLAN_WORDS = 16
 OP_CONV, OP_DEPTHWISE, OP_LUT2, OP_SOFTMAX, OP_GLOBAL_AVG, OP_CONCAT, OP_RESIZE_BILINEAR = 1, 2, 3, 4, 5, 6, 7
 OP_TRANSPOSE, OP_PAD, OP_QUANTIZE_F32, OP_LUT1, OP_MAX_POOL, OP_MEAN_TABLE, OP_ADD = 8, 9, 10, 11, 12, 13, 14
-OP_SPLIT, OP_ARG_MAX, OP_AVG_POOL = 15, 16, 17
+OP_SPLIT, OP_ARG_MAX, OP_AVG_POOL, OP_COPY = 15, 16, 17, 18
 ISA_LEVEL: int = int(LIB.intq_isa_level())
 
 

@@ -5,21 +5,25 @@ a third of a 1 ms model. When every node of a graph has a compiled kernel with a
 RESHAPE or SQUEEZE, which becomes a view), :meth:`Plan.build` allocates the activation buffers once for the
 graph's batch size, reusing a dead tensor's memory for later ones (:class:`_Arena`), and one workspace for the
 kernels' scratch (the largest any call asks for), and records each node's C call (csrc/intq_plan.c
-``intq_run_plan``). :meth:`Plan.run` copies the
-inputs in, makes one call and returns copies of the outputs, so the results are those of the same kernels
+``intq_run_plan``). :meth:`Plan.run` makes one call, which also
+copies the inputs in and the outputs out to new arrays, so the results are those of the same kernels
 called one by one. ``intermediates=True`` and concurrent runs use the node-by-node path; the Interpreter builds
 a plan for another batch size from the shapes of its first node-by-node run at that size.
 """
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Mapping
 
 import numpy as np
 
 from intq.ir.graph import Graph
-from intq.runtime.fast._lib import LIB, PLAN_WORDS, aligned, aligned_empty, aligned_zeros, ptr
+from intq.runtime.fast._lib import LIB, OP_COPY, PLAN_WORDS, aligned, aligned_empty, aligned_zeros, ptr
 from intq.runtime.kernels import Kernel
+
+#: inputs and outputs at least this large are copied by the plan's C call (Plan.run)
+_C_COPY_BYTES = 4096
 
 
 class _Arena:
@@ -72,8 +76,23 @@ class Plan:
     def __init__(self, graph: Graph, bufs: dict, records: np.ndarray, keep: list):
         self.inputs = [bufs[n] for n in graph.inputs]
         self.outputs = [bufs[n] for n in graph.outputs]
-        self.records, self._keep, self._lock = records, keep, threading.Lock()
-        self._records_at, self._n_records = ptr(records), len(records)
+        # the call's table: a copy record per large input (its source set by run), the kernels' records, a
+        # copy record per large output (its destination set by run); ``records`` is the kernels' part (a view)
+        big_in = [k for k, b in enumerate(self.inputs) if b.nbytes >= _C_COPY_BYTES]
+        big_out = [m for m, y in enumerate(self.outputs) if y.nbytes >= _C_COPY_BYTES]
+        table = np.zeros((len(big_in) + len(records) + len(big_out), PLAN_WORDS), np.int64)
+        for row, k in enumerate(big_in):
+            table[row, :4] = [OP_COPY, ptr(self.inputs[k]), 0, self.inputs[k].nbytes]
+        table[len(big_in):len(big_in) + len(records)] = records
+        for row, m in enumerate(big_out, len(big_in) + len(records)):
+            table[row, :4] = [OP_COPY, 0, ptr(self.outputs[m]), self.outputs[m].nbytes]
+        self._table, self.records = table, table[len(big_in):len(big_in) + len(records)]
+        self._table_at, self._n_table = ptr(table), len(table)
+        self._in_rows = [big_in.index(k) if k in big_in else -1 for k in range(len(self.inputs))]
+        self._out_rows = [len(big_in) + len(records) + big_out.index(m) if m in big_out else -1
+                          for m in range(len(self.outputs))]
+        self._sources: list = [None] * len(self.inputs)      # weak references to the last inputs (run)
+        self._keep, self._lock = keep, threading.Lock()
         self.n_blocks = 0                                     # activation blocks allocated (set by build)
         self.workspace: np.ndarray | None = None              # the kernels' shared scratch (set by build)
 
@@ -145,17 +164,35 @@ class Plan:
         return all(x.shape == b.shape for x, b in zip(inputs, self.inputs))
 
     def run(self, inputs) -> list[np.ndarray] | None:
-        """Outputs for ``inputs`` (planned shapes and dtypes, any strides), or None while another thread runs
-        this plan. Few Python steps: after the kernels each one runs with the interpreter out of the caches
-        (``buf[...] = x`` rather than ``np.copyto``, which took 6-18 us more a run on v1 0.25/128)."""
+        """Outputs for ``inputs`` (planned shapes, any strides and dtypes, cast as ``buf[...] = x`` would), or
+        None while another thread runs this plan. Inputs and outputs of _C_COPY_BYTES or more are copied in
+        and out by the C call itself (csrc/intq_layout.c ``intq_copy``), smaller ones by NumPy: glibc's
+        memcpy, which ``buf[...] = x`` and ``y.copy()`` use, ran 3-13x slower at some distances between two
+        large buffers (docs/performance.md). An input that is the same array as in the last run keeps its
+        address; a new one costs a pointer look-up (~1-2 us)."""
         lock = self._lock
         if not lock.acquire(blocking=False):
             return None
         try:
-            for buf, x in zip(self.inputs, inputs):
-                buf[...] = x
-            if LIB.intq_run_plan(self._records_at, self._n_records):
+            table, held = self._table, []
+            for k, (buf, x) in enumerate(zip(self.inputs, inputs)):
+                row = self._in_rows[k]
+                if row < 0:
+                    buf[...] = x
+                    continue
+                last = self._sources[k]
+                if last is None or last() is not x:
+                    if x.dtype != buf.dtype or not x.flags.c_contiguous:
+                        x = np.ascontiguousarray(x, buf.dtype)            # a temporary: held below
+                    table[row, 2] = x.ctypes.data
+                    self._sources[k] = weakref.ref(x)
+                held.append(x)
+            outs = [None if row < 0 else np.empty(y.shape, y.dtype) for y, row in zip(self.outputs, self._out_rows)]
+            for out, row in zip(outs, self._out_rows):
+                if row >= 0:
+                    table[row, 1] = out.ctypes.data
+            if LIB.intq_run_plan(self._table_at, self._n_table):
                 raise MemoryError("intq_run_plan: scratch allocation failed")
-            return [y.copy() for y in self.outputs]
+            return [y.copy() if out is None else out for y, out in zip(self.outputs, outs)]
         finally:
             lock.release()
