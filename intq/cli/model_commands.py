@@ -1,7 +1,6 @@
 """`intq inspect MODEL` and `intq run MODEL INPUT`: look into and run a .tflite model. Imports: ir, runtime, io."""
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 

@@ -88,7 +88,7 @@ def node_kind(gm: fx.GraphModule, node: fx.Node) -> str:
 
 
 def _hardtanh06(node: fx.Node) -> bool:
-    lo = args[0] if len(node.args) > 1 else node.kwargs.get("min_val", -1.0)
+    lo = node.args[1] if len(node.args) > 1 else node.kwargs.get("min_val", -1.0)
     hi = node.args[2] if len(node.args) > 2 else node.kwargs.get("max_val", 1.0)
     return lo == 0.0 and hi == 6.0
 

@@ -32,6 +32,46 @@ def test_conv_bn_relu_fused():
     assert isinstance(m.conv, nn.Conv2d)                      # the float model is untouched
 
 
+@pytest.mark.parametrize("bounds", ["positional", "keywords", "module", "other"])
+def test_hardtanh_0_6_is_fused_as_relu6(bounds):
+    """F.hardtanh(x, 0.0, 6.0) (positional or keyword bounds) and nn.Hardtanh(0, 6) fuse as RELU6; other
+    bounds are no activation the integer graph has."""
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.ht = nn.Conv2d(3, 4, 3, padding=1), nn.Hardtanh(0.0, 6.0)
+
+        def forward(self, x):
+            y = self.conv(x)
+            if bounds == "positional":
+                return torch.nn.functional.hardtanh(y, 0.0, 6.0)
+            if bounds == "keywords":
+                return torch.nn.functional.hardtanh(y, min_val=0.0, max_val=6.0)
+            if bounds == "module":
+                return self.ht(y)
+            return torch.nn.functional.hardtanh(y, -1.0, 1.0)
+
+    if bounds == "other":
+        with pytest.raises(UnsupportedOpError, match="hardtanh"):
+            prepare_qat(Net(), torch.randn(1, 3, 6, 6))
+        return
+    gm = prepare_qat(Net(), torch.randn(1, 3, 6, 6))
+    assert gm.get_submodule("conv").activation == "RELU6"
+
+
+def test_node_kind_reads_positional_hardtanh_bounds():
+    """symbolic_trace passes F.hardtanh's bounds as keywords; a graph built by hand may pass them positionally
+    (args = (x, min_val, max_val)), which node_kind reads as well."""
+    from intq.qat.rewrite import node_kind
+    g = torch.fx.Graph()
+    x = g.placeholder("x")
+    relu6 = g.call_function(torch.nn.functional.hardtanh, (x, 0.0, 6.0))
+    other = g.call_function(torch.nn.functional.hardtanh, (x, -1.0, 1.0))
+    g.output((relu6, other))
+    gm = torch.fx.GraphModule(torch.nn.Module(), g)
+    assert (node_kind(gm, relu6), node_kind(gm, other)) == ("act", "unsupported")
+
+
 def test_top_level_api_names():
     assert intq.QatConfig is QatConfig and intq.prepare_qat is prepare_qat and intq.calibrate is calibrate
 

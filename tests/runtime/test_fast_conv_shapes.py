@@ -50,7 +50,6 @@ def test_conv_shapes_match_reference(shape, dtype, wide):
 @pytest.mark.parametrize("c", [3, 5])
 def test_conv_with_vertical_dilation_only(dtype, c):
     """dilation (2, 1): the row-segment and short-window tile builders step kernel rows by 2 input rows."""
-    import numpy as np
     from intq.ir.ops import OP_OPTIONS
     from fast_cases import conv_like_case
     g, x = conv_like_case("CONV_2D", (1, 11, 9, c), 24, (3, 3), 1, 1, "SAME", dtype, 40 + c,

@@ -32,7 +32,7 @@ from intq.ir.graph import Graph
 from intq.ir.ops import Node
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference.common import dtype_range, per_tensor, require
-from intq.scheme.fixedpoint import (INT32_MAX, exp_on_negative_values, get_reciprocal,
+from intq.scheme.fixedpoint import (exp_on_negative_values, get_reciprocal,
                                     multiply_by_quantized_multiplier_greater_than_one, quantize_multiplier,
                                     rounding_divide_by_pot, saturating_rounding_doubling_high_mul, wrap32)
 
