@@ -1,12 +1,18 @@
-/* ADD of two same-shape uint8 or int8 tensors: TFLite's reference_ops::Add arithmetic per element, the same
- * integers as intq/runtime/reference/add.py:
+/* ADD and MUL of two same-shape uint8 or int8 tensors, TFLite's reference arithmetic per element.
+ *
+ * ADD (reference_ops::Add), the same integers as intq/runtime/reference/add.py:
  *     a' = MBQM((a - z1) << 20, M1, s1),  b' = MBQM((b - z2) << 20, M2, s2)
  *     out = clamp(MBQM(a' + b', Mo, so) + z_out, lo, hi)
  * where every shift s is <= 0 (the multipliers are below one), so MBQM is TFLite's
  * MultiplyByQuantizedMultiplierSmallerThanOneExp. |a - z1| <= 255, so (a - z1) << 20 < 2^28, and
  * |a'| + |b'| < 2^29: no int32 overflow anywhere.
  * AVX2 (level >= 1): 32 elements per step on mbqm8 and codes32 (intq_common.h); a scalar loop elsewhere and
- * for the tail. Split over threads as threads_for_elements says. */
+ * for the tail. Split over threads as threads_for_elements says.
+ *
+ * MUL (reference_ops::Mul), as intq/runtime/reference/mul.py:
+ *     out = clamp(MBQM((a - z1) * (b - z2), M, s) + z_out, lo, hi)
+ * |a - z1| * |b - z2| <= 255^2; s may be a left shift (a multiplier above one), which wraps in int32 as the
+ * reference's does. AVX2 likewise, 32 elements per step. */
 #include "intq_common.h"
 #include "intq_kernels.h"
 
@@ -74,4 +80,54 @@ void intq_add(const uint8_t *a, const uint8_t *b, const int32_t *params, uint8_t
               int level) {
     add_job j = {a, b, out, params, level};
     intq_parallel_for(threads_for_elements(n, nthreads), n, add_task, &j);
+}
+
+enum { Q_Z1, Q_Z2, Q_M, Q_S, Q_ZOUT, Q_LO, Q_HI, Q_INT8, Q_WORDS };
+
+static void mul_scalar(const add_job *j, long begin, long end) {
+    const int32_t *p = j->p;
+    for (long i = begin; i < end; i++) {
+        const int32_t prod = (code(j->a, i, p[Q_INT8]) - p[Q_Z1]) * (code(j->b, i, p[Q_INT8]) - p[Q_Z2]);
+        j->out[i] = (uint8_t)clamp_i32(mbqm(prod, p[Q_M], p[Q_S]) + p[Q_ZOUT], p[Q_LO], p[Q_HI]);
+    }
+}
+
+#ifdef INTQ_X86
+__attribute__((target("avx2"))) static long mul_avx2(const add_job *j, long begin, long end) {
+    const int32_t *p = j->p;
+    const int s8 = p[Q_INT8];
+    const __m256i z1 = _mm256_set1_epi32(p[Q_Z1]), z2 = _mm256_set1_epi32(p[Q_Z2]);
+    const __m256i m = _mm256_set1_epi32(p[Q_M]), sh = _mm256_set1_epi32(p[Q_S]);
+    const codes_k k = codes_init(p[Q_ZOUT], p[Q_LO], p[Q_HI], s8);
+    long i = begin;
+    for (; i + 32 <= end; i += 32) {
+        __m256i r[4];
+        for (int u = 0; u < 4; u++) {
+            const __m128i va = _mm_loadl_epi64((const __m128i *)(j->a + i + 8 * u));
+            const __m128i vb = _mm_loadl_epi64((const __m128i *)(j->b + i + 8 * u));
+            const __m256i a = _mm256_sub_epi32(s8 ? _mm256_cvtepi8_epi32(va) : _mm256_cvtepu8_epi32(va), z1);
+            const __m256i b = _mm256_sub_epi32(s8 ? _mm256_cvtepi8_epi32(vb) : _mm256_cvtepu8_epi32(vb), z2);
+            r[u] = mbqm8(_mm256_mullo_epi32(a, b), m, sh);
+        }
+        _mm256_storeu_si256((__m256i *)(j->out + i), codes32(&k, r[0], r[1], r[2], r[3]));
+    }
+    return i;
+}
+#endif
+
+static int mul_task(void *vp, long begin, long end, int thread) {
+    (void)thread;
+    const add_job *j = vp;
+#ifdef INTQ_X86
+    if (j->level >= 1) begin = mul_avx2(j, begin, end);
+#endif
+    mul_scalar(j, begin, end);
+    return 0;
+}
+
+/* params: z1, z2, M, s, z_out, lo, hi, int8 (int32; zero points as signed code values) */
+void intq_mul(const uint8_t *a, const uint8_t *b, const int32_t *params, uint8_t *out, long n, int nthreads,
+              int level) {
+    add_job j = {a, b, out, params, level};
+    intq_parallel_for(threads_for_elements(n, nthreads), n, mul_task, &j);
 }

@@ -208,6 +208,10 @@ static inline int threads_for_elements(long n, int nthreads) {
  * stealing: f is called several times per thread, once per chunk); `thread` in [0, nt) names the thread
  * running the chunk (the caller is 0), and no two chunks of one call run at once with the same `thread`, so
  * a task may use scratch indexed by it. Returns the OR of the tasks' errors (intq_threads.c) */
+/* out[i] = table[x[i]] for n bytes (256-entry byte table); level >= 1 (an ISA level up to intq_isa_level) takes
+ * the AVX2 code, 32 bytes per step (intq_layout.c) */
+INTQ_HIDDEN void lut_bytes(const uint8_t *x, uint8_t *out, long n, const uint8_t *table, int level);
+
 typedef int (*task_fn)(void *ctx, long begin, long end, int thread);
 INTQ_HIDDEN int intq_parallel_for(int nt, long n, task_fn f, void *ctx);
 

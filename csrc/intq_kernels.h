@@ -25,6 +25,8 @@ void intq_lut2(const uint8_t *a, const uint8_t *b, const uint8_t *table, uint8_t
 /* intq_add.c */
 void intq_add(const uint8_t *a, const uint8_t *b, const int32_t *params, uint8_t *out, long n, int nthreads,
               int level);
+void intq_mul(const uint8_t *a, const uint8_t *b, const int32_t *params, uint8_t *out, long n, int nthreads,
+              int level);
 /* intq_resize.c */
 void intq_resize_bilinear(const uint8_t *x, uint8_t *out, long n, long h, long w, long c, long oh, long ow,
                           const int64_t *y0, const int64_t *y1, const int64_t *x0, const int64_t *x1,
@@ -33,7 +35,7 @@ void intq_resize_bilinear(const uint8_t *x, uint8_t *out, long n, long h, long w
 void intq_transpose(const uint8_t *x, uint8_t *out, const int64_t *meta);
 void intq_pad(const uint8_t *x, uint8_t *out, const int64_t *meta);
 void intq_quantize_f32(const float *x, uint8_t *out, long n, float scale, int zp, int lo, int hi);
-void intq_lut1(const uint8_t *x, void *out, long n, const void *table, int esize);
+void intq_lut1(const uint8_t *x, void *out, long n, const void *table, int esize, int level);
 void intq_split(const uint8_t *x, const int64_t *outs, long n, long outer, long part);
 void intq_copy(void *dst, const void *src, long n);
 /* intq_pool.c */
@@ -43,7 +45,7 @@ void intq_mean_table(const uint8_t *x, uint8_t *out, const int64_t *meta, const 
 void intq_arg_max(const uint8_t *x, void *out, long outer, long len, long inner, int in_int8, int osize);
 /* intq_plan.c */
 void intq_global_avg_pool(const uint8_t *x, uint8_t *out, long n, long hw, long c, int in_int8, int lo, int hi);
-void intq_concat(const int64_t *meta, long nin, long outer, uint8_t *out);
+void intq_concat(const int64_t *meta, long nin, long outer, uint8_t *out, int level);
 int intq_run_plan(const int64_t *plan, long nrec);
 
 #endif

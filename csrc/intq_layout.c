@@ -86,11 +86,51 @@ void intq_quantize_f32(const float *x, uint8_t *out, long n, float scale, int zp
 
 /* one-input table gather: out[i] = table[x[i]] with 1- or 4-byte table entries (tables built by evaluating
  * the reference kernel on all 256 input codes) */
-void intq_lut1(const uint8_t *x, void *out, long n, const void *table, int esize) {
+#ifdef INTQ_X86
+/* 32 table look-ups per step with vpshufb, which reads 16-byte rows and gives 0 for an index with bit 7 set.
+ * For x < 128: row h is looked up at x - 16h (bytewise), which is x's low nibble while x is in row h, lies in
+ * [16, 127] (a wrong row) for the rows below x's, and has bit 7 set (0) for the rows above; so with rows
+ * stored as differences S[h] = row h ^ row h-1, the XOR of rows 0..7's look-ups telescopes to row x >> 4's
+ * entry. x >= 128 likewise on x ^ 0x80 over rows 8..15, and a blend on x's bit 7 picks the half. */
+__attribute__((target("avx2")))
+static long lut_bytes_avx2(const uint8_t *x, uint8_t *out, long n, const uint8_t *table) {
+    __m256i S[16];
+    for (int h = 0; h < 16; h++) {
+        __m256i row = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(table + 16 * h)));
+        S[h] = h % 8 ? _mm256_xor_si256(row, _mm256_broadcastsi128_si256(
+                                                 _mm_loadu_si128((const __m128i *)(table + 16 * (h - 1)))))
+                     : row;
+    }
+    const __m256i sixteen = _mm256_set1_epi8(16), high = _mm256_set1_epi8((char)0x80);
+    long i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const __m256i v = _mm256_loadu_si256((const __m256i *)(x + i));
+        __m256i a = v, b = _mm256_xor_si256(v, high), lo = _mm256_setzero_si256(), hi = lo;
+        for (int h = 0; h < 8; h++) {
+            lo = _mm256_xor_si256(lo, _mm256_shuffle_epi8(S[h], a));
+            hi = _mm256_xor_si256(hi, _mm256_shuffle_epi8(S[8 + h], b));
+            a = _mm256_sub_epi8(a, sixteen);
+            b = _mm256_sub_epi8(b, sixteen);
+        }
+        _mm256_storeu_si256((__m256i *)(out + i), _mm256_blendv_epi8(lo, hi, v));
+    }
+    return i;
+}
+#endif
+
+void lut_bytes(const uint8_t *x, uint8_t *out, long n, const uint8_t *table, int level) {
+    long i = 0;
+#ifdef INTQ_X86
+    if (level >= 1) i = lut_bytes_avx2(x, out, n, table);
+#endif
+    (void)level;
+    for (; i < n; i++) out[i] = table[x[i]];
+}
+
+/* out[i] = table[x[i]]: 1-byte entries through lut_bytes (level as there), 4-byte entries in a loop */
+void intq_lut1(const uint8_t *x, void *out, long n, const void *table, int esize, int level) {
     if (esize == 1) {
-        const uint8_t *t = table;
-        uint8_t *o = out;
-        for (long i = 0; i < n; i++) o[i] = t[x[i]];
+        lut_bytes(x, out, n, table, level);
     } else {
         const uint32_t *t = table;
         uint32_t *o = out;

@@ -18,7 +18,7 @@
 enum { OP_CONV = 1, OP_DEPTHWISE = 2, OP_LUT2 = 3, OP_SOFTMAX = 4, OP_GLOBAL_AVG = 5, OP_CONCAT = 6,
        OP_RESIZE_BILINEAR = 7, OP_TRANSPOSE = 8, OP_PAD = 9, OP_QUANTIZE_F32 = 10, OP_LUT1 = 11, OP_MAX_POOL = 12,
        OP_MEAN_TABLE = 13, OP_ADD = 14, OP_SPLIT = 15, OP_ARG_MAX = 16,
-       OP_AVG_POOL = 17, OP_COPY = 18 };
+       OP_AVG_POOL = 17, OP_COPY = 18, OP_MUL = 19 };
 
 /* AVERAGE_POOL_2D over the whole H x W image (no padding): TFLite reference_ops::AveragePool with
  * count = hw: acc > 0 ? (acc + count/2) / count : (acc - count/2) / count (C division), then clamp */
@@ -42,15 +42,16 @@ void intq_global_avg_pool(const uint8_t *x, uint8_t *out, long n, long hw, long 
 
 /* CONCATENATION as bytes: for each of `outer` slices, input i contributes meta[3i+1] bytes read from
  * meta[3i] (advancing by that much per slice), copied or mapped through the 256-entry table meta[3i+2]
- * (0 = copy; the Python prepare folds requantization and the activation clamp into the tables) */
-void intq_concat(const int64_t *meta, long nin, long outer, uint8_t *out) {
+ * (0 = copy; the Python prepare folds requantization and the activation clamp into the tables); level as
+ * lut_bytes' */
+void intq_concat(const int64_t *meta, long nin, long outer, uint8_t *out, int level) {
     for (long o = 0; o < outer; o++)
         for (long i = 0; i < nin; i++) {
             const int64_t *m = meta + 3 * i;
             size_t len = (size_t)m[1];
             const uint8_t *src = (const uint8_t *)(intptr_t)m[0] + (size_t)o * len;
             const uint8_t *table = (const uint8_t *)(intptr_t)m[2];
-            if (table) for (size_t k = 0; k < len; k++) out[k] = table[src[k]];
+            if (table) lut_bytes(src, out, (long)len, table, level);
             else copy_block(out, src, len);
             out += len;
         }
@@ -72,11 +73,12 @@ int intq_run_plan(const int64_t *plan, long nrec) {
             break;
         case OP_LUT2: intq_lut2(P(1), P(2), P(3), P(4), (long)r[5], (int)r[6]); break;
         case OP_ADD: intq_add(P(1), P(2), P(3), P(4), (long)r[5], (int)r[6], (int)r[7]); break;
+        case OP_MUL: intq_mul(P(1), P(2), P(3), P(4), (long)r[5], (int)r[6], (int)r[7]); break;
         case OP_SOFTMAX: intq_softmax(P(1), P(2), (long)r[3], (long)r[4], (int)r[5], P(6), P(7), P(8)); break;
         case OP_GLOBAL_AVG:
             intq_global_avg_pool(P(1), P(2), (long)r[3], (long)r[4], (long)r[5], (int)r[6], (int)r[7], (int)r[8]);
             break;
-        case OP_CONCAT: intq_concat(P(1), (long)r[2], (long)r[3], P(4)); break;
+        case OP_CONCAT: intq_concat(P(1), (long)r[2], (long)r[3], P(4), (int)r[5]); break;
         case OP_RESIZE_BILINEAR: {            /* r[3..8] = n h w c oh ow; r[9] -> int64[6] of axis arrays */
             const int64_t *a = P(9);
             intq_resize_bilinear(P(1), P(2), (long)r[3], (long)r[4], (long)r[5], (long)r[6], (long)r[7],
@@ -95,7 +97,7 @@ int intq_run_plan(const int64_t *plan, long nrec) {
             intq_quantize_f32(P(1), P(2), (long)r[3], scale, (int)r[5], (int)r[6], (int)r[7]);
             break;
         }
-        case OP_LUT1: intq_lut1(P(1), P(2), (long)r[3], P(4), (int)r[5]); break;
+        case OP_LUT1: intq_lut1(P(1), P(2), (long)r[3], P(4), (int)r[5], (int)r[6]); break;
         case OP_MAX_POOL: intq_max_pool(P(1), P(2), P(3)); break;
         case OP_AVG_POOL: intq_avg_pool(P(1), P(2), P(3)); break;
         case OP_COPY: intq_copy(P(1), P(2), (long)r[3]); break;

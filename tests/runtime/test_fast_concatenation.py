@@ -13,6 +13,7 @@ from reference_cases import concat_graph, draw_concat_shapes, q
 from strategies import RANGES
 
 fast = pytest.importorskip("intq.runtime.fast", reason="fast kernels not built", exc_type=ImportError)
+from intq.runtime.fast import concatenation as fast_concat  # noqa: E402
 
 
 def _graph(shapes, axis, dtype, quants, out_quant, activation):
@@ -43,7 +44,10 @@ def test_concatenation_matches_reference(data):
     node = g.nodes[0]
     ref_k, fast_k = kernel_set("reference")["CONCATENATION"], fast.KERNELS["CONCATENATION"]
     want = ref_k.run(ref_k.prepare(g, node), xs, ExecContext())[0]
-    got = fast_k.run(fast_k.prepare(g, node), xs, ExecContext())[0]
+    p = fast_k.prepare(g, node)
+    got = fast_k.run(p, xs, ExecContext())[0]
     assert got.dtype == want.dtype and got.shape == want.shape and np.array_equal(got, want)
+    for level in range(fast.ISA_LEVEL + 1):                           # the tables' AVX2 and portable gathers
+        assert np.array_equal(fast_concat.run_level(p, xs, level), want), level
     (planned,) = planned_run(Interpreter(g), *xs)
     assert np.array_equal(planned, want)

@@ -160,14 +160,16 @@ def test_add_mul_tables_match_reference(op, dtype, shapes, seed, activation):
     assert_kernel_equal(op, g, [a, b], fast.KERNELS)
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.sampled_from(["uint8", "int8"]), st.integers(0, 2**32 - 1), st.sampled_from([1, 31, 32, 33, 100, 257, 20000]),
-       st.sampled_from([(0.01, 0.2), (0.001, 1.0), (0.5, 0.5)]), st.sampled_from(["NONE", "RELU", "RELU6"]),
-       st.sampled_from([1, 2]))
-def test_add_arithmetic_matches_reference_at_every_level(dtype, seed, n, scale_range, activation, threads):
-    """Same-shape ADD through intq_add (TFLite's arithmetic, not the table) at every ISA level: lengths around
-    the 32-element step and the 8192-per-thread split, scales far apart, saturating outputs, extreme codes."""
+@settings(max_examples=80, deadline=None)
+@given(st.sampled_from(["ADD", "MUL"]), st.sampled_from(["uint8", "int8"]), st.integers(0, 2**32 - 1),
+       st.sampled_from([1, 31, 32, 33, 100, 257, 20000]), st.sampled_from([(0.01, 0.2), (0.001, 1.0), (0.5, 0.5)]),
+       st.sampled_from(["NONE", "RELU", "RELU6"]), st.sampled_from([1, 2]))
+def test_add_mul_arithmetic_matches_reference_at_every_level(op, dtype, seed, n, scale_range, activation, threads):
+    """Same-shape ADD / MUL through intq_add / intq_mul (TFLite's arithmetic, not the table) at every ISA level:
+    lengths around the 32-element step and the 8192-per-thread split, scales far apart (MUL multipliers above
+    one: left shifts), saturating outputs, extreme codes."""
     from intq.runtime.fast import elementwise as fe
+    from intq.runtime.reference import mul as ref_mul
     r = np.random.default_rng(seed)
     lo, hi = RANGES[dtype]
     zs = r.integers(lo, hi + 1, 3)
@@ -176,13 +178,14 @@ def test_add_arithmetic_matches_reference_at_every_level(dtype, seed, n, scale_r
     a, b = (r.integers(lo, hi + 1, n).astype(dtype) for _ in range(2))
     if seed % 4 == 0:
         a[: n // 2], b[n // 3:] = lo, hi
-    g = one_op("ADD", [("a", (n,), dtype, q(scales[0], zs[0])), ("b", (n,), dtype, q(scales[1], zs[1]))], [],
-               ((n,), dtype, q(scales[2], zs[2])), OP_OPTIONS["ADD"](activation=activation))
+    g = one_op(op, [("a", (n,), dtype, q(scales[0], zs[0])), ("b", (n,), dtype, q(scales[1], zs[1]))], [],
+               ((n,), dtype, q(scales[2], zs[2])), OP_OPTIONS[op](activation=activation))
     node = g.nodes[0]
-    want = ref_add.run(ref_add.prepare(g, node), [a, b], ExecContext())[0]
-    p = fe.KERNELS["ADD"].prepare(g, node)
+    ref = {"ADD": ref_add, "MUL": ref_mul}[op]
+    want = ref.run(ref.prepare(g, node), [a, b], ExecContext())[0]
+    p = fe.KERNELS[op].prepare(g, node)
     for level in LEVELS:
-        got = fe.add_run_level(p, [a, b], threads, level)
+        got = fe.arith_run_level(p, [a, b], threads, level)
         assert got.dtype == want.dtype and np.array_equal(got, want), f"level {level}"
 
 

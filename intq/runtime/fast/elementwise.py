@@ -1,13 +1,13 @@
 """Fast ADD and MUL. Imports: numpy, intq.runtime.
 
-* ADD of same-shape operands: ``intq_add`` (csrc/intq_add.c) computes TFLite's ``reference_ops::Add``
-  arithmetic per element (the reference's offsets and three multipliers, AVX2 32 elements per step), split
+* Same-shape operands: ``intq_add`` / ``intq_mul`` (csrc/intq_add.c) compute TFLite's ``reference_ops::Add`` /
+  ``Mul`` arithmetic per element (the reference's offsets and multipliers, AVX2 32 elements per step), split
   over ``num_threads`` from 8192 elements per thread.
-* MUL, and ADD with broadcasting: for fixed quantization parameters the output is a function of the two input
-  codes alone (``reference_ops::Add``/``Mul``: offsets, fixed-point multipliers, clamp per element), so
-  prepare runs the reference kernel once on all 65536 code pairs (the table equals it by construction) and
-  run is one gather per element: ``intq_lut2`` in C when both operands have one shape (split like ADD),
-  NumPy (broadcasting as the reference does) otherwise.
+* Broadcasting operands: for fixed quantization parameters the output is a function of the two input codes
+  alone (offsets, fixed-point multipliers, clamp per element), so prepare runs the reference kernel once on all
+  65536 code pairs (the table equals it by construction) and run is one gather per element, broadcasting as
+  the reference does (NumPy). ``intq_lut2`` (the same gather in C, for same-shape operands) remains for the
+  table kernels' plans.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
-from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_ADD, OP_LUT2, aligned, ptr
+from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_ADD, OP_LUT2, OP_MUL, aligned, ptr
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import add as ref_add
 from intq.runtime.reference import mul as ref_mul
@@ -57,38 +57,46 @@ def _lut_kernel(ref: Kernel) -> Kernel:
     return Kernel(prepare, run, plan)
 
 
-def _add_prepare(graph: Graph, node: Node) -> dict:
-    """The reference prepare once: intq_add's int32 parameters, and the table for broadcasting runs."""
-    ref = ref_add.KERNELS["ADD"]
-    p = ref.prepare(graph, node)
-    (m1, s1), (m2, s2), (mo, so) = p["multipliers"]
-    params = aligned(np.array([p["z1"], p["z2"], m1, s1, m2, s2, mo, so, p["z_out"], p["lo"], p["hi"],
-                               int(p["dtype"] == "int8")], np.int32))
-    return dict(table=_code_table(ref, p, graph.tensor(node.inputs[0]).dtype), dtype=p["dtype"], params=params)
+def _arith_prepare(op: str):
+    ref = {"ADD": ref_add, "MUL": ref_mul}[op].KERNELS[op]
+
+    def prepare(graph: Graph, node: Node) -> dict:
+        """The reference prepare once: the C kernel's int32 parameters, and the table for broadcasting runs."""
+        p = ref.prepare(graph, node)
+        if op == "ADD":
+            (m1, s1), (m2, s2), (mo, so) = p["multipliers"]
+            words = [p["z1"], p["z2"], m1, s1, m2, s2, mo, so, p["z_out"], p["lo"], p["hi"]]
+        else:
+            words = [p["z1"], p["z2"], p["m0"], p["shift"], p["z_out"], p["lo"], p["hi"]]
+        params = aligned(np.array(words + [int(p["dtype"] == "int8")], np.int32))
+        return dict(table=_code_table(ref, p, graph.tensor(node.inputs[0]).dtype), dtype=p["dtype"], params=params,
+                    op=op)
+    return prepare
 
 
-def add_run_level(p: dict, inputs: list, num_threads: int, level: int) -> np.ndarray:
-    """Same-shape ADD through intq_add at ISA ``level`` (<= ISA_LEVEL)."""
+def arith_run_level(p: dict, inputs: list, num_threads: int, level: int) -> np.ndarray:
+    """Same-shape ADD or MUL through intq_add / intq_mul at ISA ``level`` (<= ISA_LEVEL)."""
     a, b = (np.ascontiguousarray(x) for x in inputs[:2])
     out = np.empty(a.shape, p["dtype"])
-    LIB.intq_add(ptr(a), ptr(b), ptr(p["params"]), ptr(out), a.size, int(num_threads), int(min(level, ISA_LEVEL)))
+    fn = LIB.intq_add if p["op"] == "ADD" else LIB.intq_mul
+    fn(ptr(a), ptr(b), ptr(p["params"]), ptr(out), a.size, int(num_threads), int(min(level, ISA_LEVEL)))
     return out
 
 
-def _add_run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
-    """Integer-only ADD: intq_add for same-shape operands, the table gather when they broadcast."""
+def _arith_run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
+    """Integer-only ADD / MUL: the C arithmetic for same-shape operands, the table gather when they broadcast."""
     if np.shape(inputs[0]) == np.shape(inputs[1]):
-        return [add_run_level(p, inputs, ctx.num_threads, ISA_LEVEL)]
-    return _ADD_TABLE.run(p, inputs, ctx)
+        return [arith_run_level(p, inputs, ctx.num_threads, ISA_LEVEL)]
+    return _TABLES[p["op"]].run(p, inputs, ctx)
 
 
-def _add_plan(p: dict, ins: list, outs: list, num_threads: int):
-    """intq_run_plan record of intq_add (same-shape operands only)."""
+def _arith_plan(p: dict, ins: list, outs: list, num_threads: int):
+    """intq_run_plan record of intq_add / intq_mul (same-shape operands only)."""
     if ins[0].shape != ins[1].shape or outs[0].shape != ins[0].shape:
         return None
-    return [OP_ADD, ptr(ins[0]), ptr(ins[1]), ptr(p["params"]), ptr(outs[0]), ins[0].size, num_threads,
-            ISA_LEVEL], []
+    return [OP_ADD if p["op"] == "ADD" else OP_MUL, ptr(ins[0]), ptr(ins[1]), ptr(p["params"]), ptr(outs[0]),
+            ins[0].size, num_threads, ISA_LEVEL], []
 
 
-_ADD_TABLE = _lut_kernel(ref_add.KERNELS["ADD"])
-KERNELS = {"ADD": Kernel(_add_prepare, _add_run, _add_plan), "MUL": _lut_kernel(ref_mul.KERNELS["MUL"])}
+_TABLES = {op: _lut_kernel(mod.KERNELS[op]) for op, mod in (("ADD", ref_add), ("MUL", ref_mul))}
+KERNELS = {op: Kernel(_arith_prepare(op), _arith_run, _arith_plan) for op in ("ADD", "MUL")}

@@ -20,7 +20,7 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
-from intq.runtime.fast._lib import LIB, OP_LUT1, OP_PAD, OP_QUANTIZE_F32, OP_SPLIT, OP_TRANSPOSE, ptr
+from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_LUT1, OP_PAD, OP_QUANTIZE_F32, OP_SPLIT, OP_TRANSPOSE, ptr
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import pad as ref_pad
 from intq.runtime.reference import quantize as ref_quant
@@ -105,11 +105,12 @@ def byte_table(run, p: dict, in_dtype: str) -> np.ndarray:
         return np.ascontiguousarray(run(p, [_CODES.view(in_dtype)], ExecContext())[0])
 
 
-def gather_run(x: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """table[byte of each element of ``x``] (1-byte codes; 1- or 4-byte table entries), ``x``'s shape."""
+def gather_run(x: np.ndarray, table: np.ndarray, level: int = ISA_LEVEL) -> np.ndarray:
+    """table[byte of each element of ``x``] (1-byte codes; 1- or 4-byte table entries), ``x``'s shape; ``level``
+    the ISA level of the 1-byte gather (tests run every level)."""
     x = np.ascontiguousarray(x)
     out = np.empty(x.shape, table.dtype)
-    LIB.intq_lut1(ptr(x), ptr(out), x.size, ptr(table), table.dtype.itemsize)
+    LIB.intq_lut1(ptr(x), ptr(out), x.size, ptr(table), table.dtype.itemsize, level)
     return out
 
 
@@ -117,7 +118,7 @@ def gather_plan(x: np.ndarray, out: np.ndarray, table: np.ndarray):
     """intq_run_plan record of gather_run on fixed buffers (None unless 1-byte codes into ``table``'s dtype)."""
     if x.size != out.size or x.dtype.itemsize != 1 or out.dtype != table.dtype:
         return None
-    return [OP_LUT1, ptr(x), ptr(out), x.size, ptr(table), table.dtype.itemsize], [table]
+    return [OP_LUT1, ptr(x), ptr(out), x.size, ptr(table), table.dtype.itemsize, ISA_LEVEL], [table]
 
 
 def _prepare_quantize(graph: Graph, node: Node) -> dict:
