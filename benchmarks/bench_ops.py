@@ -8,10 +8,10 @@ stride-1 pools, a 2x2 stride-2 downsampling, MobileNet v2's residual ADD, DeepLa
 and LiteRT's default interpreter (its XNNPACK delegate where it takes the op, else LiteRT's own optimized
 kernel) are timed interleaved with bench_runtime.py's ``interleaved`` (medians). intq's time includes
 ``Interpreter.run``'s copies of the inputs into the plan's buffers and of the output out of them; LiteRT's
-includes ``set_tensor`` and ``get_tensor`` (a copy). intq's output is checked equal to LiteRT's reference kernels (BUILTIN_REF, the
-oracle) on the same bytes; where LiteRT's default path rounds differently (its optimized MUL, MEAN and
-RESIZE_BILINEAR; README, "Bit-exactness"), the number of codes in which it differs is printed.
-Imports: numpy, intq, ai_edge_litert.
+includes ``set_tensor`` and ``get_tensor`` (a copy). intq's output is checked equal to LiteRT's reference
+kernels (BUILTIN_REF, the oracle) on the same bytes; where LiteRT's default path rounds differently (its
+optimized MUL, MEAN and RESIZE_BILINEAR; README, "Bit-exactness"), the number of codes in which it differs is
+printed. Imports: numpy, intq, ai_edge_litert.
 """
 from __future__ import annotations
 

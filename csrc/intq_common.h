@@ -33,8 +33,10 @@ static inline void copy_block(void *dst, const void *src, size_t n) {
         const uint8_t *s = (const uint8_t *)src;
         size_t i = 0;
         for (; i + 64 <= n; i += 64) {
-            const __m128i a = _mm_loadu_si128((const __m128i *)(s + i)), b = _mm_loadu_si128((const __m128i *)(s + i + 16));
-            const __m128i c = _mm_loadu_si128((const __m128i *)(s + i + 32)), e = _mm_loadu_si128((const __m128i *)(s + i + 48));
+            const __m128i a = _mm_loadu_si128((const __m128i *)(s + i));
+            const __m128i b = _mm_loadu_si128((const __m128i *)(s + i + 16));
+            const __m128i c = _mm_loadu_si128((const __m128i *)(s + i + 32));
+            const __m128i e = _mm_loadu_si128((const __m128i *)(s + i + 48));
             _mm_storeu_si128((__m128i *)(d + i), a);
             _mm_storeu_si128((__m128i *)(d + i + 16), b);
             _mm_storeu_si128((__m128i *)(d + i + 32), c);
