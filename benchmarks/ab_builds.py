@@ -37,7 +37,9 @@ from intq.runtime.fast._lib import LIB, PLAN_WORDS
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_runtime import MODELS, mobilenet_v1_graph  # noqa: E402
 
-KINDS = {1: "conv/fc", 2: "depthwise", 3: "add/mul", 4: "softmax", 5: "global pool"}
+KINDS = {1: "conv/fc", 2: "depthwise", 3: "pair table", 4: "softmax", 5: "global pool", 6: "concat", 7: "resize",
+         8: "transpose", 9: "pad", 10: "quantize", 11: "byte table", 12: "max pool", 13: "mean", 14: "add",
+         15: "split", 16: "arg max", 17: "avg pool", 19: "mul"}              # csrc/intq_plan.c's op codes
 
 
 def planned(model: str, threads: int):

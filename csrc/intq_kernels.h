@@ -25,6 +25,8 @@ void intq_lut2(const uint8_t *a, const uint8_t *b, const uint8_t *table, uint8_t
 /* intq_add.c */
 void intq_add(const uint8_t *a, const uint8_t *b, const int32_t *params, uint8_t *out, long n, int nthreads,
               int level);
+void intq_add_rescale(const uint8_t *x, int32_t *out, long n, int32_t z, int32_t m, int32_t s, int in_int8,
+                      int level);
 void intq_mul(const uint8_t *a, const uint8_t *b, const int32_t *params, uint8_t *out, long n, int nthreads,
               int level);
 /* intq_resize.c */

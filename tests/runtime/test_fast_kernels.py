@@ -189,6 +189,45 @@ def test_add_mul_arithmetic_matches_reference_at_every_level(op, dtype, seed, n,
         assert got.dtype == want.dtype and np.array_equal(got, want), f"level {level}"
 
 
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+def test_add_input_rescale_matches_reference_for_every_code(dtype):
+    """ADD's input rescale MBQM((q - z) << 20, M, s) alone (intq_add_rescale) at every level, for every code and
+    300 (M, s) pairs: multipliers at both ends of [2^30, 2^31), shifts 0..-23 (beyond -19 the AVX2 code falls
+    back to the 64-bit form). One unit of error here seldom reaches ADD's output, so it is tested here."""
+    from intq.runtime.fast._lib import LIB, ptr
+    from intq.scheme.fixedpoint import multiply_by_quantized_multiplier
+    lo, hi = RANGES[dtype]
+    x = np.arange(lo, hi + 1).astype(dtype)
+    r = np.random.default_rng(1)
+    out = np.empty(x.size, np.int32)
+    for k in range(300):
+        m = int(r.integers(1 << 30, 1 << 31)) if k % 3 else (1 << 30) + k if k % 2 else (1 << 31) - 1 - k
+        s, z = -(k % 24), int(r.integers(lo, hi + 1))
+        want = multiply_by_quantized_multiplier((x.astype(np.int32) - z) * (1 << 20), m, s)
+        for level in LEVELS:
+            LIB.intq_add_rescale(ptr(x), ptr(out), x.size, z, m, s, int(dtype == "int8"), level)
+            assert np.array_equal(out, want), (m, s, z, level)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+@pytest.mark.parametrize("scales", [(0.1, 0.1, 0.2), (0.05, 0.3, 0.3), (0.3, 0.05, 0.01), (1e-7, 1.0, 1.0),
+                                    (0.02, 0.021, 0.04)])
+def test_add_of_every_code_pair_matches_reference_at_every_level(dtype, scales):
+    """All 65536 (a, b) code pairs through intq_add at every level: equal input scales (input shift 0),
+    unequal ones, and a ratio of 1e-7 (an input shift beyond the AVX2 rescale's 19: the mbqm8 path)."""
+    from intq.runtime.fast import elementwise as fe
+    lo, hi = RANGES[dtype]
+    codes = np.arange(lo, hi + 1)
+    a, b = (x.reshape(-1).astype(dtype) for x in np.meshgrid(codes, codes))
+    g = one_op("ADD", [("a", a.shape, dtype, q(scales[0], lo + 37)), ("b", b.shape, dtype, q(scales[1], hi - 5))], [],
+               (a.shape, dtype, q(scales[2], lo + 128)), OP_OPTIONS["ADD"]())
+    node = g.nodes[0]
+    want = ref_add.run(ref_add.prepare(g, node), [a, b], ExecContext())[0]
+    p = fe.KERNELS["ADD"].prepare(g, node)
+    for level in LEVELS:
+        assert np.array_equal(fe.arith_run_level(p, [a, b], 1, level), want), level
+
+
 @settings(max_examples=30, deadline=None)
 @given(st.sampled_from(["uint8", "int8"]), st.integers(0, 2**32 - 1), st.sampled_from([0.01, 0.1, 0.5, 4.0]),
        st.sampled_from([(1, 1001), (3, 10), (2, 2, 7), (2, 1)]), st.sampled_from([0.5, 1.0, 2.0]))
