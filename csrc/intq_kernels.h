@@ -44,7 +44,7 @@ void intq_copy(void *dst, const void *src, long n);
 void intq_max_pool(const uint8_t *x, uint8_t *out, const int64_t *g);
 void intq_avg_pool(const uint8_t *x, uint8_t *out, const int64_t *g);
 void intq_mean_table(const uint8_t *x, uint8_t *out, const int64_t *meta, const uint8_t *table, int32_t *acc);
-void intq_arg_max(const uint8_t *x, void *out, long outer, long len, long inner, int in_int8, int osize);
+void intq_arg_max(const void *x, void *out, long outer, long len, long inner, int kind, int osize);
 /* intq_plan.c */
 void intq_global_avg_pool(const uint8_t *x, uint8_t *out, long n, long hw, long c, int in_int8, int lo, int hi);
 void intq_concat(const int64_t *meta, long nin, long outer, uint8_t *out, int level);

@@ -260,21 +260,40 @@ void intq_mean_table(const uint8_t *x, uint8_t *out, const int64_t *meta, const 
     for (long i = 0; i < nout; i++) out[i] = table[acc[i] - offset];
 }
 
-/* ARG_MAX of 1-byte codes (int8 when in_int8) over the middle axis of x [outer][len][inner]: out [outer][inner]
- * int32 (osize 4) or int64 (osize 8), the first index of the maximum (TFLite ArgMinMax with std::greater:
- * only a strictly greater element replaces the current one) */
-void intq_arg_max(const uint8_t *x, void *out, long outer, long len, long inner, int in_int8, int osize) {
-    const int flip = in_int8 ? 0x80 : 0;              /* int8 order = the order of the bytes xor 0x80 */
-    for (long o = 0; o < outer; o++)
-        for (long j = 0; j < inner; j++) {
-            const uint8_t *p = x + (size_t)o * len * inner + j;
-            int best = p[0] ^ flip;
-            long idx = 0;
-            for (long a = 1; a < len; a++) {
-                const int v = p[(size_t)a * inner] ^ flip;
-                if (v > best) { best = v; idx = a; }
-            }
-            if (osize == 8) ((int64_t *)out)[o * inner + j] = idx;
-            else ((int32_t *)out)[o * inner + j] = (int32_t)idx;
+/* ARG_MAX over the middle axis of x [outer][len][inner] as intq.runtime.reference.arg_max (NumPy's argmax): out
+ * [outer][inner] int32 (osize 4) or int64 (osize 8), the first index of the maximum; only a strictly greater
+ * element replaces the current one (TFLite's ArgMinMax with std::greater). kind: 0 uint8, 1 int8 (compared as
+ * byte ^ 0x80, the order of the bytes), 2 int32, 3 float32, where a NaN is the maximum and the first one wins
+ * (argmax's rule; -0.0 and 0.0 are equal) */
+#define ARG_MAX_SCAN(T, KEY, STOP)                                                                       \
+    for (long o = 0; o < outer; o++)                                                                     \
+        for (long j = 0; j < inner; j++) {                                                               \
+            const T *p = (const T *)x + (size_t)o * len * inner + j;                                     \
+            T best = KEY(p[0]);                                                                          \
+            long idx = 0;                                                                                \
+            for (long a = 1; a < len && !(STOP(best)); a++) {                                            \
+                const T v = KEY(p[(size_t)a * inner]);                                                   \
+                if (v > best || STOP(v)) { best = v; idx = a; }                                          \
+            }                                                                                            \
+            if (osize == 8) ((int64_t *)out)[o * inner + j] = idx;                                       \
+            else ((int32_t *)out)[o * inner + j] = (int32_t)idx;                                         \
         }
+#define KEEP(v) (v)
+#define FLIP(v) ((uint8_t)((v) ^ flip))
+#define NEVER(v) 0
+#define IS_NAN(v) ((v) != (v))
+void intq_arg_max(const void *x, void *out, long outer, long len, long inner, int kind, int osize) {
+    const uint8_t flip = kind == 1 ? 0x80 : 0;
+    if (kind <= 1) {
+        ARG_MAX_SCAN(uint8_t, FLIP, NEVER)
+    } else if (kind == 2) {
+        ARG_MAX_SCAN(int32_t, KEEP, NEVER)
+    } else {
+        ARG_MAX_SCAN(float, KEEP, IS_NAN)
+    }
 }
+#undef ARG_MAX_SCAN
+#undef KEEP
+#undef FLIP
+#undef NEVER
+#undef IS_NAN
