@@ -1,14 +1,13 @@
 """Fast kernels: same ops and results as runtime/reference, compiled. Imports: intq.runtime.reference, numpy.
 
 ``KERNELS`` maps op -> Kernel for the ops with a fast version (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED
-compiled; ADD, MUL as lookup tables; SOFTMAX with a tabled exp; CONCATENATION as byte copies and tables;
-RESIZE_BILINEAR in C on the reference's precomputed axes;
-AVERAGE_POOL_2D and MAX_POOL_2D in C; MEAN tabled, summed in C;
-TRANSPOSE, PAD, QUANTIZE, DEQUANTIZE and SPLIT in C (csrc/intq_layout.c), requantize and dequantize as
-256-entry tables; LOGISTIC, TANH, RELU, RELU6 as 256-entry tables; ARG_MAX of uint8/int8/int32/float32 in C);
-every other op uses
-the reference kernel (intq.runtime.kernels merges the sets). The compiled ones also have a ``plan`` for the
-one-call executor (intq.runtime.fast.plan).
+compiled; ADD and MUL in C arithmetic, as code-pair tables when broadcasting; SOFTMAX with a tabled exp;
+CONCATENATION as byte copies and tables; RESIZE_BILINEAR in C on the reference's precomputed axes;
+AVERAGE_POOL_2D and MAX_POOL_2D in C; MEAN tabled, summed in C; TRANSPOSE, PAD, QUANTIZE, DEQUANTIZE and SPLIT
+in C (csrc/intq_layout.c), requantize and dequantize as 256-entry tables; LOGISTIC, TANH, RELU, RELU6 as
+256-entry tables; ARG_MAX of uint8/int8/int32/float32 in C); every other op uses the reference kernel
+(intq.runtime.kernels merges the sets). The compiled ones also have a ``plan`` for the one-call executor
+(intq.runtime.fast.plan).
 Importing raises ImportError when the C library (csrc/intq_fast.c, built by setup.py) is absent, which makes
 ``kernels="fast"`` mean the reference set.
 """
