@@ -32,7 +32,7 @@ void intq_mul(const uint8_t *a, const uint8_t *b, const int32_t *params, uint8_t
 /* intq_resize.c */
 void intq_resize_bilinear(const uint8_t *x, uint8_t *out, long n, long h, long w, long c, long oh, long ow,
                           const int64_t *y0, const int64_t *y1, const int64_t *x0, const int64_t *x1,
-                          const void *wy, const void *wx, int integer, int in_int8, int level);
+                          const void *wy, const void *wx, int integer, int in_int8, int level, int nthreads);
 /* intq_layout.c */
 void intq_transpose(const uint8_t *x, uint8_t *out, const int64_t *meta);
 void intq_pad(const uint8_t *x, uint8_t *out, const int64_t *meta);

@@ -85,7 +85,7 @@ int intq_run_plan(const int64_t *plan, long nrec) {
                                  (long)r[8], (const int64_t *)(intptr_t)a[0], (const int64_t *)(intptr_t)a[1],
                                  (const int64_t *)(intptr_t)a[2], (const int64_t *)(intptr_t)a[3],
                                  (const void *)(intptr_t)a[4], (const void *)(intptr_t)a[5], (int)r[10], (int)r[11],
-                                 (int)r[12]);
+                                 (int)r[12], (int)r[13]);
             break;
         }
         case OP_TRANSPOSE: intq_transpose(P(1), P(2), P(3)); break;

@@ -16,36 +16,38 @@
 
 #define INTQ_MAXDIM 6
 
-/* The pools share one loop over output pixels (FOR_EACH_WINDOW): each window is clipped to the image, and
- * the body gets its first tap `first`, its size wh x ww and the output pixel `o`. Any CPU: the reductions
- * below, vectorised by the compiler over blocks of up to 256 channels kept in a stack array. AVX2: 32
- * channels at a time held in registers over all the window's taps, two taps per loop step (one tap per step
- * was about 2x slower: a short inner loop whose length changes at the image border). */
+/* The pools share one loop over the output pixels of rows [r0, r1) (FOR_EACH_WINDOW): each window is clipped
+ * to the image, and the body gets its first tap `first`, its size wh x ww and the output pixel `o`. Any CPU:
+ * the reductions below, vectorised by the compiler over blocks of up to 256 channels kept in a stack array.
+ * AVX2: 32 channels at a time held in registers over all the window's taps, two taps per loop step (one tap
+ * per step was about 2x slower: a short inner loop whose length changes at the image border). Threads take
+ * whole output rows (pool_run). */
 typedef struct {
     const uint8_t *x; uint8_t *out;
     long n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw;
     int in_int8, lo, hi;
+    long r0, r1;                  /* the output rows (b * oh + oy) to compute */
 } pool_geom;
 
 static pool_geom pool_geom_of(const uint8_t *x, uint8_t *out, const int64_t *g) {
     pool_geom p = { x, out, g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11],
-                    (int)g[12], (int)g[13], (int)g[14] };
+                    (int)g[12], (int)g[13], (int)g[14], 0, g[0] * g[4] };
     return p;
 }
 
 #define FOR_EACH_WINDOW(P, ...)                                                                          \
-    for (long b_ = 0; b_ < (P)->n; b_++)                                                                 \
-        for (long oy_ = 0; oy_ < (P)->oh; oy_++) {                                                       \
-            const long y0_ = oy_ * (P)->sh - (P)->ph, ya = y0_ < 0 ? 0 : y0_;                             \
-            const long wh = (y0_ + (P)->kh < (P)->h ? y0_ + (P)->kh : (P)->h) - ya;                      \
-            for (long ox_ = 0; ox_ < (P)->ow; ox_++) {                                                   \
-                const long x0_ = ox_ * (P)->sw - (P)->pw, xa = x0_ < 0 ? 0 : x0_;                         \
-                const long ww = (x0_ + (P)->kw < (P)->w ? x0_ + (P)->kw : (P)->w) - xa;                  \
-                const uint8_t *first = (P)->x + ((((size_t)b_ * (P)->h + ya) * (P)->w + xa) * (P)->c);   \
-                uint8_t *o = (P)->out + ((((size_t)b_ * (P)->oh + oy_) * (P)->ow + ox_) * (P)->c);       \
-                __VA_ARGS__                                                                              \
-            }                                                                                            \
-        }
+    for (long row_ = (P)->r0; row_ < (P)->r1; row_++) {                                                  \
+        const long b_ = row_ / (P)->oh, oy_ = row_ % (P)->oh;                                            \
+        const long y0_ = oy_ * (P)->sh - (P)->ph, ya = y0_ < 0 ? 0 : y0_;                                 \
+        const long wh = (y0_ + (P)->kh < (P)->h ? y0_ + (P)->kh : (P)->h) - ya;                          \
+        for (long ox_ = 0; ox_ < (P)->ow; ox_++) {                                                       \
+            const long x0_ = ox_ * (P)->sw - (P)->pw, xa = x0_ < 0 ? 0 : x0_;                             \
+            const long ww = (x0_ + (P)->kw < (P)->w ? x0_ + (P)->kw : (P)->w) - xa;                      \
+            const uint8_t *first = (P)->x + ((((size_t)b_ * (P)->h + ya) * (P)->w + xa) * (P)->c);       \
+            uint8_t *o = (P)->out + ((((size_t)b_ * (P)->oh + oy_) * (P)->ow + ox_) * (P)->c);           \
+            __VA_ARGS__                                                                                  \
+        }                                                                                                \
+    }
 
 /* MAX_POOL_2D on bytes: int8 codes are compared as code ^ 0x80 (the order of unsigned bytes), so the max
  * and the clamp are byte operations; a window with no tap inside the image would give the lowest code, as
@@ -209,28 +211,48 @@ static void avg_pool_avx2(const pool_geom *P) {
 }
 #endif
 
-/* g = [n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, in_int8, lo, hi, level] (both pools): level >= 1 (an ISA
- * level up to intq_isa_level) takes the AVX2 code */
-void intq_max_pool(const uint8_t *x, uint8_t *out, const int64_t *g) {
-    const pool_geom P = pool_geom_of(x, out, g);
-#ifdef INTQ_X86
-    if (g[15] >= 1) {
-        max_pool_avx2(&P);
+/* both pools' calls: output rows split over threads (threads_for_elements of the output's size) */
+typedef void (*pool_fn)(const pool_geom *P);
+typedef struct { const pool_geom *P; pool_fn f; } pool_job;
+
+static int pool_task(void *vp, long begin, long end, int thread) {
+    (void)thread;
+    const pool_job *j = vp;
+    pool_geom P = *j->P;
+    P.r0 = begin;
+    P.r1 = end;
+    j->f(&P);
+    return 0;
+}
+
+static void pool_run(const pool_geom *P, pool_fn f, int nthreads) {
+    const int nt = threads_for_elements(P->n * P->oh * P->ow * P->c, nthreads);
+    if (nt <= 1 || P->n * P->oh < 2) {
+        f(P);
         return;
     }
+    pool_job j = { P, f };
+    intq_parallel_for(nt, P->n * P->oh, pool_task, &j);
+}
+
+/* g = [n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, in_int8, lo, hi, level, nthreads] (both pools): level >= 1
+ * (an ISA level up to intq_isa_level) takes the AVX2 code */
+void intq_max_pool(const uint8_t *x, uint8_t *out, const int64_t *g) {
+    const pool_geom P = pool_geom_of(x, out, g);
+    pool_fn f = max_pool_any;
+#ifdef INTQ_X86
+    if (g[15] >= 1) f = max_pool_avx2;
 #endif
-    max_pool_any(&P);
+    pool_run(&P, f, (int)g[16]);
 }
 
 void intq_avg_pool(const uint8_t *x, uint8_t *out, const int64_t *g) {
     const pool_geom P = pool_geom_of(x, out, g);
+    pool_fn f = avg_pool_any;
 #ifdef INTQ_X86
-    if (g[15] >= 1 && g[6] * g[7] <= SMALL_WINDOW) {
-        avg_pool_avx2(&P);
-        return;
-    }
+    if (g[15] >= 1 && g[6] * g[7] <= SMALL_WINDOW) f = avg_pool_avx2;
 #endif
-    avg_pool_any(&P);
+    pool_run(&P, f, (int)g[16]);
 }
 
 /* MEAN by table: meta = [in_int8, offset, in_shape[6], reduced[6] (0/1)]; acc (int32, one per output element,

@@ -17,68 +17,86 @@
  * * (1 - dx) and so on left to right. The loops over channels have no branch, so the compiler vectorises
  * them; the body is compiled twice, for AVX2 and for any CPU. */
 __attribute__((always_inline))
-static inline void resize_body(const uint8_t *x, uint8_t *out, long n, long h, long w, long c, long oh, long ow,
+static inline void resize_body(const uint8_t *x, uint8_t *out, long h, long w, long c, long oh, long ow,
                                const int64_t *y0, const int64_t *y1, const int64_t *x0, const int64_t *x1,
-                               const void *wy, const void *wx, int integer, int in_int8) {
-    for (long b = 0; b < n; b++)
-        for (long oy = 0; oy < oh; oy++) {
-            const uint8_t *r0 = x + ((size_t)b * h + (size_t)y0[oy]) * w * c;
-            const uint8_t *r1 = x + ((size_t)b * h + (size_t)y1[oy]) * w * c;
-            for (long ox = 0; ox < ow; ox++) {
-                const uint8_t *p00 = r0 + (size_t)x0[ox] * c, *p10 = r1 + (size_t)x0[ox] * c;
-                const uint8_t *p01 = r0 + (size_t)x1[ox] * c, *p11 = r1 + (size_t)x1[ox] * c;
-                uint8_t *o = out + (((size_t)b * oh + oy) * ow + ox) * c;
-                if (integer) {
-                    const int32_t wy1 = (int32_t)((const int64_t *)wy)[oy], wx1 = (int32_t)((const int64_t *)wx)[ox];
-                    const int32_t wy0 = 1024 - wy1, wx0 = 1024 - wx1;
-                    const int32_t w00 = wy0 * wx0, w10 = wy1 * wx0, w01 = wy0 * wx1, w11 = wy1 * wx1;
-                    if (in_int8) {
-                        const int8_t *s00 = (const int8_t *)p00, *s10 = (const int8_t *)p10;
-                        const int8_t *s01 = (const int8_t *)p01, *s11 = (const int8_t *)p11;
-                        for (long j = 0; j < c; j++) {
-                            const int32_t acc = s00[j] * w00 + s10[j] * w10 + s01[j] * w01 + s11[j] * w11;
-                            /* (acc +- 2^19) / 2^20 in C division: ties away from zero */
-                            const int32_t mag = ((acc < 0 ? -acc : acc) + (1 << 19)) >> 20;
-                            o[j] = (uint8_t)(acc < 0 ? -mag : mag);
-                        }
-                    } else {
-                        for (long j = 0; j < c; j++) {       /* acc >= 0 */
-                            const int32_t acc = p00[j] * w00 + p10[j] * w10 + p01[j] * w01 + p11[j] * w11;
-                            o[j] = (uint8_t)((acc + (1 << 19)) >> 20);
-                        }
-                    }
-                } else {                                      /* uint8 only (LiteRT's float32 reference) */
-                    const float dy = ((const float *)wy)[oy], dx = ((const float *)wx)[ox];
-                    const float ey = 1.0f - dy, ex = 1.0f - dx;
+                               const void *wy, const void *wx, int integer, int in_int8, long row0, long row1) {
+    for (long row = row0; row < row1; row++) {                /* output rows b * oh + oy */
+        const long b = row / oh, oy = row % oh;
+        const uint8_t *r0 = x + ((size_t)b * h + (size_t)y0[oy]) * w * c;
+        const uint8_t *r1 = x + ((size_t)b * h + (size_t)y1[oy]) * w * c;
+        for (long ox = 0; ox < ow; ox++) {
+            const uint8_t *p00 = r0 + (size_t)x0[ox] * c, *p10 = r1 + (size_t)x0[ox] * c;
+            const uint8_t *p01 = r0 + (size_t)x1[ox] * c, *p11 = r1 + (size_t)x1[ox] * c;
+            uint8_t *o = out + (((size_t)b * oh + oy) * ow + ox) * c;
+            if (integer) {
+                const int32_t wy1 = (int32_t)((const int64_t *)wy)[oy], wx1 = (int32_t)((const int64_t *)wx)[ox];
+                const int32_t wy0 = 1024 - wy1, wx0 = 1024 - wx1;
+                const int32_t w00 = wy0 * wx0, w10 = wy1 * wx0, w01 = wy0 * wx1, w11 = wy1 * wx1;
+                if (in_int8) {
+                    const int8_t *s00 = (const int8_t *)p00, *s10 = (const int8_t *)p10;
+                    const int8_t *s01 = (const int8_t *)p01, *s11 = (const int8_t *)p11;
                     for (long j = 0; j < c; j++) {
-                        float acc = (float)p00[j] * ey * ex;
-                        acc = acc + (float)p10[j] * dy * ex;
-                        acc = acc + (float)p01[j] * ey * dx;
-                        acc = acc + (float)p11[j] * dy * dx;
-                        o[j] = (uint8_t)(int32_t)(acc + 0.5f);
+                        const int32_t acc = s00[j] * w00 + s10[j] * w10 + s01[j] * w01 + s11[j] * w11;
+                        /* (acc +- 2^19) / 2^20 in C division: ties away from zero */
+                        const int32_t mag = ((acc < 0 ? -acc : acc) + (1 << 19)) >> 20;
+                        o[j] = (uint8_t)(acc < 0 ? -mag : mag);
                     }
+                } else {
+                    for (long j = 0; j < c; j++) {       /* acc >= 0 */
+                        const int32_t acc = p00[j] * w00 + p10[j] * w10 + p01[j] * w01 + p11[j] * w11;
+                        o[j] = (uint8_t)((acc + (1 << 19)) >> 20);
+                    }
+                }
+            } else {                                      /* uint8 only (LiteRT's float32 reference) */
+                const float dy = ((const float *)wy)[oy], dx = ((const float *)wx)[ox];
+                const float ey = 1.0f - dy, ex = 1.0f - dx;
+                for (long j = 0; j < c; j++) {
+                    float acc = (float)p00[j] * ey * ex;
+                    acc = acc + (float)p10[j] * dy * ex;
+                    acc = acc + (float)p01[j] * ey * dx;
+                    acc = acc + (float)p11[j] * dy * dx;
+                    o[j] = (uint8_t)(int32_t)(acc + 0.5f);
                 }
             }
         }
+    }
 }
 
-#define RESIZE_PARAMS const uint8_t *x, uint8_t *out, long n, long h, long w, long c, long oh, long ow,       \
-                      const int64_t *y0, const int64_t *y1, const int64_t *x0, const int64_t *x1,          \
-                      const void *wy, const void *wx, int integer, int in_int8
-#define RESIZE_ARGS x, out, n, h, w, c, oh, ow, y0, y1, x0, x1, wy, wx, integer, in_int8
-static void resize_any(RESIZE_PARAMS) { resize_body(RESIZE_ARGS); }
+/* a call: the arguments of intq_resize_bilinear; tasks take whole output rows */
+typedef struct {
+    const uint8_t *x; uint8_t *out; long n, h, w, c, oh, ow;
+    const int64_t *y0, *y1, *x0, *x1; const void *wy, *wx; int integer, in_int8, level;
+} resize_job;
+
+#define RESIZE_ARGS(j, r0, r1) j->x, j->out, j->h, j->w, j->c, j->oh, j->ow, j->y0, j->y1, j->x0, j->x1, j->wy,     \
+                               j->wx, j->integer, j->in_int8, r0, r1
+static void resize_any(const resize_job *j, long r0, long r1) { resize_body(RESIZE_ARGS(j, r0, r1)); }
 #ifdef INTQ_X86
-__attribute__((target("avx2"))) static void resize_avx2(RESIZE_PARAMS) { resize_body(RESIZE_ARGS); }
+__attribute__((target("avx2"))) static void resize_avx2(const resize_job *j, long r0, long r1) {
+    resize_body(RESIZE_ARGS(j, r0, r1));
+}
 #endif
 
-/* level: an ISA level up to intq_isa_level (>= 1 runs the AVX2 build) */
-void intq_resize_bilinear(RESIZE_PARAMS, int level) {
+static int resize_task(void *vp, long begin, long end, int thread) {
+    (void)thread;
+    const resize_job *j = vp;
 #ifdef INTQ_X86
-    if (level >= 1) {
-        resize_avx2(RESIZE_ARGS);
-        return;
+    if (j->level >= 1) {
+        resize_avx2(j, begin, end);
+        return 0;
     }
 #endif
-    (void)level;
-    resize_any(RESIZE_ARGS);
+    resize_any(j, begin, end);
+    return 0;
+}
+
+/* level: an ISA level up to intq_isa_level (>= 1 runs the AVX2 build); output rows split over up to nthreads
+ * threads (threads_for_elements of the output's size) */
+void intq_resize_bilinear(const uint8_t *x, uint8_t *out, long n, long h, long w, long c, long oh, long ow,
+                          const int64_t *y0, const int64_t *y1, const int64_t *x0, const int64_t *x1,
+                          const void *wy, const void *wx, int integer, int in_int8, int level, int nthreads) {
+    const resize_job j = { x, out, n, h, w, c, oh, ow, y0, y1, x0, x1, wy, wx, integer, in_int8, level };
+    const int nt = n * oh > 1 ? threads_for_elements(n * oh * ow * c, nthreads) : 1;
+    if (nt <= 1) resize_task((void *)&j, 0, n * oh, 0);
+    else intq_parallel_for(nt, n * oh, resize_task, (void *)&j);
 }

@@ -37,8 +37,29 @@ def test_resize_bilinear_matches_reference(dtype, n, h, w, oh, ow, c, flags, int
     got = fast_k.run(p, [x, size], ExecContext())[0]
     assert got.dtype == want.dtype and got.shape == want.shape and np.array_equal(got, want)
     for level in range(fast.ISA_LEVEL + 1):                           # the AVX2 build and the portable one
-        assert np.array_equal(fast_rb.run_level(p, x, level), want), level
+        for threads in (1, 2):                                        # rows split from 8192 outputs a thread
+            assert np.array_equal(fast_rb.run_level(p, x, level, threads), want), (level, threads)
     if not integer:
         assert fast.KERNELS["RESIZE_BILINEAR"] is fast_k
         (planned,) = planned_run(Interpreter(g), x)
         assert np.array_equal(planned, want)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+@pytest.mark.parametrize("integer", [False, True])
+def test_resize_bilinear_split_over_threads_matches_reference(dtype, integer):
+    """An output of 2 x 33 x 33 x 40 codes (over 8192 a thread): rows split over 2 threads, planned, give the
+    reference's bytes."""
+    lo, hi = RANGES[dtype]
+    x = np.random.default_rng(3).integers(lo, hi + 1, (2, 9, 9, 40)).astype(dtype)
+    qq = q(0.1, 0)
+    g = one_op("RESIZE_BILINEAR", [("x", x.shape, dtype, qq)], [("size", np.array([33, 33], np.int32), None)],
+               ((2, 33, 33, 40), dtype, qq), ResizeBilinearOptions(False, True))
+    node = g.nodes[0]
+    ref_k = (ref.INTEGER_KERNELS if integer else ref.KERNELS)["RESIZE_BILINEAR"]
+    fast_k = (fast_rb.INTEGER_KERNELS if integer else fast_rb.KERNELS)["RESIZE_BILINEAR"]
+    want = ref_k.run(ref_k.prepare(g, node), [x, g.tensor("size").data], ExecContext())[0]
+    kernels = dict(fast.KERNELS, RESIZE_BILINEAR=fast_k)
+    for threads in (1, 2):              # the plan's output buffer starts zeroed: a row left out would show
+        (got,) = planned_run(Interpreter(g, kernels=kernels, num_threads=threads), x)
+        assert np.array_equal(got, want), threads

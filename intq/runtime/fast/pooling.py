@@ -45,7 +45,7 @@ def _prepare_average(graph: Graph, node: Node) -> dict:
     return p
 
 
-def run_average_level(p: dict, x: np.ndarray, level: int) -> np.ndarray:
+def run_average_level(p: dict, x: np.ndarray, level: int, num_threads: int = 1) -> np.ndarray:
     """The AVERAGE_POOL_2D kernel at one ISA level (tests run every level up to ISA_LEVEL)."""
     x = np.ascontiguousarray(x)
     n, h, w, c = x.shape
@@ -54,14 +54,14 @@ def run_average_level(p: dict, x: np.ndarray, level: int) -> np.ndarray:
         LIB.intq_global_avg_pool(ptr(x), ptr(out), n, h * w, c, int(p["dtype"] == "int8"), p["lo"], p["hi"])
         return out
     out = np.empty((n, *p["geometry"]["out_hw"], c), p["dtype"])
-    geom = _pool_geom(p, x, level)
+    geom = _pool_geom(p, x, level, num_threads)
     LIB.intq_avg_pool(ptr(x), ptr(out), ptr(geom))
     return out
 
 
 def _run_average(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     """x uint8|int8[N,H,W,C] -> clipped-window mean rounded half away from zero (reference formula), clamped."""
-    return [run_average_level(p, inputs[0], ISA_LEVEL)]
+    return [run_average_level(p, inputs[0], ISA_LEVEL, ctx.num_threads)]
 
 
 def _mean_table(p: dict, shape) -> tuple[np.ndarray, int] | None:
@@ -120,26 +120,26 @@ def _plan_mean(p: dict, ins: list, outs: list, num_threads: int):
     return [OP_MEAN_TABLE, ptr(x), ptr(out), ptr(meta), ptr(table), ptr(acc)], [meta, acc, table]
 
 
-def _pool_geom(p: dict, x: np.ndarray, level: int = ISA_LEVEL) -> np.ndarray:
-    """int64 [n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, in_int8, lo, hi, level] of csrc/intq_pool.c
-    intq_max_pool and intq_avg_pool (level: the ISA level intq_avg_pool runs, at most ISA_LEVEL)."""
+def _pool_geom(p: dict, x: np.ndarray, level: int = ISA_LEVEL, num_threads: int = 1) -> np.ndarray:
+    """int64 [n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, in_int8, lo, hi, level, threads] of csrc/intq_pool.c
+    intq_max_pool and intq_avg_pool (level: the ISA level they run, at most ISA_LEVEL)."""
     g = p["geometry"]
     return np.array([*x.shape, *g["out_hw"], *g["kernel"], *g["stride"], *g["pad"], int(p["dtype"] == "int8"),
-                     p["lo"], p["hi"], level], np.int64)
+                     p["lo"], p["hi"], level, num_threads], np.int64)
 
 
-def run_max_level(p: dict, x: np.ndarray, level: int) -> np.ndarray:
+def run_max_level(p: dict, x: np.ndarray, level: int, num_threads: int = 1) -> np.ndarray:
     """The MAX_POOL_2D kernel at one ISA level (tests run every level up to ISA_LEVEL)."""
     x = np.ascontiguousarray(x)
     out = np.empty((x.shape[0], *p["geometry"]["out_hw"], x.shape[3]), p["dtype"])
-    geom = _pool_geom(p, x, level)
+    geom = _pool_geom(p, x, level, num_threads)
     LIB.intq_max_pool(ptr(x), ptr(out), ptr(geom))
     return out
 
 
 def _run_max(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     """x uint8|int8[N,H,W,C] -> clamped max over each window's taps inside the image."""
-    return [run_max_level(p, inputs[0], ISA_LEVEL)]
+    return [run_max_level(p, inputs[0], ISA_LEVEL, ctx.num_threads)]
 
 
 def _plan_max(p: dict, ins: list, outs: list, num_threads: int):
@@ -147,7 +147,7 @@ def _plan_max(p: dict, ins: list, outs: list, num_threads: int):
     x, out = ins[0], outs[0]
     if x.ndim != 4 or out.shape != (x.shape[0], *p["geometry"]["out_hw"], x.shape[3]):
         return None
-    geom = _pool_geom(p, x)
+    geom = _pool_geom(p, x, ISA_LEVEL, num_threads)
     return [OP_MAX_POOL, ptr(x), ptr(out), ptr(geom)], [geom]
 
 
@@ -162,7 +162,7 @@ def _plan_average(p: dict, ins: list, outs: list, num_threads: int):
         return [OP_GLOBAL_AVG, ptr(x), ptr(out), n, h * w, c, int(p["dtype"] == "int8"), p["lo"], p["hi"]], []
     if out.shape != (n, *p["geometry"]["out_hw"], c):
         return None
-    geom = _pool_geom(p, x)
+    geom = _pool_geom(p, x, ISA_LEVEL, num_threads)
     return [OP_AVG_POOL, ptr(x), ptr(out), ptr(geom)], [geom]
 
 

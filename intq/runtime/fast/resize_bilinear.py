@@ -36,26 +36,27 @@ def prepare_integer(graph: Graph, node: Node) -> dict:
     return _with_axes(ref.prepare_integer(graph, node))
 
 
-def run_level(p: dict, x: np.ndarray, level: int) -> np.ndarray:
-    """The kernel at ISA ``level`` (<= ISA_LEVEL; tests run every level)."""
+def run_level(p: dict, x: np.ndarray, level: int, num_threads: int = 1) -> np.ndarray:
+    """The kernel at ISA ``level`` (<= ISA_LEVEL; tests run every level), output rows over up to
+    ``num_threads`` threads."""
     x = np.ascontiguousarray(x)
     n, h, w, c = x.shape
     out = np.empty((n, p["oh"], p["ow"], c), p["dtype"])
     LIB.intq_resize_bilinear(ptr(x), ptr(out), n, h, w, c, p["oh"], p["ow"], *(int(a) for a in p["axes"]),
-                             p["integer"], p["in_int8"], level)
+                             p["integer"], p["in_int8"], level, num_threads)
     return out
 
 
 def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     """(x uint8|int8[N,H,W,C], size) -> [N,oh,ow,C], byte-identical to the reference kernel."""
-    return [run_level(p, inputs[0], ISA_LEVEL)]
+    return [run_level(p, inputs[0], ISA_LEVEL, ctx.num_threads)]
 
 
 def plan(p: dict, ins: list, outs: list, num_threads: int):
     """intq_run_plan record of this resize on fixed buffers."""
     n, h, w, c = ins[0].shape
     return [OP_RESIZE_BILINEAR, ptr(ins[0]), ptr(outs[0]), n, h, w, c, p["oh"], p["ow"], ptr(p["axes"]),
-            p["integer"], p["in_int8"], ISA_LEVEL], []
+            p["integer"], p["in_int8"], ISA_LEVEL, num_threads], []
 
 
 KERNELS = {"RESIZE_BILINEAR": Kernel(prepare, run, plan)}
