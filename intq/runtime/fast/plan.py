@@ -5,9 +5,9 @@ a third of a 1 ms model. When every node of a graph has a compiled kernel with a
 RESHAPE or SQUEEZE, which becomes a view), :meth:`Plan.build` allocates the activation buffers once for the
 graph's batch size, reusing a dead tensor's memory for later ones (:class:`_Arena`), and one workspace for the
 kernels' scratch (the largest any call asks for), and records each node's C call (csrc/intq_plan.c
-``intq_run_plan``). :meth:`Plan.run` makes one call, which also
-copies the inputs in and the outputs out to new arrays, so the results are those of the same kernels
-called one by one. ``intermediates=True`` and concurrent runs use the node-by-node path; the Interpreter builds
+``intq_run_plan``). :meth:`Plan.run` copies the inputs in, makes one call and returns
+the outputs as new arrays (the call itself copies inputs and outputs of 4 KB or more), so the results are
+those of the same kernels called one by one. ``intermediates=True`` and concurrent runs use the node-by-node path; the Interpreter builds
 a plan for another batch size from the shapes of its first node-by-node run at that size.
 """
 from __future__ import annotations
