@@ -20,7 +20,7 @@ int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, cons
 long intq_depthwise_work_bytes(const int32_t *gm, int nthreads, int level);
 /* intq_softmax.c */
 void intq_softmax(const uint8_t *x, uint8_t *out, long rows, long depth, int in_int8, const int32_t *exps,
-                  const int32_t *terms, const uint8_t *keep);
+                  const int32_t *terms, const uint8_t *keep, int nthreads);
 void intq_lut2(const uint8_t *a, const uint8_t *b, const uint8_t *table, uint8_t *out, long n, int nthreads);
 /* intq_add.c */
 void intq_add(const uint8_t *a, const uint8_t *b, const int32_t *params, uint8_t *out, long n, int nthreads,
@@ -37,7 +37,7 @@ void intq_resize_bilinear(const uint8_t *x, uint8_t *out, long n, long h, long w
 void intq_transpose(const uint8_t *x, uint8_t *out, const int64_t *meta);
 void intq_pad(const uint8_t *x, uint8_t *out, const int64_t *meta);
 void intq_quantize_f32(const float *x, uint8_t *out, long n, float scale, int zp, int lo, int hi);
-void intq_lut1(const uint8_t *x, void *out, long n, const void *table, int esize, int level);
+void intq_lut1(const uint8_t *x, void *out, long n, const void *table, int esize, int level, int nthreads);
 void intq_split(const uint8_t *x, const int64_t *outs, long n, long outer, long part);
 void intq_copy(void *dst, const void *src, long n);
 /* intq_pool.c */

@@ -127,15 +127,28 @@ void lut_bytes(const uint8_t *x, uint8_t *out, long n, const uint8_t *table, int
     for (; i < n; i++) out[i] = table[x[i]];
 }
 
-/* out[i] = table[x[i]]: 1-byte entries through lut_bytes (level as there), 4-byte entries in a loop */
-void intq_lut1(const uint8_t *x, void *out, long n, const void *table, int esize, int level) {
-    if (esize == 1) {
-        lut_bytes(x, out, n, table, level);
+/* out[i] = table[x[i]]: 1-byte entries through lut_bytes (level as there), 4-byte entries in a loop; split over
+ * up to nthreads threads (threads_for_elements) */
+typedef struct { const uint8_t *x; void *out; const void *table; int esize, level; } lut1_job;
+
+static int lut1_task(void *vp, long begin, long end, int thread) {
+    (void)thread;
+    const lut1_job *j = vp;
+    if (j->esize == 1) {
+        lut_bytes(j->x + begin, (uint8_t *)j->out + begin, end - begin, j->table, j->level);
     } else {
-        const uint32_t *t = table;
-        uint32_t *o = out;
-        for (long i = 0; i < n; i++) o[i] = t[x[i]];
+        const uint32_t *t = j->table;
+        uint32_t *o = j->out;
+        for (long i = begin; i < end; i++) o[i] = t[j->x[i]];
     }
+    return 0;
+}
+
+void intq_lut1(const uint8_t *x, void *out, long n, const void *table, int esize, int level, int nthreads) {
+    lut1_job j = {x, out, table, esize, level};
+    const int nt = threads_for_elements(n, nthreads);
+    if (nt <= 1) lut1_task(&j, 0, n, 0);
+    else intq_parallel_for(nt, n, lut1_task, &j);
 }
 
 /* SPLIT into n equal parts: the input seen as [outer][n][part] bytes, part i of every outer row copied to

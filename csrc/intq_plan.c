@@ -74,7 +74,9 @@ int intq_run_plan(const int64_t *plan, long nrec) {
         case OP_LUT2: intq_lut2(P(1), P(2), P(3), P(4), (long)r[5], (int)r[6]); break;
         case OP_ADD: intq_add(P(1), P(2), P(3), P(4), (long)r[5], (int)r[6], (int)r[7]); break;
         case OP_MUL: intq_mul(P(1), P(2), P(3), P(4), (long)r[5], (int)r[6], (int)r[7]); break;
-        case OP_SOFTMAX: intq_softmax(P(1), P(2), (long)r[3], (long)r[4], (int)r[5], P(6), P(7), P(8)); break;
+        case OP_SOFTMAX:
+            intq_softmax(P(1), P(2), (long)r[3], (long)r[4], (int)r[5], P(6), P(7), P(8), (int)r[9]);
+            break;
         case OP_GLOBAL_AVG:
             intq_global_avg_pool(P(1), P(2), (long)r[3], (long)r[4], (long)r[5], (int)r[6], (int)r[7], (int)r[8]);
             break;
@@ -97,7 +99,7 @@ int intq_run_plan(const int64_t *plan, long nrec) {
             intq_quantize_f32(P(1), P(2), (long)r[3], scale, (int)r[5], (int)r[6], (int)r[7]);
             break;
         }
-        case OP_LUT1: intq_lut1(P(1), P(2), (long)r[3], P(4), (int)r[5], (int)r[6]); break;
+        case OP_LUT1: intq_lut1(P(1), P(2), (long)r[3], P(4), (int)r[5], (int)r[6], (int)r[7]); break;
         case OP_MAX_POOL: intq_max_pool(P(1), P(2), P(3)); break;
         case OP_AVG_POOL: intq_avg_pool(P(1), P(2), P(3)); break;
         case OP_COPY: intq_copy(P(1), P(2), (long)r[3]); break;

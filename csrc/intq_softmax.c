@@ -49,14 +49,21 @@ int32_t intq_get_reciprocal(int32_t x, int x_integer_digits, int32_t *bits_over_
 }
 
 /* rows x depth codes (int8 when in_int8, else uint8) -> same-shape output codes.
- * exps[n], terms[n], keep[n] for n = max - q in 0..255 (terms already 0 where !keep). */
-void intq_softmax(const uint8_t *x, uint8_t *out, long rows, long depth, int in_int8, const int32_t *exps,
-                  const int32_t *terms, const uint8_t *keep) {
-    const int lo = in_int8 ? -128 : 0, hi = in_int8 ? 127 : 255;
+ * exps[n], terms[n], keep[n] for n = max - q in 0..255 (terms already 0 where !keep). Rows split over up to
+ * nthreads threads (threads_for_elements of rows x depth). */
+typedef struct {
+    const uint8_t *x; uint8_t *out; long depth; int in_int8; const int32_t *exps, *terms; const uint8_t *keep;
+} softmax_job;
+
+static int softmax_task(void *vp, long begin, long end, int thread) {
+    (void)thread;
+    const softmax_job *j = vp;
+    const long depth = j->depth;
+    const int in_int8 = j->in_int8, lo = in_int8 ? -128 : 0, hi = in_int8 ? 127 : 255;
     uint8_t table[256];
-    for (long r = 0; r < rows; r++) {
-        const uint8_t *xr = x + r * depth;
-        uint8_t *o = out + r * depth;
+    for (long r = begin; r < end; r++) {
+        const uint8_t *xr = j->x + r * depth;
+        uint8_t *o = j->out + r * depth;
         int mx = -129;
         for (long i = 0; i < depth; i++) {
             int v = in_int8 ? (int)(int8_t)xr[i] : (int)xr[i];
@@ -65,15 +72,15 @@ void intq_softmax(const uint8_t *x, uint8_t *out, long rows, long depth, int in_
         uint32_t sum = 0;
         for (long i = 0; i < depth; i++) {
             int v = in_int8 ? (int)(int8_t)xr[i] : (int)xr[i];
-            sum += (uint32_t)terms[mx - v];
+            sum += (uint32_t)j->terms[mx - v];
         }
         int32_t nbu;
         int32_t inv = intq_get_reciprocal((int32_t)sum, 12, &nbu);
         int exponent = nbu + 31 - 8;
         for (int n = 0; n < 256; n++) {
             int q = lo;
-            if (keep[n] && exponent <= 31) {
-                int32_t p = rdbpot(srdhm(inv, exps[n]), exponent) + lo;
+            if (j->keep[n] && exponent <= 31) {
+                int32_t p = rdbpot(srdhm(inv, j->exps[n]), exponent) + lo;
                 q = clamp_i32(p, lo, hi);
             }
             table[n] = (uint8_t)q;
@@ -83,6 +90,15 @@ void intq_softmax(const uint8_t *x, uint8_t *out, long rows, long depth, int in_
             o[i] = table[mx - v];
         }
     }
+    return 0;
+}
+
+void intq_softmax(const uint8_t *x, uint8_t *out, long rows, long depth, int in_int8, const int32_t *exps,
+                  const int32_t *terms, const uint8_t *keep, int nthreads) {
+    softmax_job j = {x, out, depth, in_int8, exps, terms, keep};
+    const int nt = rows > 1 ? threads_for_elements(rows * depth, nthreads) : 1;
+    if (nt <= 1) softmax_task(&j, 0, rows, 0);
+    else intq_parallel_for(nt, rows, softmax_task, &j);
 }
 
 /* ADD / MUL of same-shape operands through the 256x256 table built by the Python prepare:

@@ -242,6 +242,22 @@ def test_softmax_table_matches_reference(dtype, seed, s_in, shape, beta):
     assert_kernel_equal("SOFTMAX", g, [x], fast.KERNELS)
 
 
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+def test_softmax_rows_split_over_threads_match_reference(dtype):
+    """64 rows of 1001 codes (over 8192 a thread): rows split over 2 threads, run and planned (the plan's
+    output buffer starts zeroed, so a row left out would show)."""
+    from intq.runtime.fast import softmax as fast_softmax
+    lo, hi = RANGES[dtype]
+    x = np.random.default_rng(5).integers(lo, hi + 1, (64, 1001)).astype(dtype)
+    g = one_op("SOFTMAX", [("x", x.shape, dtype, q(0.1, 0))], [], (x.shape, dtype, q(1 / 256, lo)),
+               OP_OPTIONS["SOFTMAX"](beta=1.0))
+    want = Interpreter(g, kernels="reference").run(x)[0]
+    p = fast.KERNELS["SOFTMAX"].prepare(g, g.nodes[0])
+    for threads in (2, 1):
+        assert np.array_equal(fast_softmax.run_threads(p, x, threads), want), threads
+        assert np.array_equal(planned_run(Interpreter(g, num_threads=threads), x)[0], want), threads
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.sampled_from(["uint8", "int8"]), st.booleans(), st.integers(0, 2**32 - 1),
        st.sampled_from([((1, 7), 7), ((3, 40), 40), ((2, 3, 5), 5), ((2, 2, 2, 9), 36), ((5, 300), 300)]),

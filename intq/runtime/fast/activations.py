@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from intq.runtime.fast._lib import ISA_LEVEL
 from intq.runtime.fast.layout import byte_table, gather_plan, gather_run
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import activations as ref
@@ -22,10 +23,10 @@ def _table_kernel(ref_kernel: Kernel) -> Kernel:
         return dict(table=byte_table(ref_kernel.run, p, graph.tensor(node.inputs[0]).dtype))
 
     def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
-        return [gather_run(inputs[0], p["table"])]
+        return [gather_run(inputs[0], p["table"], ISA_LEVEL, ctx.num_threads)]
 
     def plan(p: dict, ins: list, outs: list, num_threads: int):
-        return gather_plan(ins[0], outs[0], p["table"])
+        return gather_plan(ins[0], outs[0], p["table"], num_threads)
 
     return Kernel(prepare, run, plan)
 

@@ -105,20 +105,20 @@ def byte_table(run, p: dict, in_dtype: str) -> np.ndarray:
         return np.ascontiguousarray(run(p, [_CODES.view(in_dtype)], ExecContext())[0])
 
 
-def gather_run(x: np.ndarray, table: np.ndarray, level: int = ISA_LEVEL) -> np.ndarray:
+def gather_run(x: np.ndarray, table: np.ndarray, level: int = ISA_LEVEL, num_threads: int = 1) -> np.ndarray:
     """table[byte of each element of ``x``] (1-byte codes; 1- or 4-byte table entries), ``x``'s shape; ``level``
-    the ISA level of the 1-byte gather (tests run every level)."""
+    the ISA level of the 1-byte gather (tests run every level), split over up to ``num_threads`` threads."""
     x = np.ascontiguousarray(x)
     out = np.empty(x.shape, table.dtype)
-    LIB.intq_lut1(ptr(x), ptr(out), x.size, ptr(table), table.dtype.itemsize, level)
+    LIB.intq_lut1(ptr(x), ptr(out), x.size, ptr(table), table.dtype.itemsize, level, num_threads)
     return out
 
 
-def gather_plan(x: np.ndarray, out: np.ndarray, table: np.ndarray):
+def gather_plan(x: np.ndarray, out: np.ndarray, table: np.ndarray, num_threads: int = 1):
     """intq_run_plan record of gather_run on fixed buffers (None unless 1-byte codes into ``table``'s dtype)."""
     if x.size != out.size or x.dtype.itemsize != 1 or out.dtype != table.dtype:
         return None
-    return [OP_LUT1, ptr(x), ptr(out), x.size, ptr(table), table.dtype.itemsize, ISA_LEVEL], [table]
+    return [OP_LUT1, ptr(x), ptr(out), x.size, ptr(table), table.dtype.itemsize, ISA_LEVEL, num_threads], [table]
 
 
 def _prepare_quantize(graph: Graph, node: Node) -> dict:
@@ -139,7 +139,7 @@ def _run_quantize(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
         out = np.empty(x.shape, p["dtype"])
         LIB.intq_quantize_f32(ptr(x), ptr(out), x.size, p["scale"], p["z_out"], p["lo"], p["hi"])
         return [out]
-    return [gather_run(inputs[0], p["table"])]
+    return [gather_run(inputs[0], p["table"], ISA_LEVEL, ctx.num_threads)]
 
 
 def _plan_quantize(p: dict, ins: list, outs: list, num_threads: int):
@@ -151,7 +151,7 @@ def _plan_quantize(p: dict, ins: list, outs: list, num_threads: int):
         if x.dtype != np.float32:
             return None
         return [OP_QUANTIZE_F32, ptr(x), ptr(out), x.size, p["scale_bits"], p["z_out"], p["lo"], p["hi"]], []
-    return gather_plan(x, out, p["table"])
+    return gather_plan(x, out, p["table"], num_threads)
 
 
 def _prepare_dequantize(graph: Graph, node: Node) -> dict:
@@ -163,12 +163,12 @@ def _prepare_dequantize(graph: Graph, node: Node) -> dict:
 
 def _run_dequantize(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     """q -> float32, one gather of the reference's 256 outputs."""
-    return [gather_run(inputs[0], p["table"])]
+    return [gather_run(inputs[0], p["table"], ISA_LEVEL, ctx.num_threads)]
 
 
 def _plan_dequantize(p: dict, ins: list, outs: list, num_threads: int):
     """intq_run_plan record of this dequantize on fixed buffers."""
-    return gather_plan(ins[0], outs[0], p["table"])
+    return gather_plan(ins[0], outs[0], p["table"], num_threads)
 
 
 def _split_parts(p: dict, x: np.ndarray) -> tuple[int, int, list[int]]:

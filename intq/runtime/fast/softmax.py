@@ -34,14 +34,19 @@ def prepare(graph: Graph, node: Node) -> dict:
     return q
 
 
-def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
-    """x: uint8|int8[..., depth] -> probabilities in the same dtype (scale 1/256), equal to the reference."""
-    x = np.ascontiguousarray(inputs[0])
+def run_threads(p: dict, x: np.ndarray, num_threads: int) -> np.ndarray:
+    """The kernel with its rows over up to ``num_threads`` threads (tests run 1 and 2)."""
+    x = np.ascontiguousarray(x)
     out = np.empty(x.shape, p["dtype"])
     depth = x.shape[-1] if x.ndim else 1
     rows = x.size // depth if depth else 0
-    LIB.intq_softmax(ptr(x), ptr(out), rows, depth, p["in_int8"], *p["consts"])
-    return [out]
+    LIB.intq_softmax(ptr(x), ptr(out), rows, depth, p["in_int8"], *p["consts"], num_threads)
+    return out
+
+
+def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
+    """x: uint8|int8[..., depth] -> probabilities in the same dtype (scale 1/256), equal to the reference."""
+    return [run_threads(p, inputs[0], ctx.num_threads)]
 
 
 def plan(p: dict, ins: list, outs: list, num_threads: int):
@@ -49,7 +54,7 @@ def plan(p: dict, ins: list, outs: list, num_threads: int):
     x = ins[0]
     depth = x.shape[-1] if x.ndim else 1
     rows = x.size // depth if depth else 0
-    return [OP_SOFTMAX, ptr(x), ptr(outs[0]), rows, depth, p["in_int8"], *p["consts"]], []
+    return [OP_SOFTMAX, ptr(x), ptr(outs[0]), rows, depth, p["in_int8"], *p["consts"], num_threads], []
 
 
 KERNELS = {"SOFTMAX": Kernel(prepare, run, plan)}
