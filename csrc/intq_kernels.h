@@ -47,7 +47,7 @@ void intq_mean_table(const uint8_t *x, uint8_t *out, const int64_t *meta, const 
 void intq_arg_max(const void *x, void *out, long outer, long len, long inner, int kind, int osize);
 /* intq_plan.c */
 void intq_global_avg_pool(const uint8_t *x, uint8_t *out, long n, long hw, long c, int in_int8, int lo, int hi);
-void intq_concat(const int64_t *meta, long nin, long outer, uint8_t *out, int level);
+void intq_concat(const int64_t *meta, long nin, long outer, uint8_t *out, int level, int nthreads);
 int intq_run_plan(const int64_t *plan, long nrec);
 
 #endif

@@ -43,18 +43,32 @@ void intq_global_avg_pool(const uint8_t *x, uint8_t *out, long n, long hw, long 
 /* CONCATENATION as bytes: for each of `outer` slices, input i contributes meta[3i+1] bytes read from
  * meta[3i] (advancing by that much per slice), copied or mapped through the 256-entry table meta[3i+2]
  * (0 = copy; the Python prepare folds requantization and the activation clamp into the tables); level as
- * lut_bytes' */
-void intq_concat(const int64_t *meta, long nin, long outer, uint8_t *out, int level) {
-    for (long o = 0; o < outer; o++)
-        for (long i = 0; i < nin; i++) {
-            const int64_t *m = meta + 3 * i;
+ * lut_bytes'; slices split over up to nthreads threads (threads_for_elements of the output's bytes) */
+typedef struct { const int64_t *meta; long nin; size_t slice; uint8_t *out; int level; } concat_job;
+
+static int concat_task(void *vp, long begin, long end, int thread) {
+    (void)thread;
+    const concat_job *j = vp;
+    uint8_t *out = j->out + (size_t)begin * j->slice;
+    for (long o = begin; o < end; o++)
+        for (long i = 0; i < j->nin; i++) {
+            const int64_t *m = j->meta + 3 * i;
             size_t len = (size_t)m[1];
             const uint8_t *src = (const uint8_t *)(intptr_t)m[0] + (size_t)o * len;
             const uint8_t *table = (const uint8_t *)(intptr_t)m[2];
-            if (table) lut_bytes(src, out, (long)len, table, level);
+            if (table) lut_bytes(src, out, (long)len, table, j->level);
             else copy_block(out, src, len);
             out += len;
         }
+    return 0;
+}
+
+void intq_concat(const int64_t *meta, long nin, long outer, uint8_t *out, int level, int nthreads) {
+    concat_job j = {meta, nin, 0, out, level};
+    for (long i = 0; i < nin; i++) j.slice += (size_t)meta[3 * i + 1];
+    const int nt = outer > 1 ? threads_for_elements(outer * (long)j.slice, nthreads) : 1;
+    if (nt <= 1) concat_task(&j, 0, outer, 0);
+    else intq_parallel_for(nt, outer, concat_task, &j);
 }
 
 #define P(i) ((void *)(intptr_t)r[i])
@@ -80,7 +94,7 @@ int intq_run_plan(const int64_t *plan, long nrec) {
         case OP_GLOBAL_AVG:
             intq_global_avg_pool(P(1), P(2), (long)r[3], (long)r[4], (long)r[5], (int)r[6], (int)r[7], (int)r[8]);
             break;
-        case OP_CONCAT: intq_concat(P(1), (long)r[2], (long)r[3], P(4), (int)r[5]); break;
+        case OP_CONCAT: intq_concat(P(1), (long)r[2], (long)r[3], P(4), (int)r[5], (int)r[6]); break;
         case OP_RESIZE_BILINEAR: {            /* r[3..8] = n h w c oh ow; r[9] -> int64[6] of axis arrays */
             const int64_t *a = P(9);
             intq_resize_bilinear(P(1), P(2), (long)r[3], (long)r[4], (long)r[5], (long)r[6], (long)r[7],

@@ -51,3 +51,23 @@ def test_concatenation_matches_reference(data):
         assert np.array_equal(fast_concat.run_level(p, xs, level), want), level
     (planned,) = planned_run(Interpreter(g), *xs)
     assert np.array_equal(planned, want)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+def test_concatenation_split_over_threads_matches_reference(dtype):
+    """28x28 slices of 64 + 48 channels (over 8192 bytes a thread), one input requantized through its table
+    (uint8): slices split over 2 threads, run and planned (the plan's output starts zeroed, so a slice left
+    out would show)."""
+    lo, hi = RANGES[dtype]
+    r = np.random.default_rng(9)
+    shapes = [(1, 28, 28, 64), (1, 28, 28, 48)]
+    xs = [r.integers(lo, hi + 1, s).astype(dtype) for s in shapes]
+    out_q = q(0.1, lo + 100)
+    quants = [out_q, q(0.2, lo + 60) if dtype == "uint8" else out_q]
+    g = _graph(shapes, 3, dtype, quants, out_q, "NONE")
+    want = Interpreter(g, kernels="reference").run(*xs)[0]
+    p = fast.KERNELS["CONCATENATION"].prepare(g, g.nodes[0])
+    for threads in (2, 1):
+        for level in range(fast.ISA_LEVEL + 1):
+            assert np.array_equal(fast_concat.run_level(p, xs, level, threads), want), (threads, level)
+        assert np.array_equal(planned_run(Interpreter(g, num_threads=threads), *xs)[0], want), threads

@@ -48,27 +48,28 @@ def _meta(p: dict, xs: list) -> tuple[np.ndarray, int]:
     return meta, outer
 
 
-def run_level(p: dict, inputs: list, level: int) -> np.ndarray:
-    """The kernel with its byte tables gathered at ISA ``level`` (<= ISA_LEVEL; tests run every level)."""
+def run_level(p: dict, inputs: list, level: int, num_threads: int = 1) -> np.ndarray:
+    """The kernel with its byte tables gathered at ISA ``level`` (<= ISA_LEVEL; tests run every level), slices
+    over up to ``num_threads`` threads."""
     xs = [np.ascontiguousarray(x) for x in inputs]
     axis = p["axis"]
     shape = list(xs[0].shape)
     shape[axis] = sum(x.shape[axis] for x in xs)
     out = np.empty(shape, xs[0].dtype)
     meta, outer = _meta(p, xs)
-    LIB.intq_concat(ptr(meta), len(xs), outer, ptr(out), level)
+    LIB.intq_concat(ptr(meta), len(xs), outer, ptr(out), level, num_threads)
     return out
 
 
 def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     """x_i: T[..., n_i, ...] -> T[..., sum n_i, ...], byte-identical to the reference kernel."""
-    return [run_level(p, inputs, ISA_LEVEL)]
+    return [run_level(p, inputs, ISA_LEVEL, ctx.num_threads)]
 
 
 def plan(p: dict, ins: list, outs: list, num_threads: int):
     """intq_run_plan record of this concatenation on fixed buffers."""
     meta, outer = _meta(p, ins)
-    return [OP_CONCAT, ptr(meta), len(ins), outer, ptr(outs[0]), ISA_LEVEL], [meta]
+    return [OP_CONCAT, ptr(meta), len(ins), outer, ptr(outs[0]), ISA_LEVEL, num_threads], [meta]
 
 
 KERNELS = {"CONCATENATION": Kernel(prepare, run, plan)}
