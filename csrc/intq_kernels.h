@@ -36,7 +36,7 @@ void intq_resize_bilinear(const uint8_t *x, uint8_t *out, long n, long h, long w
 /* intq_layout.c */
 void intq_transpose(const uint8_t *x, uint8_t *out, const int64_t *meta);
 void intq_pad(const uint8_t *x, uint8_t *out, const int64_t *meta);
-void intq_quantize_f32(const float *x, uint8_t *out, long n, float scale, int zp, int lo, int hi);
+void intq_quantize_f32(const float *x, uint8_t *out, long n, float scale, int zp, int lo, int hi, int level);
 void intq_lut1(const uint8_t *x, void *out, long n, const void *table, int esize, int level, int nthreads);
 void intq_split(const uint8_t *x, const int64_t *outs, long n, long outer, long part);
 void intq_copy(void *dst, const void *src, long n);

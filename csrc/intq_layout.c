@@ -70,8 +70,9 @@ void intq_pad(const uint8_t *x, uint8_t *out, const int64_t *meta) {
  * from zero when |q - trunc(q)| >= 0.5, both exact); clip to [-2^31, 2^31 - 128]; + zp; clamp to [lo, hi].
  * NaN gives what the reference gives on x86-64, where NumPy casts NaN to INT64_MIN and adding zp wraps:
  * lo when zp >= 0, hi when zp < 0 (the reference's NaN result is platform-defined). */
-void intq_quantize_f32(const float *x, uint8_t *out, long n, float scale, int zp, int lo, int hi) {
-    for (long i = 0; i < n; i++) {
+static void quantize_f32_scalar(const float *x, uint8_t *out, long begin, long end, float scale, int zp, int lo,
+                                int hi) {
+    for (long i = begin; i < end; i++) {
         const float q = x[i] / scale;
         float t = truncf(q);
         if (fabsf(q - t) >= 0.5f) t += copysignf(1.0f, q);
@@ -82,6 +83,46 @@ void intq_quantize_f32(const float *x, uint8_t *out, long n, float scale, int zp
         else v = (int64_t)t + zp;
         out[i] = (uint8_t)(v < lo ? lo : (v > hi ? hi : v));        /* int64: no int32 clamp */
     }
+}
+
+#ifdef INTQ_X86
+/* AVX2, 8 values per step, the same float32 operations: q = x / scale, t = trunc(q), one step away from zero
+ * when |q - t| >= 0.5. t is then held to [-2^30, 2^30] before the int32 conversion: beyond that t + zp lies
+ * outside [lo, hi] on the same side either way, so the clamped code is the scalar code's (inf included). A
+ * step with a NaN goes to the scalar code. Returns where it stopped. */
+__attribute__((target("avx2")))
+static long quantize_f32_avx2(const float *x, uint8_t *out, long n, float scale, int zp, int lo, int hi) {
+    const __m256 s = _mm256_set1_ps(scale), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+    const __m256 sign = _mm256_set1_ps(-0.0f), big = _mm256_set1_ps(1073741824.0f);
+    const __m256 nbig = _mm256_set1_ps(-1073741824.0f);
+    const __m256i z = _mm256_set1_epi32(zp), vlo = _mm256_set1_epi32(lo), vhi = _mm256_set1_epi32(hi);
+    long i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 q = _mm256_div_ps(_mm256_loadu_ps(x + i), s);
+        __m256 t = _mm256_round_ps(q, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+        const __m256 away = _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_sub_ps(q, t)), half, _CMP_GE_OQ);
+        t = _mm256_add_ps(t, _mm256_and_ps(away, _mm256_or_ps(_mm256_and_ps(q, sign), one)));
+        if (_mm256_movemask_ps(_mm256_cmp_ps(t, t, _CMP_UNORD_Q))) {
+            quantize_f32_scalar(x, out, i, i + 8, scale, zp, lo, hi);
+            continue;
+        }
+        const __m256i v = _mm256_add_epi32(_mm256_cvttps_epi32(_mm256_min_ps(_mm256_max_ps(t, nbig), big)), z);
+        const __m256i c = _mm256_min_epi32(_mm256_max_epi32(v, vlo), vhi);          /* within [lo, hi] */
+        const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(c), _mm256_extracti128_si256(c, 1));
+        _mm_storel_epi64((__m128i *)(out + i), lo < 0 ? _mm_packs_epi16(w, w) : _mm_packus_epi16(w, w));
+    }
+    return i;
+}
+#endif
+
+/* level: an ISA level up to intq_isa_level (>= 1 takes the AVX2 code) */
+void intq_quantize_f32(const float *x, uint8_t *out, long n, float scale, int zp, int lo, int hi, int level) {
+    long i = 0;
+#ifdef INTQ_X86
+    if (level >= 1) i = quantize_f32_avx2(x, out, n, scale, zp, lo, hi);
+#endif
+    (void)level;
+    quantize_f32_scalar(x, out, i, n, scale, zp, lo, hi);
 }
 
 /* one-input table gather: out[i] = table[x[i]] with 1- or 4-byte table entries (tables built by evaluating

@@ -110,7 +110,7 @@ int intq_run_plan(const int64_t *plan, long nrec) {
             uint32_t bits = (uint32_t)r[4];
             float scale;
             memcpy(&scale, &bits, sizeof scale);
-            intq_quantize_f32(P(1), P(2), (long)r[3], scale, (int)r[5], (int)r[6], (int)r[7]);
+            intq_quantize_f32(P(1), P(2), (long)r[3], scale, (int)r[5], (int)r[6], (int)r[7], (int)r[8]);
             break;
         }
         case OP_LUT1: intq_lut1(P(1), P(2), (long)r[3], P(4), (int)r[5], (int)r[6], (int)r[7]); break;

@@ -16,6 +16,7 @@ from reference_cases import one_op, pool_graph, q
 from strategies import RANGES, pool_draws
 
 fast = pytest.importorskip("intq.runtime.fast", reason="fast kernels not built", exc_type=ImportError)
+from intq.runtime.fast import layout as fast_layout  # noqa: E402
 from intq.runtime.fast import pooling as fast_pool  # noqa: E402
 
 
@@ -121,7 +122,10 @@ def test_quantize_float_matches_reference(seed, dtype, scale):
     x = x[np.isfinite(x)].reshape(1, -1)
     g = _quantize_graph(x.shape, dtype, scale, zp)
     with np.errstate(over="ignore"):                                  # x / scale overflows to inf for huge x
-        _both("QUANTIZE", g, x, [])
+        want = _both("QUANTIZE", g, x, [])
+        p = fast.KERNELS["QUANTIZE"].prepare(g, g.nodes[0])
+        for level in range(fast.ISA_LEVEL + 1):                       # AVX2 8 at a time, and the scalar code
+            assert np.array_equal(fast_layout.quantize_float_level(p, x, level), want), level
 
 
 def test_quantize_float_ties_round_away_from_zero():
@@ -144,6 +148,18 @@ def test_quantize_float_nan_and_inf():
         lo, hi = RANGES[dtype]
         nan = lo if zp >= 0 else hi
         assert got.tolist() == [[nan, nan, hi, lo, zp + 2]]
+        p = k.prepare(g, g.nodes[0])
+        wide = np.tile(x, (1, 5))                                     # 25 values: AVX2 steps with NaN, one without
+        wide[0, 8:16] = np.arange(8, dtype=np.float32) - 3.5
+        for level in range(fast.ISA_LEVEL + 1):
+            with np.errstate(invalid="ignore"):
+                codes = fast_layout.quantize_float_level(p, wide, level)[0]
+            assert codes.tolist()[:5] == [nan, nan, hi, lo, zp + 2], level
+            finite = wide[:, 8:16]
+            ref_k = kernel_set("reference")["QUANTIZE"]
+            g8 = _quantize_graph(finite.shape, dtype, 0.5, zp)
+            want8 = ref_k.run(ref_k.prepare(g8, g8.nodes[0]), [finite], ExecContext())[0][0]
+            assert codes[8:16].tolist() == want8.tolist(), level
         if platform.machine() in ("x86_64", "AMD64"):
             with np.errstate(invalid="ignore"):
                 _kernel_equal("QUANTIZE", g, [x])

@@ -132,13 +132,18 @@ def _prepare_quantize(graph: Graph, node: Node) -> dict:
     return p
 
 
+def quantize_float_level(p: dict, x: np.ndarray, level: int) -> np.ndarray:
+    """float32 -> uint8|int8 through intq_quantize_f32 at ISA ``level`` (tests run every level)."""
+    x = np.ascontiguousarray(x, np.float32)
+    out = np.empty(x.shape, p["dtype"])
+    LIB.intq_quantize_f32(ptr(x), ptr(out), x.size, p["scale"], p["z_out"], p["lo"], p["hi"], level)
+    return out
+
+
 def _run_quantize(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     """float32 -> q (intq_quantize_f32) or q -> q' (table gather); uint8|int8 of the input's shape."""
     if p["mode"] == "float":
-        x = np.ascontiguousarray(inputs[0], np.float32)
-        out = np.empty(x.shape, p["dtype"])
-        LIB.intq_quantize_f32(ptr(x), ptr(out), x.size, p["scale"], p["z_out"], p["lo"], p["hi"])
-        return [out]
+        return [quantize_float_level(p, inputs[0], ISA_LEVEL)]
     return [gather_run(inputs[0], p["table"], ISA_LEVEL, ctx.num_threads)]
 
 
@@ -150,7 +155,8 @@ def _plan_quantize(p: dict, ins: list, outs: list, num_threads: int):
     if p["mode"] == "float":
         if x.dtype != np.float32:
             return None
-        return [OP_QUANTIZE_F32, ptr(x), ptr(out), x.size, p["scale_bits"], p["z_out"], p["lo"], p["hi"]], []
+        return [OP_QUANTIZE_F32, ptr(x), ptr(out), x.size, p["scale_bits"], p["z_out"], p["lo"], p["hi"],
+                ISA_LEVEL], []
     return gather_plan(x, out, p["table"], num_threads)
 
 
