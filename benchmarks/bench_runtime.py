@@ -246,7 +246,6 @@ def litert_runner(model_bytes: bytes, x: np.ndarray, threads: int, reference: bo
     def run():
         it.set_tensor(idx, x)
         it.invoke()
-    run.output = lambda: it.get_tensor(it.get_output_details()[0]["index"])      # the last run's output
     return run
 
 

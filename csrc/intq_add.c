@@ -7,7 +7,8 @@
  * MultiplyByQuantizedMultiplierSmallerThanOneExp. |a - z1| <= 255, so (a - z1) << 20 < 2^28, and
  * |a'| + |b'| < 2^29: no int32 overflow anywhere.
  * AVX2 (level >= 1): 32 elements per step, the input rescales in 32-bit lanes (rescaled8), the output's on
- * mbqm8, codes32 (intq_common.h); a scalar loop elsewhere, for the tail, and for input shifts beyond 19. Split over threads as threads_for_elements says.
+ * mbqm8, codes32 (intq_common.h); a scalar loop elsewhere, for the tail, and for input shifts beyond 19.
+ * Split over threads as threads_for_elements says.
  *
  * MUL (reference_ops::Mul), as intq/runtime/reference/mul.py:
  *     out = clamp(MBQM((a - z1) * (b - z2), M, s) + z_out, lo, hi)
@@ -19,7 +20,7 @@
 
 enum { P_Z1, P_Z2, P_M1, P_S1, P_M2, P_S2, P_MO, P_SO, P_ZOUT, P_LO, P_HI, P_INT8, P_WORDS };
 
-typedef struct { const uint8_t *a, *b; uint8_t *out; const int32_t *p; int level; } add_job;
+typedef struct { const uint8_t *a, *b; uint8_t *out; const int32_t *p; int level, mul; } add_job;
 
 static inline int32_t code(const uint8_t *x, long i, int int8) { return int8 ? (int32_t)(int8_t)x[i] : x[i]; }
 
@@ -103,23 +104,6 @@ void intq_add_rescale(const uint8_t *x, int32_t *out, long n, int32_t z, int32_t
     for (; i < n; i++) out[i] = mbqm((code(x, i, in_int8) - z) * (1 << 20), m, s);
 }
 
-static int add_task(void *vp, long begin, long end, int thread) {
-    (void)thread;
-    const add_job *j = vp;
-#ifdef INTQ_X86
-    if (j->level >= 1) begin = add_avx2(j, begin, end);
-#endif
-    add_scalar(j, begin, end);
-    return 0;
-}
-
-/* params: z1, z2, M1, s1, M2, s2, Mo, so, z_out, lo, hi, int8 (int32; zero points as signed code values) */
-void intq_add(const uint8_t *a, const uint8_t *b, const int32_t *params, uint8_t *out, long n, int nthreads,
-              int level) {
-    add_job j = {a, b, out, params, level};
-    intq_parallel_for(threads_for_elements(n, nthreads), n, add_task, &j);
-}
-
 enum { Q_Z1, Q_Z2, Q_M, Q_S, Q_ZOUT, Q_LO, Q_HI, Q_INT8, Q_WORDS };
 
 static void mul_scalar(const add_job *j, long begin, long end) {
@@ -153,19 +137,32 @@ __attribute__((target("avx2"))) static long mul_avx2(const add_job *j, long begi
 }
 #endif
 
-static int mul_task(void *vp, long begin, long end, int thread) {
+/* ADD or MUL over [begin, end): AVX2 32 elements per step where the level allows, the scalar code after */
+static int elementwise_task(void *vp, long begin, long end, int thread) {
     (void)thread;
     const add_job *j = vp;
 #ifdef INTQ_X86
-    if (j->level >= 1) begin = mul_avx2(j, begin, end);
+    if (j->level >= 1) begin = j->mul ? mul_avx2(j, begin, end) : add_avx2(j, begin, end);
 #endif
-    mul_scalar(j, begin, end);
+    if (j->mul) mul_scalar(j, begin, end);
+    else add_scalar(j, begin, end);
     return 0;
+}
+
+static void elementwise(const uint8_t *a, const uint8_t *b, const int32_t *params, uint8_t *out, long n,
+                        int nthreads, int level, int mul) {
+    add_job j = {a, b, out, params, level, mul};
+    intq_parallel_for(threads_for_elements(n, nthreads), n, elementwise_task, &j);
+}
+
+/* params: z1, z2, M1, s1, M2, s2, Mo, so, z_out, lo, hi, int8 (int32; zero points as signed code values) */
+void intq_add(const uint8_t *a, const uint8_t *b, const int32_t *params, uint8_t *out, long n, int nthreads,
+              int level) {
+    elementwise(a, b, params, out, n, nthreads, level, 0);
 }
 
 /* params: z1, z2, M, s, z_out, lo, hi, int8 (int32; zero points as signed code values) */
 void intq_mul(const uint8_t *a, const uint8_t *b, const int32_t *params, uint8_t *out, long n, int nthreads,
               int level) {
-    add_job j = {a, b, out, params, level};
-    intq_parallel_for(threads_for_elements(n, nthreads), n, mul_task, &j);
+    elementwise(a, b, params, out, n, nthreads, level, 1);
 }

@@ -22,8 +22,8 @@
 static inline int32_t clamp_i32(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
 /* memcpy of a block that may be large. glibc's memcpy moves large blocks with `rep movsb`, which on the AMD
- * EPYC (Zen 3) development VM ran 3-13x slower whenever (dst - src) mod 4096 lay in [1, 31] (a 200 KB copy:
- * 73-86 us against 6-10; 16-byte vector moves: 7-12 us at every distance; one-off, docs/performance.md). Blocks
+ * EPYC (Zen 3) development VM ran 2-13x slower whenever (dst - src) mod 4096 lay in [1, 31] (a 200 KB copy:
+ * 73-147 us against 6-16; 16-byte vector moves: 6-12 us at every distance; one-off, docs/performance.md). Blocks
  * of COPY_VECTOR_BYTES or more move in 16-byte vectors (SSE2, every x86-64), smaller ones with memcpy. */
 #define COPY_VECTOR_BYTES 1024
 static inline void copy_block(void *dst, const void *src, size_t n) {

@@ -187,9 +187,7 @@ static int lut1_task(void *vp, long begin, long end, int thread) {
 
 void intq_lut1(const uint8_t *x, void *out, long n, const void *table, int esize, int level, int nthreads) {
     lut1_job j = {x, out, table, esize, level};
-    const int nt = threads_for_elements(n, nthreads);
-    if (nt <= 1) lut1_task(&j, 0, n, 0);
-    else intq_parallel_for(nt, n, lut1_task, &j);
+    intq_parallel_for(threads_for_elements(n, nthreads), n, lut1_task, &j);
 }
 
 /* SPLIT into n equal parts: the input seen as [outer][n][part] bytes, part i of every outer row copied to

@@ -66,9 +66,7 @@ static int concat_task(void *vp, long begin, long end, int thread) {
 void intq_concat(const int64_t *meta, long nin, long outer, uint8_t *out, int level, int nthreads) {
     concat_job j = {meta, nin, 0, out, level};
     for (long i = 0; i < nin; i++) j.slice += (size_t)meta[3 * i + 1];
-    const int nt = outer > 1 ? threads_for_elements(outer * (long)j.slice, nthreads) : 1;
-    if (nt <= 1) concat_task(&j, 0, outer, 0);
-    else intq_parallel_for(nt, outer, concat_task, &j);
+    intq_parallel_for(threads_for_elements(outer * (long)j.slice, nthreads), outer, concat_task, &j);
 }
 
 #define P(i) ((void *)(intptr_t)r[i])

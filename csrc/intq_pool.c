@@ -226,13 +226,8 @@ static int pool_task(void *vp, long begin, long end, int thread) {
 }
 
 static void pool_run(const pool_geom *P, pool_fn f, int nthreads) {
-    const int nt = threads_for_elements(P->n * P->oh * P->ow * P->c, nthreads);
-    if (nt <= 1 || P->n * P->oh < 2) {
-        f(P);
-        return;
-    }
     pool_job j = { P, f };
-    intq_parallel_for(nt, P->n * P->oh, pool_task, &j);
+    intq_parallel_for(threads_for_elements(P->n * P->oh * P->ow * P->c, nthreads), P->n * P->oh, pool_task, &j);
 }
 
 /* g = [n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, in_int8, lo, hi, level, nthreads] (both pools): level >= 1

@@ -96,7 +96,5 @@ void intq_resize_bilinear(const uint8_t *x, uint8_t *out, long n, long h, long w
                           const int64_t *y0, const int64_t *y1, const int64_t *x0, const int64_t *x1,
                           const void *wy, const void *wx, int integer, int in_int8, int level, int nthreads) {
     const resize_job j = { x, out, n, h, w, c, oh, ow, y0, y1, x0, x1, wy, wx, integer, in_int8, level };
-    const int nt = n * oh > 1 ? threads_for_elements(n * oh * ow * c, nthreads) : 1;
-    if (nt <= 1) resize_task((void *)&j, 0, n * oh, 0);
-    else intq_parallel_for(nt, n * oh, resize_task, (void *)&j);
+    intq_parallel_for(threads_for_elements(n * oh * ow * c, nthreads), n * oh, resize_task, (void *)&j);
 }

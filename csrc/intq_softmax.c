@@ -96,9 +96,7 @@ static int softmax_task(void *vp, long begin, long end, int thread) {
 void intq_softmax(const uint8_t *x, uint8_t *out, long rows, long depth, int in_int8, const int32_t *exps,
                   const int32_t *terms, const uint8_t *keep, int nthreads) {
     softmax_job j = {x, out, depth, in_int8, exps, terms, keep};
-    const int nt = rows > 1 ? threads_for_elements(rows * depth, nthreads) : 1;
-    if (nt <= 1) softmax_task(&j, 0, rows, 0);
-    else intq_parallel_for(nt, rows, softmax_task, &j);
+    intq_parallel_for(threads_for_elements(rows * depth, nthreads), rows, softmax_task, &j);
 }
 
 /* ADD / MUL of same-shape operands through the 256x256 table built by the Python prepare:

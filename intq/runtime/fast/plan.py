@@ -167,7 +167,7 @@ class Plan:
         """Outputs for ``inputs`` (planned shapes, any strides and dtypes, cast as ``buf[...] = x`` would), or
         None while another thread runs this plan. Inputs and outputs of _C_COPY_BYTES or more are copied in
         and out by the C call itself (csrc/intq_layout.c ``intq_copy``), smaller ones by NumPy: glibc's
-        memcpy, which ``buf[...] = x`` and ``y.copy()`` use, ran 3-13x slower at some distances between two
+        memcpy, which ``buf[...] = x`` and ``y.copy()`` use, ran 2-13x slower at some distances between two
         large buffers (docs/performance.md). An input that is the same array as in the last run keeps its
         address; a new one costs a pointer look-up (~1-2 us)."""
         lock = self._lock
