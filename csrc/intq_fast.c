@@ -439,6 +439,39 @@ static inline v512 v512_dpbusd(v512 c, v512 a, v512 b) {
     }
     return c;
 }
+/* the 16-lane epilogue's operations (epilogue_vnni) */
+static inline v512 v512_add(v512 a, v512 b) { for (int i = 0; i < 16; i++) a.d[i] = (int32_t)((uint32_t)a.d[i] + (uint32_t)b.d[i]); return a; }
+static inline v512 v512_add64(v512 a, v512 b) {
+    int64_t x[8], y[8];
+    memcpy(x, a.d, 64); memcpy(y, b.d, 64);
+    for (int i = 0; i < 8; i++) x[i] = (int64_t)((uint64_t)x[i] + (uint64_t)y[i]);
+    memcpy(a.d, x, 64);
+    return a;
+}
+static inline v512 v512_mul_even(v512 a, v512 b) {          /* int32 lanes 0, 2, ... -> int64 products */
+    int64_t x[8];
+    for (int i = 0; i < 8; i++) x[i] = (int64_t)a.d[2 * i] * b.d[2 * i];
+    memcpy(a.d, x, 64);
+    return a;
+}
+static inline v512 v512_srli64(v512 a, int n) {
+    uint64_t x[8];
+    memcpy(x, a.d, 64);
+    for (int i = 0; i < 8; i++) x[i] >>= n;
+    memcpy(a.d, x, 64);
+    return a;
+}
+static inline v512 v512_sllv(v512 a, v512 n) { for (int i = 0; i < 16; i++) a.d[i] = (int32_t)((uint32_t)a.d[i] << n.d[i]); return a; }
+static inline v512 v512_srlv(v512 a, v512 n) { for (int i = 0; i < 16; i++) a.d[i] = (int32_t)((uint32_t)a.d[i] >> n.d[i]); return a; }
+static inline v512 v512_abs(v512 a) { for (int i = 0; i < 16; i++) a.d[i] = (int32_t)(a.d[i] < 0 ? 0u - (uint32_t)a.d[i] : (uint32_t)a.d[i]); return a; }
+static inline v512 v512_odd_from(v512 ev, v512 od) { for (int i = 1; i < 16; i += 2) ev.d[i] = od.d[i]; return ev; }
+static inline v512 v512_neg_where_neg(v512 a, v512 s) {    /* -a in the lanes where s < 0 */
+    for (int i = 0; i < 16; i++) if (s.d[i] < 0) a.d[i] = (int32_t)(0u - (uint32_t)a.d[i]);
+    return a;
+}
+static inline v512 v512_min(v512 a, v512 b) { for (int i = 0; i < 16; i++) a.d[i] = a.d[i] < b.d[i] ? a.d[i] : b.d[i]; return a; }
+static inline v512 v512_max(v512 a, v512 b) { for (int i = 0; i < 16; i++) a.d[i] = a.d[i] > b.d[i] ? a.d[i] : b.d[i]; return a; }
+static inline void v512_store_low_bytes(uint8_t *p, v512 a) { for (int i = 0; i < 16; i++) p[i] = (uint8_t)a.d[i]; }
 #else
 typedef __m512i v512;
 #define VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vnni")))
@@ -447,6 +480,19 @@ typedef __m512i v512;
 #define v512_store _mm512_storeu_si512
 #define v512_bcast _mm512_set1_epi32
 #define v512_dpbusd _mm512_dpbusd_epi32
+#define v512_add _mm512_add_epi32
+#define v512_add64 _mm512_add_epi64
+#define v512_mul_even _mm512_mul_epi32
+#define v512_srli64 _mm512_srli_epi64
+#define v512_sllv _mm512_sllv_epi32
+#define v512_srlv _mm512_srlv_epi32
+#define v512_abs _mm512_abs_epi32
+#define v512_odd_from(ev, od) _mm512_mask_blend_epi32(0xAAAA, ev, od)
+#define v512_neg_where_neg(a, s) _mm512_mask_sub_epi32(a, _mm512_cmplt_epi32_mask(s, _mm512_setzero_si512()), \
+                                                       _mm512_setzero_si512(), a)
+#define v512_min _mm512_min_epi32
+#define v512_max _mm512_max_epi32
+#define v512_store_low_bytes(p, a) _mm_storeu_si128((__m128i *)(p), _mm512_cvtepi32_epi8(a))
 #endif
 
 VNNI_TARGET
@@ -477,6 +523,44 @@ static void gemm_vnni(const conv_geom *g, const uint8_t *A, const int8_t *B, int
             v512_store(o + 3 * s, c30); v512_store(o + 3 * s + 16, c31);
             v512_store(o + 4 * s, c40); v512_store(o + 4 * s + 16, c41);
             v512_store(o + 5 * s, c50); v512_store(o + 5 * s + 16, c51);
+        }
+    }
+}
+
+/* The requantization epilogue on 16 int32 lanes (rq8's arithmetic, intq_common.h), channels outer so that a
+ * 16-channel group's constants stay in registers over the rows; codes as clamp(v, lo - zout, hi - zout) +
+ * zout in int32 (no overflow: the bounds are 8-bit), whose low byte is the code, the same as codes8/16/32's
+ * saturating form. Channels [j0, min(j1, cout)) of rows [0, rows). */
+VNNI_TARGET
+static void epilogue_vnni(const conv_geom *g, const rq_consts *q, const int32_t *acc, const int32_t *rowsum,
+                          int rows, const int32_t *colterm, const int32_t *m0, uint8_t *out, int j0, int j1) {
+    int32_t rt[2 * TILE + NARROW_ROWS];           /* the zb * row-sum term per row (rows <= the tile cap) */
+    for (int r = 0; r < rows; r++) rt[r] = (int32_t)(uint32_t)(-(int64_t)g->zb * rowsum[r]);
+    const int cout = g->cout, je = j1 < cout ? j1 : cout, any_left = q->any_left;
+    const size_t np = (size_t)g->np;
+    const v512 half30 = v512_bcast(1 << 30), zero = v512_zero();   /* half30: 2^30 in each 64-bit lane's low half */
+    const v512 h64 = v512_odd_from(half30, zero);
+    const v512 lo = v512_bcast(g->lo - g->zout), hi = v512_bcast(g->hi - g->zout), zo = v512_bcast(g->zout);
+    for (int j = j0; j < je; j += 16) {
+        const v512 ct = v512_load(colterm + j), m = v512_load(m0 + j), msw = v512_load(q->msw + j);
+        const v512 left = v512_load(q->left + j), right = v512_load(q->right + j), half = v512_load(q->half + j);
+        const int n = je - j < 16 ? je - j : 16;
+        for (int r = 0; r < rows; r++) {
+            v512 x = v512_add(v512_add(v512_load(acc + r * np + j), v512_bcast(rt[r])), ct);
+            if (any_left) x = v512_sllv(x, left);
+            const v512 ev = v512_srli64(v512_add64(v512_mul_even(x, m), h64), 31);
+            v512 od = v512_add64(v512_mul_even(v512_srli64(x, 32), msw), h64);
+            od = v512_add64(od, od);
+            const v512 hi32 = v512_odd_from(ev, od);
+            v512 y = v512_neg_where_neg(v512_srlv(v512_add(v512_abs(hi32), half), right), hi32);
+            y = v512_add(v512_min(v512_max(y, lo), hi), zo);
+            uint8_t *o = out + (size_t)r * cout + j;
+            if (n == 16) v512_store_low_bytes(o, y);
+            else {
+                uint8_t tmp[16];
+                v512_store_low_bytes(tmp, y);
+                memcpy(o, tmp, (size_t)n);
+            }
         }
     }
 }
@@ -667,7 +751,7 @@ static void compute_tile(const conv_job *c, long t, int mode, int rows, const ui
 #ifdef INTQ_X86
     if (mode == TILE_VNNI) {
         gemm_vnni(g, A, c->B, acc, (rows + MR - 1) / MR * MR, nb0, nb1);   /* rows past `rows` are 0 */
-        epilogue_avx2(g, &c->rq, acc, rs, rows, c->colterm, c->m0, o, j0, j1);
+        epilogue_vnni(g, &c->rq, acc, rs, rows, c->colterm, c->m0, o, j0, j1);
         return;
     }
     if (mode == TILE_W16) {

@@ -1,0 +1,160 @@
+/* Where a 1x1 conv's time goes on the VNNI level (run on demand, never in tests; a CPU without vpdpbusd can
+ * only check it, under -DINTQ_EMULATE_VNNI, not time it):
+ *
+ *   cc -O3 -std=gnu11 -pthread -ffp-contract=off -Icsrc benchmarks/gemm_probe.c \
+ *      $(find csrc -name '*.c' ! -name intq_fast.c) -lm -o /tmp/gemm_probe
+ *   /tmp/gemm_probe [H C_in C_out]...      default: MobileNet v1 1.0/224's 1x1 shapes
+ *
+ * Includes csrc/intq_fast.c to reach its static functions. For each shape, at 1 thread, median us per image
+ * of: the whole intq_conv call; building every tile (im2col and row sums); the GEMM (gemm_vnni) and a
+ * 12-row variant of it (probe only: 24 accumulators instead of 12); the requantization epilogue in AVX2
+ * (epilogue_avx2, 8 lanes) and in AVX-512 (epilogue_vnni, 16 lanes). The last four run ntiles times on one
+ * built tile. Checks that the variants give the same accumulators and codes. */
+#include "intq_fast.c"
+
+#include <stdio.h>
+#include <time.h>
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static uint32_t rnd_state = 12345;
+static uint32_t rnd(void) { rnd_state = rnd_state * 1664525u + 1013904223u; return rnd_state >> 8; }
+
+#ifdef INTQ_X86
+/* 12 rows x 32 channels per call: 24 accumulators (AVX-512 has 32 registers) */
+VNNI_TARGET
+static void gemm_vnni12(const conv_geom *g, const uint8_t *A, const int8_t *B, int32_t *acc, int rows,
+                        int nb0, int nb1) {
+    for (int nb = nb0; nb < nb1; nb++) {
+        for (int r = 0; r < rows; r += 12) {
+            const uint8_t *a0 = A + (size_t)r * g->kp;
+            v512 c[12][2];
+            for (int i = 0; i < 12; i++) c[i][0] = c[i][1] = v512_zero();
+            const int8_t *bp = B + (size_t)nb * g->kp * NR;
+            const size_t kp = g->kp;
+            for (size_t k = 0; k < kp; k += 4, bp += NR * 4) {
+                const v512 b0 = v512_load(bp), b1 = v512_load(bp + 64);
+                for (int i = 0; i < 12; i++) {
+                    int32_t t;
+                    memcpy(&t, a0 + i * kp + k, 4);
+                    const v512 a = v512_bcast(t);
+                    c[i][0] = v512_dpbusd(c[i][0], a, b0);
+                    c[i][1] = v512_dpbusd(c[i][1], a, b1);
+                }
+            }
+            int32_t *o = acc + (size_t)r * g->np + nb * NR;
+            for (int i = 0; i < 12; i++) {
+                v512_store(o + i * g->np, c[i][0]);
+                v512_store(o + i * g->np + 16, c[i][1]);
+            }
+        }
+    }
+}
+#endif
+
+typedef struct { conv_job *c; uint8_t *A; int32_t *rs, *acc; uint8_t *out; int rows; } probe_ctx;
+
+#define MEDIAN_OF 9
+static int cmp_d(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return (x > y) - (x < y); }
+
+/* median over MEDIAN_OF rounds of the seconds per call of body (run `reps` times a round) */
+#define TIME_US(result, reps, body)                                                 \
+    do {                                                                            \
+        double t_[MEDIAN_OF];                                                       \
+        for (int round_ = 0; round_ < MEDIAN_OF; round_++) {                        \
+            const double t0_ = now_s();                                             \
+            for (int rep_ = 0; rep_ < (reps); rep_++) { body; }                     \
+            t_[round_] = (now_s() - t0_) / (reps);                                  \
+        }                                                                           \
+        qsort(t_, MEDIAN_OF, sizeof t_[0], cmp_d);                                  \
+        (result) = t_[MEDIAN_OF / 2] * 1e6;                                         \
+    } while (0)
+
+static int probe(int h, int cin, int cout) {
+    conv_geom g;
+    memset(&g, 0, sizeof g);
+    g.n = 1; g.h = h; g.w = h; g.c = cin; g.kh = 1; g.kw = 1; g.sh = 1; g.sw = 1; g.dh = 1; g.dw = 1;
+    g.oh = h; g.ow = h; g.k = cin; g.kp = (cin + 3) / 4 * 4; g.cout = cout; g.np = (cout + NR - 1) / NR * NR;
+    g.za = 128; g.zb = -8; g.zout = 128; g.lo = 0; g.hi = 255;
+    const size_t xlen = (size_t)h * h * cin, blen = (size_t)g.np * g.kp;
+    uint8_t *x = malloc(xlen), *out = malloc((size_t)h * h * cout + 64), *out2 = malloc((size_t)h * h * cout + 64);
+    int8_t *B = aligned_alloc(64, align64(blen));
+    int32_t *colterm = aligned_alloc(64, align64(g.np * 4)), *m0 = aligned_alloc(64, align64(g.np * 4));
+    int32_t *shift = malloc(g.np * 4), *block = aligned_alloc(64, align64(RQ_BLOCK_WORDS(g.np) * 4));
+    if (!x || !out || !out2 || !B || !colterm || !m0 || !shift || !block) return 1;
+    for (size_t i = 0; i < xlen; i++) x[i] = (uint8_t)rnd();
+    for (size_t i = 0; i < blen; i++) B[i] = (int8_t)rnd();
+    for (int j = 0; j < g.np; j++) {
+        colterm[j] = (int32_t)(rnd() % 20000) - 10000;
+        m0[j] = (int32_t)((1u << 30) + rnd() % (1u << 22));
+        shift[j] = -(int)(8 + rnd() % 4);
+    }
+    rq_pack(m0, shift, g.np, block);
+    const int level = intq_isa_level();
+    if (level < 2) { printf("ISA level %d: no VNNI level to probe\n", level); return 1; }
+    const long work_bytes = intq_conv_work_bytes((const int32_t *)&g, 1, level);
+    void *work = aligned_alloc(64, align64((size_t)work_bytes + 1));
+    if (!work) return 1;
+
+    conv_job c;
+    conv_setup(&c, (const int32_t *)&g, 1, level);
+    c.x = x; c.B = B; c.B16 = NULL; c.colterm = colterm; c.m0 = m0; c.shift = block; c.out = out;
+    c.colterm16 = colterm;
+    rq_view(&c.rq, block, g.np);
+    uint8_t *A = aligned_alloc(64, a_bytes(&c));
+    int32_t *rs = aligned_alloc(64, rs_bytes(&c)), *acc = aligned_alloc(64, acc_bytes(&c)),
+            *acc2 = aligned_alloc(64, acc_bytes(&c));
+    if (!A || !rs || !acc || !acc2) return 1;
+    const double ops = 2.0 * h * h * cin * cout;
+    const int reps = ops > 2e8 ? 3 : ops > 5e7 ? 10 : 30;
+    double t_full, t_build, t_gemm, t_gemm12 = 0, t_epi2, t_epi512;
+    TIME_US(t_full, reps, intq_conv((const int32_t *)&g, x, B, NULL, colterm, m0, block, colterm, out, 1, level, work));
+    int rows = 0, mode;
+    TIME_US(t_build, reps, for (long t = 0; t < c.ntiles; t++) rows = build_tile(&c, t, A, NULL, rs, &mode));
+    rows = build_tile(&c, 0, A, NULL, rs, &mode);
+    const int grows = (rows + MR - 1) / MR * MR;
+#ifdef INTQ_X86
+    TIME_US(t_gemm, reps, for (long t = 0; t < c.ntiles; t++) gemm_vnni(&g, A, B, acc, grows, 0, c.nbt));
+    {   /* rows up to the next multiple of 12 are zero in A (im2col fills what the GEMMs read) */
+        const int rows12 = (rows + 11) / 12 * 12;
+        TIME_US(t_gemm12, reps, for (long t = 0; t < c.ntiles; t++) gemm_vnni12(&g, A, B, acc2, rows12, 0, c.nbt));
+        for (int r = 0; r < rows; r++)
+            if (memcmp(acc + (size_t)r * g.np, acc2 + (size_t)r * g.np, (size_t)g.cout * 4)) {
+                printf("gemm_vnni12 differs from gemm_vnni at row %d\n", r); return 1;
+            }
+    }
+    TIME_US(t_epi2, reps, for (long t = 0; t < c.ntiles; t++)
+                              epilogue_avx2(&g, &c.rq, acc, rs, rows, colterm, m0, out, 0, g.np));
+    TIME_US(t_epi512, reps, for (long t = 0; t < c.ntiles; t++)
+                                epilogue_vnni(&g, &c.rq, acc, rs, rows, colterm, m0, out2, 0, g.np));
+    if (memcmp(out, out2, (size_t)rows * cout)) { printf("epilogue_vnni differs from epilogue_avx2\n"); return 1; }
+#else
+    t_gemm = t_epi2 = t_epi512 = 0;
+#endif
+    printf("%3dx%-3d %4d->%-4d tiles %3ld x %2d rows | whole %8.1f us %6.1f GOPS | build %7.1f | gemm %7.1f "
+           "(%6.1f GOPS) gemm12 %7.1f | epilogue avx2 %7.1f avx512 %7.1f\n",
+           h, h, cin, cout, c.ntiles, c.tile, t_full, ops / t_full * 1e-3, t_build, t_gemm, ops / t_gemm * 1e-3,
+           t_gemm12, t_epi2, t_epi512);
+    fflush(stdout);
+    free(x); free(out); free(out2); free(B); free(colterm); free(m0); free(shift); free(block); free(work);
+    free(A); free(rs); free(acc); free(acc2);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    static const int shapes[][3] = {{112, 32, 64}, {56, 64, 128}, {56, 128, 128}, {28, 128, 256}, {28, 256, 256},
+                                    {14, 256, 512}, {14, 512, 512}, {7, 512, 1024}, {7, 1024, 1024}};
+    printf("ISA level %d; us per image, 1 thread, medians of %d rounds\n", intq_isa_level(), MEDIAN_OF);
+    if (argc > 1) {
+        for (int i = 1; i + 2 < argc; i += 3)
+            if (probe(atoi(argv[i]), atoi(argv[i + 1]), atoi(argv[i + 2]))) return 1;
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        if (probe(shapes[i][0], shapes[i][1], shapes[i][2])) return 1;
+    return 0;
+}
