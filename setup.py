@@ -14,7 +14,7 @@ setup(ext_modules=[Extension(
     "intq.runtime.fast._intq_fast",
     sources=["csrc/intq_fast.c", "csrc/intq_depthwise.c", "csrc/intq_softmax.c", "csrc/intq_plan.c",
              "csrc/intq_resize.c", "csrc/intq_threads.c", "csrc/intq_layout.c", "csrc/intq_pool.c", "csrc/intq_add.c"],
-    depends=["csrc/intq_common.h"],
+    depends=["csrc/intq_common.h", "csrc/intq_kernels.h", "csrc/intq_v512.h"],
     extra_compile_args=["-O3", "-std=gnu11", "-pthread", "-ffp-contract=off"] if _unix else ["/O2", "/fp:precise"],
     extra_link_args=["-pthread"] if _unix else [],
     optional=True,

@@ -6,7 +6,8 @@
  *   /tmp/gemm_probe [H C_in C_out]...      default: MobileNet v1 1.0/224's 1x1 shapes
  *
  * Includes csrc/intq_fast.c to reach its static functions. For each shape, at 1 thread, median us per image
- * of: the whole intq_conv call; building every tile (im2col and row sums); the GEMM (gemm_vnni) and a
+ * of: the whole intq_conv call; building every tile (im2col and row sums, or the row sums alone where the
+ * GEMM reads the input in place); the GEMM (gemm_vnni) and a
  * 12-row variant of it (probe only: 24 accumulators instead of 12); the requantization epilogue in AVX2
  * (epilogue_avx2, 8 lanes) and in AVX-512 (epilogue_vnni, 16 lanes). The last four run ntiles times on one
  * built tile. Checks that the variants give the same accumulators and codes. */
@@ -116,12 +117,13 @@ static int probe(int h, int cin, int cout) {
     int rows = 0, mode;
     TIME_US(t_build, reps, for (long t = 0; t < c.ntiles; t++) rows = build_tile(&c, t, A, NULL, rs, &mode));
     rows = build_tile(&c, 0, A, NULL, rs, &mode);
+    const uint8_t *At = mode == TILE_VNNI_DIRECT ? x : A;     /* a 1x1 conv's GEMM reads the input in place */
     const int grows = (rows + MR - 1) / MR * MR;
 #ifdef INTQ_X86
-    TIME_US(t_gemm, reps, for (long t = 0; t < c.ntiles; t++) gemm_vnni(&g, A, B, acc, grows, 0, c.nbt));
+    TIME_US(t_gemm, reps, for (long t = 0; t < c.ntiles; t++) gemm_vnni(&g, At, B, acc, grows, 0, c.nbt));
     {   /* rows up to the next multiple of 12 are zero in A (im2col fills what the GEMMs read) */
         const int rows12 = (rows + 11) / 12 * 12;
-        TIME_US(t_gemm12, reps, for (long t = 0; t < c.ntiles; t++) gemm_vnni12(&g, A, B, acc2, rows12, 0, c.nbt));
+        TIME_US(t_gemm12, reps, for (long t = 0; t < c.ntiles; t++) gemm_vnni12(&g, At, B, acc2, rows12, 0, c.nbt));
         for (int r = 0; r < rows; r++)
             if (memcmp(acc + (size_t)r * g.np, acc2 + (size_t)r * g.np, (size_t)g.cout * 4)) {
                 printf("gemm_vnni12 differs from gemm_vnni at row %d\n", r); return 1;

@@ -6,6 +6,9 @@
  * intq_common.h. */
 #include "intq_common.h"
 #include "intq_kernels.h"
+#ifdef INTQ_X86
+#include "intq_v512.h"
+#endif
 
 /* ---- DEPTHWISE_CONV_2D: w32 [kh*kw][cpad] int32 (w - zw), bias/m0 padded to cpad (multiple of 8), shift a
  * shift block of cpad channels (intq_rq_pack, intq_common.h);
@@ -241,11 +244,12 @@ static void dw_row8_avx2(const dw_geom *g, const uint8_t *x, const int32_t *w32,
 __attribute__((target("avx2"), always_inline))
 static inline void dw_pixels(const uint8_t *const *rsrc, size_t off, size_t step, int npairs, int cout,
                              size_t cp16, const int16_t *w2, const int32_t *bint, const int32_t *m0,
-                             const rq_consts *rq, const codes_k *kp, int in_int8, uint8_t *o, const int np) {
+                             const rq_consts *rq, const codes_k *kp, int in_int8, uint8_t *o, int j0,
+                             const int np) {
     const rq_consts q = *rq;
     const codes_k k = *kp;
 #define WIDEN(v) (in_int8 ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v))
-    int j = 0;
+    int j = j0;
     for (; j + 16 <= cout; j += 16) {
         __m256i lo[4], hi[4];
         lo[0] = _mm256_loadu_si256((const __m256i *)(bint + j));
@@ -289,21 +293,70 @@ static inline void dw_pixels(const uint8_t *const *rsrc, size_t off, size_t step
 
 #define DW_PIXELS_ARGS const uint8_t *const *rsrc, size_t off, size_t step, int npairs, int cout, size_t cp16, \
                        const int16_t *w2, const int32_t *bint, const int32_t *m0, const rq_consts *rq,           \
-                       const codes_k *kp, int in_int8, uint8_t *o
+                       const codes_k *kp, int in_int8, uint8_t *o, int j0
 __attribute__((target("avx2"))) static void dw_pixel4(DW_PIXELS_ARGS) {
-    dw_pixels(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, kp, in_int8, o, 4);
+    dw_pixels(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, kp, in_int8, o, j0, 4);
 }
 __attribute__((target("avx2"))) static void dw_pixel2(DW_PIXELS_ARGS) {
-    dw_pixels(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, kp, in_int8, o, 2);
+    dw_pixels(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, kp, in_int8, o, j0, 2);
+}
+
+/* The VNNI level's dw_pixels for channels [0, c32), c32 a multiple of 32: 32 channels per step on 16-lane
+ * vectors (intq_v512.h). Each tap pair's 32 + 32 input bytes are interleaved in 128-bit lanes (unpack) and
+ * regrouped into channels 0-15 and 16-31 (vperm2i128), widened to int16 and multiplied with the (w, w')
+ * pairs by vpdpwssd (the same exact products and wrapping sums as vpmaddwd + vpaddd). Compiled for np = 4
+ * and np = 2 (dw_pixel4_wide, dw_pixel2_wide). */
+VNNI_TARGET __attribute__((always_inline))
+static inline void dw_pixels_wide(const uint8_t *const *rsrc, size_t off, size_t step, int npairs, int cout,
+                                  size_t cp16, const int16_t *w2, const int32_t *bint, const int32_t *m0,
+                                  const rq_consts *rq, const int *zlh, int in_int8, uint8_t *o, int c32,
+                                  const int np) {
+    const codes16_k ck = codes16_init(zlh[0], zlh[1], zlh[2]);
+    const int any_left = rq->any_left;
+    for (int j = 0; j < c32; j += 32) {
+        v512 lo[4], hi[4];
+        lo[0] = v512_load(bint + j);
+        hi[0] = v512_load(bint + j + 16);
+        for (int i = 1; i < np; i++) { lo[i] = lo[0]; hi[i] = hi[0]; }
+        const int16_t *wp = w2 + (size_t)j * 2;
+        for (int pi = 0; pi < npairs; pi++, wp += cp16 * 2) {
+            const v512 wl = v512_load(wp), wh = v512_load(wp + 32);
+            const uint8_t *ta = rsrc[2 * pi] + j + off, *tb = rsrc[2 * pi + 1] + j + off;
+            for (int i = 0; i < np; i++) {
+                const __m256i xa = _mm256_loadu_si256((const __m256i *)(ta + i * step));
+                const __m256i xb = _mm256_loadu_si256((const __m256i *)(tb + i * step));
+                const __m256i il = _mm256_unpacklo_epi8(xa, xb), ih = _mm256_unpackhi_epi8(xa, xb);
+                const __m256i c0 = _mm256_permute2x128_si256(il, ih, 0x20), c1 = _mm256_permute2x128_si256(il, ih, 0x31);
+                lo[i] = v512_dpwssd(lo[i], in_int8 ? v512_widen_s8(c0) : v512_widen_u8(c0), wl);
+                hi[i] = v512_dpwssd(hi[i], in_int8 ? v512_widen_s8(c1) : v512_widen_u8(c1), wh);
+            }
+        }
+        const rq16_k k0 = rq16_load(rq, m0, j), k1 = rq16_load(rq, m0, j + 16);
+        for (int i = 0; i < np; i++) {
+            codes16_store(o + (size_t)i * cout + j, rq16(lo[i], &k0, any_left), &ck, 16);
+            codes16_store(o + (size_t)i * cout + j + 16, rq16(hi[i], &k1, any_left), &ck, 16);
+        }
+    }
+}
+
+#define DW_WIDE_ARGS const uint8_t *const *rsrc, size_t off, size_t step, int npairs, int cout, size_t cp16,   \
+                     const int16_t *w2, const int32_t *bint, const int32_t *m0, const rq_consts *rq,             \
+                     const int *zlh, int in_int8, uint8_t *o, int c32
+VNNI_TARGET static void dw_pixel4_wide(DW_WIDE_ARGS) {
+    dw_pixels_wide(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, zlh, in_int8, o, c32, 4);
+}
+VNNI_TARGET static void dw_pixel2_wide(DW_WIDE_ARGS) {
+    dw_pixels_wide(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, zlh, in_int8, o, c32, 2);
 }
 
 /* AVX2, depth multiplier 1, cout a multiple of 8 (more than 8): dw_row_avx2, except that the pixels whose
- * windows are inside (in a row inside vertically) go four, then two at a time through dw_pixel4 / dw_pixel2 */
+ * windows are inside (in a row inside vertically) go four, then two at a time through dw_pixel4 / dw_pixel2
+ * (wide, the VNNI level: their first cout / 32 * 32 channels through dw_pixel4_wide / dw_pixel2_wide) */
 __attribute__((target("avx2")))
 static void dw_row2_avx2(const dw_geom *g, const uint8_t *x, const int32_t *w32, const int32_t *bias,
                          const int32_t *m0, const int32_t *shift, uint8_t *out, int b, int oy,
                          const int16_t *w2, const int32_t *bint, const rq_consts *rq, const long *toff,
-                         const uint8_t *zrow) {
+                         const uint8_t *zrow, int wide) {
     const int ow = g->ow, ntaps = g->kh * g->kw, C = g->c, cout = g->cout;
     int oxa, oxb;
     const uint8_t *rsrc[DW_MAX_TAPS + 1];
@@ -312,16 +365,24 @@ static void dw_row2_avx2(const dw_geom *g, const uint8_t *x, const int32_t *w32,
         return;
     }
     const codes_k k = codes_init(g->zout, g->lo, g->hi, g->in_int8);
-    const size_t cp16 = (size_t)(cout + 15) / 16 * 16;
+    const int zlh[3] = {g->zout, g->lo, g->hi};        /* the wide kernels' codes16_k, built there */
+    const size_t cp16 = (size_t)(cout + 15) / 16 * 16, step = (size_t)g->sw * C;
+    const int npairs = (ntaps + 1) / 2, c32 = wide ? cout / 32 * 32 : 0;
     dw_row_avx2(g, x, w32, bias, m0, shift, out, b, oy, w2, bint, rq, toff, zrow, 0, oxa);
     uint8_t *o = out + ((size_t)b * g->oh + oy) * ow * cout;
     int ox = oxa;
-    for (; ox + 4 <= oxb; ox += 4)
-        dw_pixel4(rsrc, (size_t)(ox * g->sw - g->pw) * C, (size_t)g->sw * C, (ntaps + 1) / 2, cout, cp16, w2,
-                  bint, m0, rq, &k, g->in_int8, o + (size_t)ox * cout);
-    for (; ox + 2 <= oxb; ox += 2)
-        dw_pixel2(rsrc, (size_t)(ox * g->sw - g->pw) * C, (size_t)g->sw * C, (ntaps + 1) / 2, cout, cp16, w2,
-                  bint, m0, rq, &k, g->in_int8, o + (size_t)ox * cout);
+    for (; ox + 4 <= oxb; ox += 4) {
+        const size_t off = (size_t)(ox * g->sw - g->pw) * C;
+        uint8_t *op = o + (size_t)ox * cout;
+        if (c32) dw_pixel4_wide(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, zlh, g->in_int8, op, c32);
+        if (c32 < cout) dw_pixel4(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, &k, g->in_int8, op, c32);
+    }
+    for (; ox + 2 <= oxb; ox += 2) {
+        const size_t off = (size_t)(ox * g->sw - g->pw) * C;
+        uint8_t *op = o + (size_t)ox * cout;
+        if (c32) dw_pixel2_wide(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, zlh, g->in_int8, op, c32);
+        if (c32 < cout) dw_pixel2(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, &k, g->in_int8, op, c32);
+    }
     dw_row_avx2(g, x, w32, bias, m0, shift, out, b, oy, w2, bint, rq, toff, zrow, ox, ow);
 }
 #endif
@@ -331,6 +392,7 @@ typedef struct {
     const int16_t *w2; const int32_t *bint; rq_consts rq; const long *toff; uint8_t *zrow;   /* AVX2 paired taps */
     int32_t *acc;                 /* the portable loop's accumulators, cpad per thread */
     int paired;                   /* the AVX2 row kernels run (dw_work_layout decides) */
+    int wide;                     /* and their multi-pixel steps take 32 channels at a time (VNNI level) */
 } dw_job;
 
 static int dw_task(void *vp, long begin, long end, int thread) {
@@ -345,7 +407,7 @@ static int dw_task(void *vp, long begin, long end, int thread) {
                              &d->rq, d->toff, d->zrow);
             else if (d->g.cout % 8 == 0)
                 dw_row2_avx2(&d->g, d->x, d->w32, d->bias, d->m0, d->shift, d->out, b, oy, d->w2, d->bint,
-                             &d->rq, d->toff, d->zrow);
+                             &d->rq, d->toff, d->zrow, d->wide);
             else
                 dw_row_avx2(&d->g, d->x, d->w32, d->bias, d->m0, d->shift, d->out, b, oy, d->w2, d->bint,
                             &d->rq, d->toff, d->zrow, 0, d->g.ow);
@@ -420,6 +482,7 @@ int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, cons
     if (!mem) return 1;
     d.acc = (int32_t *)(mem + w.acc);
     d.paired = w.paired;
+    d.wide = w.paired && level >= 2;
     rq_view(&d.rq, shift, d.g.cpad);
 #ifdef INTQ_X86
     if (w.padded) {                               /* zero-point bytes around a copy of the input */

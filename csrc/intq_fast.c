@@ -12,6 +12,9 @@
  * DEPTHWISE_CONV_2D is in intq_depthwise.c, the shared helpers in intq_common.h. */
 #include "intq_common.h"
 #include "intq_kernels.h"
+#ifdef INTQ_X86
+#include "intq_v512.h"
+#endif
 
 #define NR 32      /* output channels per packed block */
 #define MR 6       /* pixel rows per micro-kernel call */
@@ -103,20 +106,66 @@ static inline void copy_bytes(uint8_t *d, const uint8_t *s, size_t n) {
             if (++ox == OW) { ox = 0; if (++oy == OH) { oy = 0; b++; } }                           \
         }                                                                                          \
     }                                                                                              \
-    for (int r = 0; r < rows; r++) {                                                               \
-        uint8_t *dst = A + (size_t)r * kp;                                                         \
-        if (flip) for (size_t i = 0; i < k; i++) dst[i] ^= 0x80;                                   \
-        int32_t sum = 0;                                                                           \
-        if (zb != 0) for (size_t i = 0; i < k; i++) sum += dst[i];                                 \
-        rs[r] = sum;                                                                               \
-    }                                                                                              \
+    ROW_PASS(A, kp, k, rows, flip, zb != 0, rs);                                                   \
     const int fill = (rows + NARROW_ROWS - 1) / NARROW_ROWS * NARROW_ROWS; /* what the GEMMs read */  \
     for (int r = rows; r < fill; r++) { memset(A + (size_t)r * kp, 0, kp); rs[r] = 0; }             \
     return rows;
 #define IM2COL_ARGS const conv_geom *g, const uint8_t *x, long p0, long ptotal, int tile, uint8_t *A, int32_t *rs
+
+/* the tile's last pass over rows [0, rows) of A (row stride kp, k real bytes): int8 codes flipped in place when
+ * flip = 0x80, and each row's byte sum into rs when sums (else 0) */
+static void row_pass(uint8_t *A, size_t kp, size_t k, int rows, uint8_t flip, int sums, int32_t *rs) {
+    for (int r = 0; r < rows; r++) {
+        uint8_t *dst = A + (size_t)r * kp;
+        if (flip) for (size_t i = 0; i < k; i++) dst[i] ^= 0x80;
+        int32_t sum = 0;
+        if (sums) for (size_t i = 0; i < k; i++) sum += dst[i];
+        rs[r] = sum;
+    }
+}
+#define ROW_PASS row_pass
 static int im2col(IM2COL_ARGS) { IM2COL_BODY }
+#undef ROW_PASS
 #ifdef INTQ_X86
+/* row sums of rows [0, rows) of k bytes at stride kp, 32 bytes per vpsadbw (then 16, then one by one) */
+__attribute__((target("avx2"))) static void row_sums_avx2(const uint8_t *A, size_t kp, size_t k, int rows,
+                                                          int32_t *rs) {
+    const __m256i zero = _mm256_setzero_si256();
+    for (int r = 0; r < rows; r++) {
+        const uint8_t *a = A + (size_t)r * kp;
+        __m256i s4 = zero;
+        size_t i = 0;
+        for (; i + 32 <= k; i += 32) s4 = _mm256_add_epi64(s4, _mm256_sad_epu8(_mm256_loadu_si256((const __m256i *)(a + i)), zero));
+        __m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(s4), _mm256_extracti128_si256(s4, 1));
+        if (i + 16 <= k) {
+            s2 = _mm_add_epi64(s2, _mm_sad_epu8(_mm_loadu_si128((const __m128i *)(a + i)), _mm_setzero_si128()));
+            i += 16;
+        }
+        int64_t sum = _mm_cvtsi128_si64(s2) + _mm_extract_epi64(s2, 1);
+        for (; i < k; i++) sum += a[i];
+        rs[r] = (int32_t)sum;
+    }
+}
+
+/* row_pass in AVX2: the flip 32 bytes per step, the sums by row_sums_avx2 */
+__attribute__((target("avx2"))) static void row_pass_avx2(uint8_t *A, size_t kp, size_t k, int rows, uint8_t flip,
+                                                           int sums, int32_t *rs) {
+    if (flip) {
+        const __m256i f = _mm256_set1_epi8((char)0x80);
+        for (int r = 0; r < rows; r++) {
+            uint8_t *a = A + (size_t)r * kp;
+            size_t i = 0;
+            for (; i + 32 <= k; i += 32)
+                _mm256_storeu_si256((__m256i *)(a + i), _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(a + i)), f));
+            for (; i < k; i++) a[i] ^= 0x80;
+        }
+    }
+    if (sums) row_sums_avx2(A, kp, k, rows, rs);
+    else memset(rs, 0, (size_t)rows * sizeof(int32_t));
+}
+#define ROW_PASS row_pass_avx2
 __attribute__((target("avx2"))) static int im2col_general_avx2(IM2COL_ARGS) { IM2COL_BODY }
+#undef ROW_PASS
 
 /* How many pixels from output pixel (b, oy, ox) on, at most `left` and all in output row oy, have windows
  * inside the image (0 if that pixel's does not) and leave `reach` readable input bytes from the start of
@@ -418,82 +467,7 @@ static void gemv_avx2(const conv_geom *g, const uint8_t *A, const int8_t *B, int
     }
 }
 
-/* The VNNI kernel's five operations on 16 int32 lanes. INTQ_EMULATE_VNNI (a compile-time define, for tests:
- * tests/runtime/test_isa_builds.py) writes them in C and reports level 2 on any AVX2 CPU, so the level's
- * tiles, row sums, packing and epilogue are checked on CPUs without vpdpbusd; only these lines differ. */
-#ifdef INTQ_EMULATE_VNNI
-typedef struct { int32_t d[16]; } v512;
-#define VNNI_TARGET __attribute__((target("avx2")))
-static inline v512 v512_zero(void) { v512 v; memset(&v, 0, sizeof v); return v; }
-static inline v512 v512_load(const void *p) { v512 v; memcpy(&v, p, sizeof v); return v; }
-static inline void v512_store(void *p, v512 v) { memcpy(p, &v, sizeof v); }
-static inline v512 v512_bcast(int32_t t) { v512 v; for (int i = 0; i < 16; i++) v.d[i] = t; return v; }
-/* vpdpbusd: each lane adds its four u8 x s8 byte products, wrapping (no saturation) */
-static inline v512 v512_dpbusd(v512 c, v512 a, v512 b) {
-    const uint8_t *pa = (const uint8_t *)a.d;
-    const int8_t *pb = (const int8_t *)b.d;
-    for (int i = 0; i < 16; i++) {
-        int32_t s = 0;
-        for (int j = 0; j < 4; j++) s += pa[4 * i + j] * pb[4 * i + j];
-        c.d[i] = (int32_t)((uint32_t)c.d[i] + (uint32_t)s);
-    }
-    return c;
-}
-/* the 16-lane epilogue's operations (epilogue_vnni) */
-static inline v512 v512_add(v512 a, v512 b) { for (int i = 0; i < 16; i++) a.d[i] = (int32_t)((uint32_t)a.d[i] + (uint32_t)b.d[i]); return a; }
-static inline v512 v512_add64(v512 a, v512 b) {
-    int64_t x[8], y[8];
-    memcpy(x, a.d, 64); memcpy(y, b.d, 64);
-    for (int i = 0; i < 8; i++) x[i] = (int64_t)((uint64_t)x[i] + (uint64_t)y[i]);
-    memcpy(a.d, x, 64);
-    return a;
-}
-static inline v512 v512_mul_even(v512 a, v512 b) {          /* int32 lanes 0, 2, ... -> int64 products */
-    int64_t x[8];
-    for (int i = 0; i < 8; i++) x[i] = (int64_t)a.d[2 * i] * b.d[2 * i];
-    memcpy(a.d, x, 64);
-    return a;
-}
-static inline v512 v512_srli64(v512 a, int n) {
-    uint64_t x[8];
-    memcpy(x, a.d, 64);
-    for (int i = 0; i < 8; i++) x[i] >>= n;
-    memcpy(a.d, x, 64);
-    return a;
-}
-static inline v512 v512_sllv(v512 a, v512 n) { for (int i = 0; i < 16; i++) a.d[i] = (int32_t)((uint32_t)a.d[i] << n.d[i]); return a; }
-static inline v512 v512_srlv(v512 a, v512 n) { for (int i = 0; i < 16; i++) a.d[i] = (int32_t)((uint32_t)a.d[i] >> n.d[i]); return a; }
-static inline v512 v512_abs(v512 a) { for (int i = 0; i < 16; i++) a.d[i] = (int32_t)(a.d[i] < 0 ? 0u - (uint32_t)a.d[i] : (uint32_t)a.d[i]); return a; }
-static inline v512 v512_odd_from(v512 ev, v512 od) { for (int i = 1; i < 16; i += 2) ev.d[i] = od.d[i]; return ev; }
-static inline v512 v512_neg_where_neg(v512 a, v512 s) {    /* -a in the lanes where s < 0 */
-    for (int i = 0; i < 16; i++) if (s.d[i] < 0) a.d[i] = (int32_t)(0u - (uint32_t)a.d[i]);
-    return a;
-}
-static inline v512 v512_min(v512 a, v512 b) { for (int i = 0; i < 16; i++) a.d[i] = a.d[i] < b.d[i] ? a.d[i] : b.d[i]; return a; }
-static inline v512 v512_max(v512 a, v512 b) { for (int i = 0; i < 16; i++) a.d[i] = a.d[i] > b.d[i] ? a.d[i] : b.d[i]; return a; }
-static inline void v512_store_low_bytes(uint8_t *p, v512 a) { for (int i = 0; i < 16; i++) p[i] = (uint8_t)a.d[i]; }
-#else
-typedef __m512i v512;
-#define VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vnni")))
-#define v512_zero _mm512_setzero_si512
-#define v512_load _mm512_loadu_si512
-#define v512_store _mm512_storeu_si512
-#define v512_bcast _mm512_set1_epi32
-#define v512_dpbusd _mm512_dpbusd_epi32
-#define v512_add _mm512_add_epi32
-#define v512_add64 _mm512_add_epi64
-#define v512_mul_even _mm512_mul_epi32
-#define v512_srli64 _mm512_srli_epi64
-#define v512_sllv _mm512_sllv_epi32
-#define v512_srlv _mm512_srlv_epi32
-#define v512_abs _mm512_abs_epi32
-#define v512_odd_from(ev, od) _mm512_mask_blend_epi32(0xAAAA, ev, od)
-#define v512_neg_where_neg(a, s) _mm512_mask_sub_epi32(a, _mm512_cmplt_epi32_mask(s, _mm512_setzero_si512()), \
-                                                       _mm512_setzero_si512(), a)
-#define v512_min _mm512_min_epi32
-#define v512_max _mm512_max_epi32
-#define v512_store_low_bytes(p, a) _mm_storeu_si128((__m128i *)(p), _mm512_cvtepi32_epi8(a))
-#endif
+/* the VNNI level's 16-lane operations (v512_*, emulated in C under INTQ_EMULATE_VNNI): intq_v512.h */
 
 VNNI_TARGET
 static void gemm_vnni(const conv_geom *g, const uint8_t *A, const int8_t *B, int32_t *acc, int rows,
@@ -527,10 +501,8 @@ static void gemm_vnni(const conv_geom *g, const uint8_t *A, const int8_t *B, int
     }
 }
 
-/* The requantization epilogue on 16 int32 lanes (rq8's arithmetic, intq_common.h), channels outer so that a
- * 16-channel group's constants stay in registers over the rows; codes as clamp(v, lo - zout, hi - zout) +
- * zout in int32 (no overflow: the bounds are 8-bit), whose low byte is the code, the same as codes8/16/32's
- * saturating form. Channels [j0, min(j1, cout)) of rows [0, rows). */
+/* The requantization epilogue on 16 int32 lanes (rq16, intq_v512.h), channels outer so that a 16-channel
+ * group's constants stay in registers over the rows. Channels [j0, min(j1, cout)) of rows [0, rows). */
 VNNI_TARGET
 static void epilogue_vnni(const conv_geom *g, const rq_consts *q, const int32_t *acc, const int32_t *rowsum,
                           int rows, const int32_t *colterm, const int32_t *m0, uint8_t *out, int j0, int j1) {
@@ -538,29 +510,14 @@ static void epilogue_vnni(const conv_geom *g, const rq_consts *q, const int32_t 
     for (int r = 0; r < rows; r++) rt[r] = (int32_t)(uint32_t)(-(int64_t)g->zb * rowsum[r]);
     const int cout = g->cout, je = j1 < cout ? j1 : cout, any_left = q->any_left;
     const size_t np = (size_t)g->np;
-    const v512 half30 = v512_bcast(1 << 30), zero = v512_zero();   /* half30: 2^30 in each 64-bit lane's low half */
-    const v512 h64 = v512_odd_from(half30, zero);
-    const v512 lo = v512_bcast(g->lo - g->zout), hi = v512_bcast(g->hi - g->zout), zo = v512_bcast(g->zout);
+    const codes16_k ck = codes16_init(g->zout, g->lo, g->hi);
     for (int j = j0; j < je; j += 16) {
-        const v512 ct = v512_load(colterm + j), m = v512_load(m0 + j), msw = v512_load(q->msw + j);
-        const v512 left = v512_load(q->left + j), right = v512_load(q->right + j), half = v512_load(q->half + j);
+        const v512 ct = v512_load(colterm + j);
+        const rq16_k k = rq16_load(q, m0, j);
         const int n = je - j < 16 ? je - j : 16;
         for (int r = 0; r < rows; r++) {
-            v512 x = v512_add(v512_add(v512_load(acc + r * np + j), v512_bcast(rt[r])), ct);
-            if (any_left) x = v512_sllv(x, left);
-            const v512 ev = v512_srli64(v512_add64(v512_mul_even(x, m), h64), 31);
-            v512 od = v512_add64(v512_mul_even(v512_srli64(x, 32), msw), h64);
-            od = v512_add64(od, od);
-            const v512 hi32 = v512_odd_from(ev, od);
-            v512 y = v512_neg_where_neg(v512_srlv(v512_add(v512_abs(hi32), half), right), hi32);
-            y = v512_add(v512_min(v512_max(y, lo), hi), zo);
-            uint8_t *o = out + (size_t)r * cout + j;
-            if (n == 16) v512_store_low_bytes(o, y);
-            else {
-                uint8_t tmp[16];
-                v512_store_low_bytes(tmp, y);
-                memcpy(o, tmp, (size_t)n);
-            }
+            const v512 x = v512_add(v512_add(v512_load(acc + r * np + j), v512_bcast(rt[r])), ct);
+            codes16_store(out + (size_t)r * cout + j, rq16(x, &k, any_left), &ck, n);
         }
     }
 }
@@ -668,7 +625,7 @@ typedef struct {
     int *built;                   /* by_channel: built[i * ntiles + t]: thread i has built its copy of tile t */
 } conv_job;
 
-enum { TILE_PORTABLE, TILE_VNNI, TILE_W16, TILE_GEMV };
+enum { TILE_PORTABLE, TILE_VNNI, TILE_VNNI_DIRECT, TILE_W16, TILE_GEMV };
 
 /* scratch bytes of one tile's inputs: A (uint8, with im2col's slack), A16 (int16, AVX2), rs */
 static size_t a_bytes(const conv_job *c) { return align64((size_t)c->cap * c->g.kp) + 64; }
@@ -700,6 +657,17 @@ static int build_tile(const conv_job *c, long t, uint8_t *A, int16_t *A16, int32
     const int tile = c->tile;
 #ifdef INTQ_X86
     if (c->level >= 2) {
+        /* a uint8 1x1 stride-1 unpadded conv with K % 4 == 0: the GEMM reads the pixel rows in place (only
+         * the row sums are built) when the rows it reads, rounded up to MR, lie in the input */
+        const long left = c->ptotal - p0;
+        const int rows = (int)(left < tile ? left : tile);
+        if (g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0 && g->kp == g->k
+            && !g->in_int8 && p0 + (rows + MR - 1) / MR * MR <= c->ptotal) {
+            *mode = TILE_VNNI_DIRECT;
+            if (g->zb) row_sums_avx2(c->x + (size_t)p0 * g->kp, g->kp, g->k, rows, rs);
+            else memset(rs, 0, (size_t)rows * sizeof(int32_t));
+            return rows;
+        }
         *mode = TILE_VNNI;
         return im2col_avx2(g, c->x, p0, c->ptotal, tile, A, rs);
     }
@@ -749,8 +717,9 @@ static void compute_tile(const conv_job *c, long t, int mode, int rows, const ui
     uint8_t *o = c->out + (size_t)t * c->tile * g->cout;
     const int j0 = nb0 * NR, j1 = nb1 * NR;
 #ifdef INTQ_X86
-    if (mode == TILE_VNNI) {
-        gemm_vnni(g, A, c->B, acc, (rows + MR - 1) / MR * MR, nb0, nb1);   /* rows past `rows` are 0 */
+    if (mode == TILE_VNNI || mode == TILE_VNNI_DIRECT) {
+        if (mode == TILE_VNNI_DIRECT) A = c->x + (size_t)t * c->tile * g->kp;
+        gemm_vnni(g, A, c->B, acc, (rows + MR - 1) / MR * MR, nb0, nb1);   /* rows past `rows`: 0 or input */
         epilogue_vnni(g, &c->rq, acc, rs, rows, c->colterm, c->m0, o, j0, j1);
         return;
     }

@@ -65,6 +65,7 @@ CASES = [  # (op, NHWC, C_out, k, stride, padding, dtype): the last window ends 
     ("CONV_2D", (2, 7, 6, 7), 20, 3, 1, "SAME", "int8"),
     ("CONV_2D", (1, 6, 6, 5), 12, 3, 1, "VALID", "int8"),
     ("CONV_2D", (1, 5, 5, 8), 16, 1, 1, "SAME", "uint8"),
+    ("CONV_2D", (1, 6, 6, 8), 16, 1, 1, "SAME", "uint8"),    # VNNI: the GEMM reads the input rows in place
     ("DEPTHWISE_CONV_2D", (1, 9, 9, 8), 8, 3, 1, "SAME", "uint8"),
     ("DEPTHWISE_CONV_2D", (1, 8, 8, 24), 24, 3, 2, "SAME", "int8"),
 ]
