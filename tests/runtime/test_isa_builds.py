@@ -1,8 +1,9 @@
 """The kernel library's other builds, checked on this CPU: each runs the fast-kernel tests against the reference.
 
-- ``emulated-vnni``: ``-DINTQ_EMULATE_VNNI`` writes the VNNI micro-kernel's five operations (vpdpbusd and its
-  loads, stores, broadcast) in C and reports ISA level 2 on any AVX2 CPU, so the VNNI level's im2col row sums,
-  int8 packing, tiles and epilogue run here even without vpdpbusd.
+- ``emulated-vnni``: ``-DINTQ_EMULATE_VNNI`` writes the VNNI level's 16-lane operations (csrc/intq_v512.h:
+  vpdpbusd, vpdpwssd, the epilogue's arithmetic, loads, stores, widening) in C and reports ISA level 2 on any
+  AVX2 CPU, so the VNNI level's im2col row sums, int8 packing, tiles, epilogue and depthwise steps run here
+  even without AVX-512.
 - ``portable-only``: ``-DINTQ_PORTABLE_ONLY`` leaves out every SIMD path: the build other CPUs get.
 
 Each build goes into a copy of the package in tmp_path; a subprocess runs the fast-kernel and real-model
