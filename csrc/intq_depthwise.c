@@ -240,14 +240,18 @@ static void dw_row8_avx2(const dw_geom *g, const uint8_t *x, const int32_t *w32,
 
 /* AVX2, np (2 or 4) horizontally adjacent pixels whose windows are inside (tap pointers rsrc + off + i * step),
  * cout a multiple of 8: dw_row_avx2's paired-tap sums for each, each weight vector loaded once for all of
- * them; outputs at o + i * cout. Compiled for np = 4 and np = 2 (dw_pixel4, dw_pixel2). */
+ * them; outputs at o + i * cout, channels from j0. Compiled for np = 4 and np = 2 and for uint8 and int8
+ * codes (dw_pixel4, dw_pixel2 pick): with in_int8 a run-time value, the widening and packing branched in the
+ * inner loop and its accumulators spilled to the stack (the depthwise layers of v1 1.0/224 random took 0.91-0.98x
+ * the time without, `ab_builds.py` per record). */
 __attribute__((target("avx2"), always_inline))
 static inline void dw_pixels(const uint8_t *const *rsrc, size_t off, size_t step, int npairs, int cout,
                              size_t cp16, const int16_t *w2, const int32_t *bint, const int32_t *m0,
                              const rq_consts *rq, const codes_k *kp, int in_int8, uint8_t *o, int j0,
                              const int np) {
     const rq_consts q = *rq;
-    const codes_k k = *kp;
+    codes_k k = *kp;
+    k.s8 = in_int8;                              /* a constant in each compiled copy (the output's dtype is the input's) */
 #define WIDEN(v) (in_int8 ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v))
     int j = j0;
     for (; j + 16 <= cout; j += 16) {
@@ -294,18 +298,28 @@ static inline void dw_pixels(const uint8_t *const *rsrc, size_t off, size_t step
 #define DW_PIXELS_ARGS const uint8_t *const *rsrc, size_t off, size_t step, int npairs, int cout, size_t cp16, \
                        const int16_t *w2, const int32_t *bint, const int32_t *m0, const rq_consts *rq,           \
                        const codes_k *kp, int in_int8, uint8_t *o, int j0
+#define DW_PIXELS_VARIANT(NAME, NP, S8) __attribute__((target("avx2"), noinline)) static void NAME(DW_PIXELS_ARGS) { \
+    (void)in_int8;                                                                                           \
+    dw_pixels(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, kp, S8, o, j0, NP);                     \
+}
+DW_PIXELS_VARIANT(dw_pixel4_u8, 4, 0)
+DW_PIXELS_VARIANT(dw_pixel4_s8, 4, 1)
+DW_PIXELS_VARIANT(dw_pixel2_u8, 2, 0)
+DW_PIXELS_VARIANT(dw_pixel2_s8, 2, 1)
+#undef DW_PIXELS_VARIANT
+/* dw_pixels for 4 or 2 pixels, compiled for uint8 and for int8 codes */
 __attribute__((target("avx2"))) static void dw_pixel4(DW_PIXELS_ARGS) {
-    dw_pixels(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, kp, in_int8, o, j0, 4);
+    (in_int8 ? dw_pixel4_s8 : dw_pixel4_u8)(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, kp, in_int8, o, j0);
 }
 __attribute__((target("avx2"))) static void dw_pixel2(DW_PIXELS_ARGS) {
-    dw_pixels(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, kp, in_int8, o, j0, 2);
+    (in_int8 ? dw_pixel2_s8 : dw_pixel2_u8)(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, kp, in_int8, o, j0);
 }
 
 /* The VNNI level's dw_pixels for channels [0, c32), c32 a multiple of 32: 32 channels per step on 16-lane
  * vectors (intq_v512.h). Each tap pair's 32 + 32 input bytes are interleaved in 128-bit lanes (unpack) and
  * regrouped into channels 0-15 and 16-31 (vperm2i128), widened to int16 and multiplied with the (w, w')
  * pairs by vpdpwssd (the same exact products and wrapping sums as vpmaddwd + vpaddd). Compiled for np = 4
- * and np = 2 (dw_pixel4_wide, dw_pixel2_wide). */
+ * and np = 2 and for uint8 and int8 codes (dw_pixel4_wide, dw_pixel2_wide pick). */
 VNNI_TARGET __attribute__((always_inline))
 static inline void dw_pixels_wide(const uint8_t *const *rsrc, size_t off, size_t step, int npairs, int cout,
                                   size_t cp16, const int16_t *w2, const int32_t *bint, const int32_t *m0,
@@ -342,11 +356,23 @@ static inline void dw_pixels_wide(const uint8_t *const *rsrc, size_t off, size_t
 #define DW_WIDE_ARGS const uint8_t *const *rsrc, size_t off, size_t step, int npairs, int cout, size_t cp16,   \
                      const int16_t *w2, const int32_t *bint, const int32_t *m0, const rq_consts *rq,             \
                      const int *zlh, int in_int8, uint8_t *o, int c32
-VNNI_TARGET static void dw_pixel4_wide(DW_WIDE_ARGS) {
-    dw_pixels_wide(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, zlh, in_int8, o, c32, 4);
+#define DW_WIDE_VARIANT(NAME, NP, S8) VNNI_TARGET __attribute__((noinline)) static void NAME(DW_WIDE_ARGS) {      \
+    (void)in_int8;                                                                                           \
+    dw_pixels_wide(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, zlh, S8, o, c32, NP);              \
 }
-VNNI_TARGET static void dw_pixel2_wide(DW_WIDE_ARGS) {
-    dw_pixels_wide(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, zlh, in_int8, o, c32, 2);
+DW_WIDE_VARIANT(dw_pixel4_wide_u8, 4, 0)
+DW_WIDE_VARIANT(dw_pixel4_wide_s8, 4, 1)
+DW_WIDE_VARIANT(dw_pixel2_wide_u8, 2, 0)
+DW_WIDE_VARIANT(dw_pixel2_wide_s8, 2, 1)
+#undef DW_WIDE_VARIANT
+/* dw_pixels_wide for 4 or 2 pixels, compiled for uint8 and for int8 codes */
+static void dw_pixel4_wide(DW_WIDE_ARGS) {
+    (in_int8 ? dw_pixel4_wide_s8 : dw_pixel4_wide_u8)(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, zlh,
+                                                      in_int8, o, c32);
+}
+static void dw_pixel2_wide(DW_WIDE_ARGS) {
+    (in_int8 ? dw_pixel2_wide_s8 : dw_pixel2_wide_u8)(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, zlh,
+                                                      in_int8, o, c32);
 }
 
 /* AVX2, depth multiplier 1, cout a multiple of 8 (more than 8): dw_row_avx2, except that the pixels whose
