@@ -71,11 +71,13 @@ __attribute__((target("avx2"))) static long add_rescale_avx2(const uint8_t *x, i
     return i;
 }
 
-/* elements [begin, end) from begin, 32 per step; returns where it stopped (the scalar loop does the rest) */
-__attribute__((target("avx2"))) static long add_avx2(const add_job *j, long begin, long end) {
+/* elements [begin, end) from begin, 32 per step; returns where it stopped (the scalar loop does the rest).
+ * Compiled for uint8 and for int8 codes (add_avx2 picks): with s8 a run-time value the loop branched on it
+ * for every load and pack. */
+__attribute__((target("avx2"), always_inline)) static inline long add_avx2_body(const add_job *j, long begin, long end,
+                                                                                const int s8) {
     const int32_t *p = j->p;
     if (!rescale_fits(p[P_S1]) || !rescale_fits(p[P_S2])) return begin;
-    const int s8 = p[P_INT8];
     const rescale_k k1 = rescale_init(p[P_Z1], p[P_M1], p[P_S1]), k2 = rescale_init(p[P_Z2], p[P_M2], p[P_S2]);
     const __m256i mo = _mm256_set1_epi32(p[P_MO]), so = _mm256_set1_epi32(p[P_SO]);
     const codes_k k = codes_init(p[P_ZOUT], p[P_LO], p[P_HI], s8);
@@ -88,6 +90,11 @@ __attribute__((target("avx2"))) static long add_avx2(const add_job *j, long begi
         _mm256_storeu_si256((__m256i *)(j->out + i), codes32(&k, r[0], r[1], r[2], r[3]));
     }
     return i;
+}
+__attribute__((target("avx2"))) static long add_avx2_u8(const add_job *j, long b, long e) { return add_avx2_body(j, b, e, 0); }
+__attribute__((target("avx2"))) static long add_avx2_s8(const add_job *j, long b, long e) { return add_avx2_body(j, b, e, 1); }
+static long add_avx2(const add_job *j, long begin, long end) {
+    return j->p[P_INT8] ? add_avx2_s8(j, begin, end) : add_avx2_u8(j, begin, end);
 }
 #endif
 
@@ -115,9 +122,10 @@ static void mul_scalar(const add_job *j, long begin, long end) {
 }
 
 #ifdef INTQ_X86
-__attribute__((target("avx2"))) static long mul_avx2(const add_job *j, long begin, long end) {
+/* compiled for uint8 and for int8 codes (mul_avx2 picks), as add_avx2 */
+__attribute__((target("avx2"), always_inline)) static inline long mul_avx2_body(const add_job *j, long begin, long end,
+                                                                                const int s8) {
     const int32_t *p = j->p;
-    const int s8 = p[Q_INT8];
     const __m256i z1 = _mm256_set1_epi32(p[Q_Z1]), z2 = _mm256_set1_epi32(p[Q_Z2]);
     const __m256i m = _mm256_set1_epi32(p[Q_M]), sh = _mm256_set1_epi32(p[Q_S]);
     const codes_k k = codes_init(p[Q_ZOUT], p[Q_LO], p[Q_HI], s8);
@@ -134,6 +142,11 @@ __attribute__((target("avx2"))) static long mul_avx2(const add_job *j, long begi
         _mm256_storeu_si256((__m256i *)(j->out + i), codes32(&k, r[0], r[1], r[2], r[3]));
     }
     return i;
+}
+__attribute__((target("avx2"))) static long mul_avx2_u8(const add_job *j, long b, long e) { return mul_avx2_body(j, b, e, 0); }
+__attribute__((target("avx2"))) static long mul_avx2_s8(const add_job *j, long b, long e) { return mul_avx2_body(j, b, e, 1); }
+static long mul_avx2(const add_job *j, long begin, long end) {
+    return j->p[Q_INT8] ? mul_avx2_s8(j, begin, end) : mul_avx2_u8(j, begin, end);
 }
 #endif
 
