@@ -68,6 +68,8 @@ CASES = [  # (op, NHWC, C_out, k, stride, padding, dtype): the last window ends 
     ("CONV_2D", (1, 6, 6, 8), 16, 1, 1, "SAME", "uint8"),    # VNNI: the GEMM reads the input rows in place
     ("DEPTHWISE_CONV_2D", (1, 9, 9, 8), 8, 3, 1, "SAME", "uint8"),
     ("DEPTHWISE_CONV_2D", (1, 8, 8, 24), 24, 3, 2, "SAME", "int8"),
+    ("DEPTHWISE_CONV_2D", (1, 7, 7, 48), 48, 3, 1, "VALID", "uint8"),   # VNNI: 32-channel steps, then 16
+    ("DEPTHWISE_CONV_2D", (1, 7, 7, 40), 40, 3, 1, "VALID", "int8"),    # VNNI: 32-channel steps, then 8
 ]
 
 
