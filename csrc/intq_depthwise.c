@@ -190,24 +190,28 @@ static void dw_row_avx2(const dw_geom *gp, const uint8_t *x, const int32_t *w32,
     }
 }
 
-/* The output columns [*oxa, *oxb) of row oy whose windows are inside the image (none when the row's window
- * leaves it vertically); when there are at least two, the row's tap pointers at ix = 0 into rsrc (with the
- * last repeated for an odd count) and 1, else 0. For the two-pixel row kernels below. */
+/* The output columns [*oxa, *oxb) of row oy whose windows are inside the image horizontally; when there are
+ * at least two, the row's tap pointers at ix = 0 into rsrc (with the last repeated for an odd count) and 1,
+ * else 0. A kernel row outside the image (the window leaves it vertically) points into zplane, a row of
+ * zero-point bytes as wide as the input, so that its taps add za w - za w = 0 like the skipped taps of the
+ * reference, and the top and bottom rows' inside columns go through the multi-pixel kernels too. For the
+ * two-pixel row kernels below. */
 __attribute__((target("avx2")))
-static inline int inside_span(const dw_geom *g, const uint8_t *x, const long *toff, int b, int oy, int *oxa,
+static inline int inside_span(const dw_geom *g, const uint8_t *x, const uint8_t *zplane, int b, int oy, int *oxa,
                               int *oxb, const uint8_t **rsrc) {
     const int iy0 = oy * g->sh - g->ph, ow = g->ow, ntaps = g->kh * g->kw;
-    *oxa = *oxb = 0;
-    if (iy0 >= 0 && iy0 + (g->kh - 1) * g->dh < g->h) {
-        *oxa = (g->pw + g->sw - 1) / g->sw;
-        int last = g->w - 1 - (g->kw - 1) * g->dw + g->pw;   /* ix0 + (kw-1) dw <= w - 1 */
-        *oxb = last < 0 ? 0 : last / g->sw + 1;
-        if (*oxb > ow) *oxb = ow;
-        if (*oxa > *oxb) *oxa = *oxb;
-    }
+    *oxa = (g->pw + g->sw - 1) / g->sw;
+    const int last = g->w - 1 - (g->kw - 1) * g->dw + g->pw;   /* ix0 + (kw-1) dw <= w - 1 */
+    *oxb = last < 0 ? 0 : last / g->sw + 1;
+    if (*oxb > ow) *oxb = ow;
+    if (*oxa > *oxb) *oxa = *oxb;
     if (*oxb - *oxa < 2) return 0;
-    const uint8_t *rowbase = x + ((size_t)b * g->h + iy0) * g->w * g->c;
-    for (int t = 0; t < ntaps; t++) rsrc[t] = rowbase + toff[t];
+    const size_t c = (size_t)g->c;
+    for (int t = 0; t < ntaps; t++) {
+        const int iy = iy0 + (t / g->kw) * g->dh;
+        const size_t col = (size_t)(t % g->kw) * g->dw * c;
+        rsrc[t] = iy >= 0 && iy < g->h ? x + ((size_t)b * g->h + iy) * g->w * c + col : zplane + col;
+    }
     rsrc[ntaps] = rsrc[ntaps - 1];
     return 1;
 }
@@ -222,7 +226,7 @@ static void dw_row8_avx2(const dw_geom *g, const uint8_t *x, const int32_t *w32,
     const int ow = g->ow, ntaps = g->kh * g->kw, C = g->c;
     int oxa, oxb;
     const uint8_t *rsrc[DW_MAX_TAPS + 1];
-    if (!inside_span(g, x, toff, b, oy, &oxa, &oxb, rsrc)) {
+    if (!inside_span(g, x, zrow, b, oy, &oxa, &oxb, rsrc)) {
         dw_row_avx2(g, x, w32, bias, m0, shift, out, b, oy, w2, bint, rq, toff, zrow, 0, ow);
         return;
     }
@@ -386,7 +390,7 @@ static void dw_row2_avx2(const dw_geom *g, const uint8_t *x, const int32_t *w32,
     const int ow = g->ow, ntaps = g->kh * g->kw, C = g->c, cout = g->cout;
     int oxa, oxb;
     const uint8_t *rsrc[DW_MAX_TAPS + 1];
-    if (!inside_span(g, x, toff, b, oy, &oxa, &oxb, rsrc)) {
+    if (!inside_span(g, x, zrow, b, oy, &oxa, &oxb, rsrc)) {
         dw_row_avx2(g, x, w32, bias, m0, shift, out, b, oy, w2, bint, rq, toff, zrow, 0, ow);
         return;
     }
@@ -454,6 +458,12 @@ typedef struct { size_t toff, zrow, pad, acc, total; int paired, padded; } dw_wo
 static int dw_reach_h(const dw_geom *g) { return (g->oh - 1) * g->sh + (g->kh - 1) * g->dh + 1; }
 static int dw_reach_w(const dw_geom *g) { return (g->ow - 1) * g->sw + (g->kw - 1) * g->dw + 1; }
 
+/* the zero-point row (inside_span, dw_row_avx2): the input's width, or the padded copy's, in bytes + slack */
+static size_t zplane_bytes(const dw_geom *g) {
+    const int w = dw_reach_w(g) > g->w ? dw_reach_w(g) : g->w;
+    return (size_t)w * g->c + 64;
+}
+
 static dw_work dw_work_layout(const dw_geom *g, int nt, int level) {
     dw_work w;
     size_t o = 0;
@@ -466,8 +476,8 @@ static dw_work dw_work_layout(const dw_geom *g, int nt, int level) {
 #endif
     w.toff = o;
     if (w.paired) o += align64(((size_t)taps + 1) * sizeof(long));
-    w.zrow = o;
-    if (w.paired) o += align64((size_t)g->c + 16);
+    w.zrow = o;                                   /* a row of zero-point bytes as wide as the (padded) input */
+    if (w.paired) o += align64(zplane_bytes(g));
     /* a small stride-1 layer with padding (<= 256 output pixels, so a quarter or more of them touch the
      * border) runs on a copy of its input with the padding written out as zero-point bytes: every window is
      * then inside and goes through the multi-pixel kernels. Only copies of up to 64 KB: the caller makes the
@@ -533,7 +543,7 @@ int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, cons
         toff[taps] = toff[taps - 1];              /* the odd last pair repeats a tap with weight 0 */
         d.toff = toff;
         d.zrow = mem + w.zrow;
-        memset(d.zrow, (uint8_t)d.g.za, (size_t)d.g.c + 16);
+        memset(d.zrow, (uint8_t)d.g.za, zplane_bytes(&d.g));
     }
 #endif
     int err = intq_parallel_for(nt, (long)d.g.n * d.g.oh, dw_task, &d);
