@@ -57,8 +57,6 @@ static void gemm_vnni12(const conv_geom *g, const uint8_t *A, const int8_t *B, i
 }
 #endif
 
-typedef struct { conv_job *c; uint8_t *A; int32_t *rs, *acc; uint8_t *out; int rows; } probe_ctx;
-
 #define MEDIAN_OF 9
 static int cmp_d(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return (x > y) - (x < y); }
 

@@ -18,9 +18,11 @@
 #include "intq_kernels.h"
 
 
+/* the parameter words of ADD (P_) and MUL (Q_) */
 enum { P_Z1, P_Z2, P_M1, P_S1, P_M2, P_S2, P_MO, P_SO, P_ZOUT, P_LO, P_HI, P_INT8, P_WORDS };
+enum { Q_Z1, Q_Z2, Q_M, Q_S, Q_ZOUT, Q_LO, Q_HI, Q_INT8, Q_WORDS };
 
-typedef struct { const uint8_t *a, *b; uint8_t *out; const int32_t *p; int level, mul; } add_job;
+typedef struct { const uint8_t *a, *b; uint8_t *out; const int32_t *p; int level, mul, s8; } add_job;
 
 static inline int32_t code(const uint8_t *x, long i, int int8) { return int8 ? (int32_t)(int8_t)x[i] : x[i]; }
 
@@ -54,10 +56,15 @@ __attribute__((target("avx2"))) static rescale_k rescale_init(int32_t z, int32_t
     return k;
 }
 
-/* 8 codes at x (uint8, or int8 when s8), rescaled */
-__attribute__((target("avx2"))) static inline __m256i rescaled8(const uint8_t *x, int s8, const rescale_k *k) {
+/* 8 codes at x (uint8, or int8 when s8) minus the zero point z, as int32 */
+__attribute__((target("avx2"))) static inline __m256i diff8(const uint8_t *x, int s8, __m256i z) {
     const __m128i v = _mm_loadl_epi64((const __m128i *)x);
-    const __m256i d = _mm256_sub_epi32(s8 ? _mm256_cvtepi8_epi32(v) : _mm256_cvtepu8_epi32(v), k->z);
+    return _mm256_sub_epi32(s8 ? _mm256_cvtepi8_epi32(v) : _mm256_cvtepu8_epi32(v), z);
+}
+
+/* 8 codes at x, rescaled */
+__attribute__((target("avx2"))) static inline __m256i rescaled8(const uint8_t *x, int s8, const rescale_k *k) {
+    const __m256i d = diff8(x, s8, k->z);
     const __m256i lo = _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(d, k->ml), k->bias), 11);
     const __m256i hi = _mm256_add_epi32(_mm256_mullo_epi32(d, k->mh), lo);
     return _mm256_sra_epi32(_mm256_add_epi32(hi, _mm256_and_si256(_mm256_srai_epi32(d, 31), k->corr)), k->e);
@@ -71,31 +78,6 @@ __attribute__((target("avx2"))) static long add_rescale_avx2(const uint8_t *x, i
     return i;
 }
 
-/* elements [begin, end) from begin, 32 per step; returns where it stopped (the scalar loop does the rest).
- * Compiled for uint8 and for int8 codes (add_avx2 picks): with s8 a run-time value the loop branched on it
- * for every load and pack. */
-__attribute__((target("avx2"), always_inline)) static inline long add_avx2_body(const add_job *j, long begin, long end,
-                                                                                const int s8) {
-    const int32_t *p = j->p;
-    if (!rescale_fits(p[P_S1]) || !rescale_fits(p[P_S2])) return begin;
-    const rescale_k k1 = rescale_init(p[P_Z1], p[P_M1], p[P_S1]), k2 = rescale_init(p[P_Z2], p[P_M2], p[P_S2]);
-    const __m256i mo = _mm256_set1_epi32(p[P_MO]), so = _mm256_set1_epi32(p[P_SO]);
-    const codes_k k = codes_init(p[P_ZOUT], p[P_LO], p[P_HI], s8);
-    long i = begin;
-    for (; i + 32 <= end; i += 32) {
-        __m256i r[4];
-        for (int u = 0; u < 4; u++)
-            r[u] = mbqm8(_mm256_add_epi32(rescaled8(j->a + i + 8 * u, s8, &k1), rescaled8(j->b + i + 8 * u, s8, &k2)),
-                         mo, so);
-        _mm256_storeu_si256((__m256i *)(j->out + i), codes32(&k, r[0], r[1], r[2], r[3]));
-    }
-    return i;
-}
-__attribute__((target("avx2"))) static long add_avx2_u8(const add_job *j, long b, long e) { return add_avx2_body(j, b, e, 0); }
-__attribute__((target("avx2"))) static long add_avx2_s8(const add_job *j, long b, long e) { return add_avx2_body(j, b, e, 1); }
-static long add_avx2(const add_job *j, long begin, long end) {
-    return j->p[P_INT8] ? add_avx2_s8(j, begin, end) : add_avx2_u8(j, begin, end);
-}
 #endif
 
 /* ADD's input rescale alone, MBQM((code - z) << 20, m, s) of n codes into out (level >= 1: rescaled8 where it
@@ -111,8 +93,6 @@ void intq_add_rescale(const uint8_t *x, int32_t *out, long n, int32_t z, int32_t
     for (; i < n; i++) out[i] = mbqm((code(x, i, in_int8) - z) * (1 << 20), m, s);
 }
 
-enum { Q_Z1, Q_Z2, Q_M, Q_S, Q_ZOUT, Q_LO, Q_HI, Q_INT8, Q_WORDS };
-
 static void mul_scalar(const add_job *j, long begin, long end) {
     const int32_t *p = j->p;
     for (long i = begin; i < end; i++) {
@@ -122,32 +102,41 @@ static void mul_scalar(const add_job *j, long begin, long end) {
 }
 
 #ifdef INTQ_X86
-/* compiled for uint8 and for int8 codes (mul_avx2 picks), as add_avx2 */
-__attribute__((target("avx2"), always_inline)) static inline long mul_avx2_body(const add_job *j, long begin, long end,
-                                                                                const int s8) {
+/* elements [begin, end) of ADD (mul = 0) or MUL from begin, 32 per step; returns where it stopped (the scalar
+ * loop does the rest). Compiled for each op and code type (elementwise_avx2 picks): with s8 a run-time value
+ * the loop branched on it for every load and pack. */
+__attribute__((target("avx2"), always_inline))
+static inline long elementwise_avx2_body(const add_job *j, long begin, long end, const int mul, const int s8) {
     const int32_t *p = j->p;
-    const __m256i z1 = _mm256_set1_epi32(p[Q_Z1]), z2 = _mm256_set1_epi32(p[Q_Z2]);
-    const __m256i m = _mm256_set1_epi32(p[Q_M]), sh = _mm256_set1_epi32(p[Q_S]);
-    const codes_k k = codes_init(p[Q_ZOUT], p[Q_LO], p[Q_HI], s8);
+    if (!mul && (!rescale_fits(p[P_S1]) || !rescale_fits(p[P_S2]))) return begin;
+    /* ADD: the input rescales; MUL: the zero points in k1.z, k2.z. Both: the output multiplier and shift */
+    const rescale_k k1 = rescale_init(p[mul ? Q_Z1 : P_Z1], mul ? 0 : p[P_M1], mul ? 0 : p[P_S1]);
+    const rescale_k k2 = rescale_init(p[mul ? Q_Z2 : P_Z2], mul ? 0 : p[P_M2], mul ? 0 : p[P_S2]);
+    const __m256i m = _mm256_set1_epi32(p[mul ? Q_M : P_MO]), sh = _mm256_set1_epi32(p[mul ? Q_S : P_SO]);
+    const codes_k k = mul ? codes_init(p[Q_ZOUT], p[Q_LO], p[Q_HI], s8) : codes_init(p[P_ZOUT], p[P_LO], p[P_HI], s8);
     long i = begin;
     for (; i + 32 <= end; i += 32) {
         __m256i r[4];
         for (int u = 0; u < 4; u++) {
-            const __m128i va = _mm_loadl_epi64((const __m128i *)(j->a + i + 8 * u));
-            const __m128i vb = _mm_loadl_epi64((const __m128i *)(j->b + i + 8 * u));
-            const __m256i a = _mm256_sub_epi32(s8 ? _mm256_cvtepi8_epi32(va) : _mm256_cvtepu8_epi32(va), z1);
-            const __m256i b = _mm256_sub_epi32(s8 ? _mm256_cvtepi8_epi32(vb) : _mm256_cvtepu8_epi32(vb), z2);
-            r[u] = mbqm8(_mm256_mullo_epi32(a, b), m, sh);
+            const uint8_t *a = j->a + i + 8 * u, *b = j->b + i + 8 * u;
+            r[u] = mbqm8(mul ? _mm256_mullo_epi32(diff8(a, s8, k1.z), diff8(b, s8, k2.z))
+                             : _mm256_add_epi32(rescaled8(a, s8, &k1), rescaled8(b, s8, &k2)), m, sh);
         }
         _mm256_storeu_si256((__m256i *)(j->out + i), codes32(&k, r[0], r[1], r[2], r[3]));
     }
     return i;
 }
-__attribute__((target("avx2"))) static long mul_avx2_u8(const add_job *j, long b, long e) { return mul_avx2_body(j, b, e, 0); }
-__attribute__((target("avx2"))) static long mul_avx2_s8(const add_job *j, long b, long e) { return mul_avx2_body(j, b, e, 1); }
-static long mul_avx2(const add_job *j, long begin, long end) {
-    return j->p[Q_INT8] ? mul_avx2_s8(j, begin, end) : mul_avx2_u8(j, begin, end);
+#define ELEMENTWISE_VARIANT(NAME, MUL, S8) __attribute__((target("avx2"))) static long NAME(const add_job *j, long b, \
+                                                                                          long e) {             \
+    return elementwise_avx2_body(j, b, e, MUL, S8);                                                             \
 }
+ELEMENTWISE_VARIANT(add_avx2_u8, 0, 0)
+ELEMENTWISE_VARIANT(add_avx2_s8, 0, 1)
+ELEMENTWISE_VARIANT(mul_avx2_u8, 1, 0)
+ELEMENTWISE_VARIANT(mul_avx2_s8, 1, 1)
+#undef ELEMENTWISE_VARIANT
+static long (*const elementwise_avx2[2][2])(const add_job *, long, long) = {{add_avx2_u8, add_avx2_s8},
+                                                                            {mul_avx2_u8, mul_avx2_s8}};
 #endif
 
 /* ADD or MUL over [begin, end): AVX2 32 elements per step where the level allows, the scalar code after */
@@ -155,7 +144,7 @@ static int elementwise_task(void *vp, long begin, long end, int thread) {
     (void)thread;
     const add_job *j = vp;
 #ifdef INTQ_X86
-    if (j->level >= 1) begin = j->mul ? mul_avx2(j, begin, end) : add_avx2(j, begin, end);
+    if (j->level >= 1) begin = elementwise_avx2[j->mul][j->s8](j, begin, end);
 #endif
     if (j->mul) mul_scalar(j, begin, end);
     else add_scalar(j, begin, end);
@@ -164,7 +153,7 @@ static int elementwise_task(void *vp, long begin, long end, int thread) {
 
 static void elementwise(const uint8_t *a, const uint8_t *b, const int32_t *params, uint8_t *out, long n,
                         int nthreads, int level, int mul) {
-    add_job j = {a, b, out, params, level, mul};
+    add_job j = {a, b, out, params, level, mul, params[mul ? Q_INT8 : P_INT8] != 0};
     intq_parallel_for(threads_for_elements(n, nthreads), n, elementwise_task, &j);
 }
 

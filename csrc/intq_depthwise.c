@@ -245,7 +245,7 @@ static void dw_row8_avx2(const dw_geom *g, const uint8_t *x, const int32_t *w32,
 /* AVX2, np (2 or 4) horizontally adjacent pixels whose windows are inside (tap pointers rsrc + off + i * step),
  * cout a multiple of 8: dw_row_avx2's paired-tap sums for each, each weight vector loaded once for all of
  * them; outputs at o + i * cout, channels from j0. Compiled for np = 4 and np = 2 and for uint8 and int8
- * codes (dw_pixel4, dw_pixel2 pick): with in_int8 a run-time value, the widening and packing branched in the
+ * codes (dw_row2_avx2 picks per row): with in_int8 a run-time value, the widening and packing branched in the
  * inner loop and its accumulators spilled to the stack (the depthwise layers of v1 1.0/224 random took 0.91-0.98x
  * the time without, `ab_builds.py` per record). */
 __attribute__((target("avx2"), always_inline))
@@ -301,9 +301,9 @@ static inline void dw_pixels(const uint8_t *const *rsrc, size_t off, size_t step
 
 #define DW_PIXELS_ARGS const uint8_t *const *rsrc, size_t off, size_t step, int npairs, int cout, size_t cp16, \
                        const int16_t *w2, const int32_t *bint, const int32_t *m0, const rq_consts *rq,           \
-                       const codes_k *kp, int in_int8, uint8_t *o, int j0
+                       const codes_k *kp, uint8_t *o, int j0
+typedef void dw_pixels_fn(DW_PIXELS_ARGS);
 #define DW_PIXELS_VARIANT(NAME, NP, S8) __attribute__((target("avx2"), noinline)) static void NAME(DW_PIXELS_ARGS) { \
-    (void)in_int8;                                                                                           \
     dw_pixels(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, kp, S8, o, j0, NP);                     \
 }
 DW_PIXELS_VARIANT(dw_pixel4_u8, 4, 0)
@@ -311,19 +311,12 @@ DW_PIXELS_VARIANT(dw_pixel4_s8, 4, 1)
 DW_PIXELS_VARIANT(dw_pixel2_u8, 2, 0)
 DW_PIXELS_VARIANT(dw_pixel2_s8, 2, 1)
 #undef DW_PIXELS_VARIANT
-/* dw_pixels for 4 or 2 pixels, compiled for uint8 and for int8 codes */
-__attribute__((target("avx2"))) static void dw_pixel4(DW_PIXELS_ARGS) {
-    (in_int8 ? dw_pixel4_s8 : dw_pixel4_u8)(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, kp, in_int8, o, j0);
-}
-__attribute__((target("avx2"))) static void dw_pixel2(DW_PIXELS_ARGS) {
-    (in_int8 ? dw_pixel2_s8 : dw_pixel2_u8)(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, kp, in_int8, o, j0);
-}
 
 /* The VNNI level's dw_pixels for channels [0, c32), c32 a multiple of 32: 32 channels per step on 16-lane
  * vectors (intq_v512.h). Each tap pair's 32 + 32 input bytes are interleaved in 128-bit lanes (unpack) and
  * regrouped into channels 0-15 and 16-31 (vperm2i128), widened to int16 and multiplied with the (w, w')
  * pairs by vpdpwssd (the same exact products and wrapping sums as vpmaddwd + vpaddd). Compiled for np = 4
- * and np = 2 and for uint8 and int8 codes (dw_pixel4_wide, dw_pixel2_wide pick). */
+ * and np = 2 and for uint8 and int8 codes (dw_row2_avx2 picks per row). */
 VNNI_TARGET __attribute__((always_inline))
 static inline void dw_pixels_wide(const uint8_t *const *rsrc, size_t off, size_t step, int npairs, int cout,
                                   size_t cp16, const int16_t *w2, const int32_t *bint, const int32_t *m0,
@@ -345,8 +338,8 @@ static inline void dw_pixels_wide(const uint8_t *const *rsrc, size_t off, size_t
                 const __m256i xb = _mm256_loadu_si256((const __m256i *)(tb + i * step));
                 const __m256i il = _mm256_unpacklo_epi8(xa, xb), ih = _mm256_unpackhi_epi8(xa, xb);
                 const __m256i c0 = _mm256_permute2x128_si256(il, ih, 0x20), c1 = _mm256_permute2x128_si256(il, ih, 0x31);
-                lo[i] = v512_dpwssd(lo[i], in_int8 ? v512_widen_s8(c0) : v512_widen_u8(c0), wl);
-                hi[i] = v512_dpwssd(hi[i], in_int8 ? v512_widen_s8(c1) : v512_widen_u8(c1), wh);
+                lo[i] = v512_dpwssd(lo[i], v512_widen(c0, in_int8), wl);
+                hi[i] = v512_dpwssd(hi[i], v512_widen(c1, in_int8), wh);
             }
         }
         const rq16_k k0 = rq16_load(rq, m0, j), k1 = rq16_load(rq, m0, j + 16);
@@ -359,9 +352,9 @@ static inline void dw_pixels_wide(const uint8_t *const *rsrc, size_t off, size_t
 
 #define DW_WIDE_ARGS const uint8_t *const *rsrc, size_t off, size_t step, int npairs, int cout, size_t cp16,   \
                      const int16_t *w2, const int32_t *bint, const int32_t *m0, const rq_consts *rq,             \
-                     const int *zlh, int in_int8, uint8_t *o, int c32
+                     const int *zlh, uint8_t *o, int c32
+typedef void dw_wide_fn(DW_WIDE_ARGS);
 #define DW_WIDE_VARIANT(NAME, NP, S8) VNNI_TARGET __attribute__((noinline)) static void NAME(DW_WIDE_ARGS) {      \
-    (void)in_int8;                                                                                           \
     dw_pixels_wide(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, zlh, S8, o, c32, NP);              \
 }
 DW_WIDE_VARIANT(dw_pixel4_wide_u8, 4, 0)
@@ -369,19 +362,10 @@ DW_WIDE_VARIANT(dw_pixel4_wide_s8, 4, 1)
 DW_WIDE_VARIANT(dw_pixel2_wide_u8, 2, 0)
 DW_WIDE_VARIANT(dw_pixel2_wide_s8, 2, 1)
 #undef DW_WIDE_VARIANT
-/* dw_pixels_wide for 4 or 2 pixels, compiled for uint8 and for int8 codes */
-static void dw_pixel4_wide(DW_WIDE_ARGS) {
-    (in_int8 ? dw_pixel4_wide_s8 : dw_pixel4_wide_u8)(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, zlh,
-                                                      in_int8, o, c32);
-}
-static void dw_pixel2_wide(DW_WIDE_ARGS) {
-    (in_int8 ? dw_pixel2_wide_s8 : dw_pixel2_wide_u8)(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, zlh,
-                                                      in_int8, o, c32);
-}
 
 /* AVX2, depth multiplier 1, cout a multiple of 8 (more than 8): dw_row_avx2, except that the pixels whose
- * windows are inside (in a row inside vertically) go four, then two at a time through dw_pixel4 / dw_pixel2
- * (wide, the VNNI level: their first cout / 32 * 32 channels through dw_pixel4_wide / dw_pixel2_wide) */
+ * windows are inside horizontally go four, then two at a time through dw_pixel4_* / dw_pixel2_* (wide, the
+ * VNNI level: their first cout / 32 * 32 channels through dw_pixel4_wide_* / dw_pixel2_wide_*) */
 __attribute__((target("avx2")))
 static void dw_row2_avx2(const dw_geom *g, const uint8_t *x, const int32_t *w32, const int32_t *bias,
                          const int32_t *m0, const int32_t *shift, uint8_t *out, int b, int oy,
@@ -398,21 +382,20 @@ static void dw_row2_avx2(const dw_geom *g, const uint8_t *x, const int32_t *w32,
     const int zlh[3] = {g->zout, g->lo, g->hi};        /* the wide kernels' codes16_k, built there */
     const size_t cp16 = (size_t)(cout + 15) / 16 * 16, step = (size_t)g->sw * C;
     const int npairs = (ntaps + 1) / 2, c32 = wide ? cout / 32 * 32 : 0;
+    const int s8 = g->in_int8;                    /* the copies compiled for this row's code type */
+    dw_pixels_fn *const px[2] = {s8 ? dw_pixel4_s8 : dw_pixel4_u8, s8 ? dw_pixel2_s8 : dw_pixel2_u8};
+    dw_wide_fn *const wide_px[2] = {s8 ? dw_pixel4_wide_s8 : dw_pixel4_wide_u8,
+                                    s8 ? dw_pixel2_wide_s8 : dw_pixel2_wide_u8};
     dw_row_avx2(g, x, w32, bias, m0, shift, out, b, oy, w2, bint, rq, toff, zrow, 0, oxa);
     uint8_t *o = out + ((size_t)b * g->oh + oy) * ow * cout;
     int ox = oxa;
-    for (; ox + 4 <= oxb; ox += 4) {
-        const size_t off = (size_t)(ox * g->sw - g->pw) * C;
-        uint8_t *op = o + (size_t)ox * cout;
-        if (c32) dw_pixel4_wide(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, zlh, g->in_int8, op, c32);
-        if (c32 < cout) dw_pixel4(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, &k, g->in_int8, op, c32);
-    }
-    for (; ox + 2 <= oxb; ox += 2) {
-        const size_t off = (size_t)(ox * g->sw - g->pw) * C;
-        uint8_t *op = o + (size_t)ox * cout;
-        if (c32) dw_pixel2_wide(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, zlh, g->in_int8, op, c32);
-        if (c32 < cout) dw_pixel2(rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, &k, g->in_int8, op, c32);
-    }
+    for (int v = 0, n = 4; v < 2; v++, n -= 2)          /* four pixels at a time, then two */
+        for (; ox + n <= oxb; ox += n) {
+            const size_t off = (size_t)(ox * g->sw - g->pw) * C;
+            uint8_t *op = o + (size_t)ox * cout;
+            if (c32) wide_px[v](rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, zlh, op, c32);
+            if (c32 < cout) px[v](rsrc, off, step, npairs, cout, cp16, w2, bint, m0, rq, &k, op, c32);
+        }
     dw_row_avx2(g, x, w32, bias, m0, shift, out, b, oy, w2, bint, rq, toff, zrow, ox, ow);
 }
 #endif

@@ -60,21 +60,12 @@ static inline v512 v512_max(v512 a, v512 b) { for (int i = 0; i < 16; i++) a.d[i
 static inline void v512_store_low_bytes(uint8_t *p, v512 a) { for (int i = 0; i < 16; i++) p[i] = (uint8_t)a.d[i]; }
 /* the depthwise kernel's: 32 bytes widened to 32 int16 (zero- or sign-extended), and vpdpwssd (each lane adds
  * its two int16 x int16 products, wrapping) */
-VNNI_TARGET static inline v512 v512_widen_u8(__m256i b) {
+VNNI_TARGET static inline v512 v512_widen(__m256i b, int s8) {
     uint8_t x[32];
     int16_t w[32];
     v512 v;
     memcpy(x, &b, 32);
-    for (int i = 0; i < 32; i++) w[i] = x[i];
-    memcpy(v.d, w, 64);
-    return v;
-}
-VNNI_TARGET static inline v512 v512_widen_s8(__m256i b) {
-    int8_t x[32];
-    int16_t w[32];
-    v512 v;
-    memcpy(x, &b, 32);
-    for (int i = 0; i < 32; i++) w[i] = x[i];
+    for (int i = 0; i < 32; i++) w[i] = s8 ? (int8_t)x[i] : x[i];
     memcpy(v.d, w, 64);
     return v;
 }
@@ -106,8 +97,7 @@ typedef __m512i v512;
 #define v512_min _mm512_min_epi32
 #define v512_max _mm512_max_epi32
 #define v512_store_low_bytes(p, a) _mm_storeu_si128((__m128i *)(p), _mm512_cvtepi32_epi8(a))
-#define v512_widen_u8 _mm512_cvtepu8_epi16
-#define v512_widen_s8 _mm512_cvtepi8_epi16
+#define v512_widen(b, s8) ((s8) ? _mm512_cvtepi8_epi16(b) : _mm512_cvtepu8_epi16(b))
 #define v512_dpwssd _mm512_dpwssd_epi32
 #endif
 

@@ -31,17 +31,22 @@ static int fill_inputs(void) {
     return nx;
 }
 
+/* n lanes of trial `trial`: multipliers over [2^30, 2^31) (all 2^30 every 7th trial), shifts -31..+30 (the
+ * common right shifts 0..-11 every 3rd), accumulators from xs */
+static void draw_lanes(int trial, int n, int32_t *m0, int32_t *sh, int32_t *x) {
+    for (int l = 0; l < n; l++) {
+        m0[l] = (int32_t)((1u << 30) + (next() & ((1u << 30) - 1)));
+        if (trial % 7 == 0) m0[l] = (int32_t)(1u << 30);
+        sh[l] = (int)(next() % 62) - 31;
+        if (trial % 3 == 0) sh[l] = -(int)(next() % 12);
+        x[l] = xs[next() % 4096];
+    }
+}
 
 __attribute__((target("avx2"))) static int check(void) {
     for (int trial = 0; trial < 20000; trial++) {
         int32_t m0[8], sh[8], x[8], got[8], got2[8];
-        for (int l = 0; l < 8; l++) {
-            m0[l] = (int32_t)((1u << 30) + (next() & ((1u << 30) - 1)));
-            if (trial % 7 == 0) m0[l] = (int32_t)(1u << 30);
-            sh[l] = (int)(next() % 62) - 31;
-            if (trial % 3 == 0) sh[l] = -(int)(next() % 12);       /* the common right shifts */
-            x[l] = xs[next() % 4096];
-        }
+        draw_lanes(trial, 8, m0, sh, x);
         rq_consts q;
         int32_t block[RQ_BLOCK_WORDS(8)];
         rq_pack(m0, sh, 8, block);
@@ -66,13 +71,7 @@ VNNI_TARGET static int check16(void) {
     for (int trial = 0; trial < 20000; trial++) {
         int32_t m0[16], sh[16], x[16];
         uint8_t got[16];
-        for (int l = 0; l < 16; l++) {
-            m0[l] = (int32_t)((1u << 30) + (next() & ((1u << 30) - 1)));
-            if (trial % 7 == 0) m0[l] = (int32_t)(1u << 30);
-            sh[l] = (int)(next() % 62) - 31;
-            if (trial % 3 == 0) sh[l] = -(int)(next() % 12);
-            x[l] = xs[next() % 4096];
-        }
+        draw_lanes(trial, 16, m0, sh, x);
         const int s8 = trial % 2, zout = s8 ? (int)(next() % 256) - 128 : (int)(next() % 256);
         int lo = s8 ? -128 : 0, hi = s8 ? 127 : 255;
         if (trial % 5 == 0) { lo += (int)(next() % 100); hi -= (int)(next() % 100); }   /* a fused activation */
