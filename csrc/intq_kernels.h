@@ -34,19 +34,22 @@ void intq_resize_bilinear(const uint8_t *x, uint8_t *out, long n, long h, long w
                           const int64_t *y0, const int64_t *y1, const int64_t *x0, const int64_t *x1,
                           const void *wy, const void *wx, int integer, int in_int8, int level, int nthreads);
 /* intq_layout.c */
-void intq_transpose(const uint8_t *x, uint8_t *out, const int64_t *meta);
-void intq_pad(const uint8_t *x, uint8_t *out, const int64_t *meta);
-void intq_quantize_f32(const float *x, uint8_t *out, long n, float scale, int zp, int lo, int hi, int level);
+void intq_transpose(const uint8_t *x, uint8_t *out, const int64_t *meta, int nthreads);
+void intq_pad(const uint8_t *x, uint8_t *out, const int64_t *meta, int nthreads);
+void intq_quantize_f32(const float *x, uint8_t *out, long n, float scale, int zp, int lo, int hi, int level,
+                       int nthreads);
 void intq_lut1(const uint8_t *x, void *out, long n, const void *table, int esize, int level, int nthreads);
-void intq_split(const uint8_t *x, const int64_t *outs, long n, long outer, long part);
+void intq_split(const uint8_t *x, const int64_t *outs, long n, long outer, long part, int nthreads);
 void intq_copy(void *dst, const void *src, long n);
 /* intq_pool.c */
 void intq_max_pool(const uint8_t *x, uint8_t *out, const int64_t *g);
 void intq_avg_pool(const uint8_t *x, uint8_t *out, const int64_t *g);
-void intq_mean_table(const uint8_t *x, uint8_t *out, const int64_t *meta, const uint8_t *table, int32_t *acc);
-void intq_arg_max(const void *x, void *out, long outer, long len, long inner, int kind, int osize);
+void intq_mean_table(const uint8_t *x, uint8_t *out, const int64_t *meta, const uint8_t *table, int32_t *acc,
+                     int nthreads);
+void intq_arg_max(const void *x, void *out, long outer, long len, long inner, int kind, int osize, int nthreads);
 /* intq_plan.c */
-void intq_global_avg_pool(const uint8_t *x, uint8_t *out, long n, long hw, long c, int in_int8, int lo, int hi);
+void intq_global_avg_pool(const uint8_t *x, uint8_t *out, long n, long hw, long c, int in_int8, int lo, int hi,
+                          int nthreads);
 void intq_concat(const int64_t *meta, long nin, long outer, uint8_t *out, int level, int nthreads);
 int intq_run_plan(const int64_t *plan, long nrec);
 

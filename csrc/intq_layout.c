@@ -13,56 +13,102 @@
 
 #define INTQ_MAXDIM 6
 
-/* TRANSPOSE as a strided copy: meta = [esize, out_shape[6], in_strides_of_out_dims[6] (elements)];
- * out is written in order, out[i0..i5] = x[sum i_k * stride_k] */
-void intq_transpose(const uint8_t *x, uint8_t *out, const int64_t *meta) {
-    const long es = (long)meta[0];
-    const int64_t *sh = meta + 1, *st = meta + 1 + INTQ_MAXDIM;
-    const long n5 = (long)sh[5], s5 = (long)st[5];
-    for (long a = 0; a < sh[0]; a++)
-    for (long b = 0; b < sh[1]; b++)
-    for (long c = 0; c < sh[2]; c++)
-    for (long d = 0; d < sh[3]; d++)
-    for (long e = 0; e < sh[4]; e++) {
-        const long base = a * st[0] + b * st[1] + c * st[2] + d * st[3] + e * st[4];
-        if (es == 1) {
-            const uint8_t *p = x + base;
-            if (s5 == 1) copy_block(out, p, (size_t)n5);
-            else for (long f = 0; f < n5; f++) out[f] = p[f * s5];
-            out += n5;
-        } else {
-            const uint32_t *p = (const uint32_t *)x + base;
-            uint32_t *o = (uint32_t *)out;
-            if (s5 == 1) copy_block(o, p, (size_t)n5 * 4);
-            else for (long f = 0; f < n5; f++) o[f] = p[f * s5];
-            out += n5 * 4;
-        }
+/* row r (0 <= r < prod(sh[0..4])) of a 6-dim shape sh as its first five indices, last index fastest */
+static void row_index(const int64_t *sh, long r, long idx[5]) {
+    for (int k = 4; k >= 0; k--) {
+        idx[k] = r % (long)sh[k];
+        r /= (long)sh[k];
     }
 }
 
-/* PAD with a constant: meta = [esize, value, in_shape[6], out_shape[6], before[6]]; the output is filled
- * with value (its low esize bytes), then each input row (last dim) is copied to its place */
-void intq_pad(const uint8_t *x, uint8_t *out, const int64_t *meta) {
-    const long es = (long)meta[0];
+/* TRANSPOSE as a strided copy: meta = [esize, out_shape[6], in_strides_of_out_dims[6] (elements)];
+ * out is written in order, out[i0..i5] = x[sum i_k * stride_k]. Output rows (the last dim) split over up
+ * to nthreads threads (threads_for_elements of the output's bytes). */
+typedef struct { const uint8_t *x; uint8_t *out; const int64_t *meta; } layout_job;
+
+static int transpose_task(void *vp, long begin, long end, int thread) {
+    (void)thread;
+    const layout_job *j = vp;
+    const long es = (long)j->meta[0];
+    const int64_t *sh = j->meta + 1, *st = j->meta + 1 + INTQ_MAXDIM;
+    const long n5 = (long)sh[5], s5 = (long)st[5];
+    long idx[5];
+    row_index(sh, begin, idx);
+    for (long r = begin; r < end; r++) {
+        const long base = idx[0] * st[0] + idx[1] * st[1] + idx[2] * st[2] + idx[3] * st[3] + idx[4] * st[4];
+        if (es == 1) {
+            const uint8_t *p = j->x + base;
+            uint8_t *o = j->out + (size_t)r * n5;
+            if (s5 == 1) copy_block(o, p, (size_t)n5);
+            else for (long f = 0; f < n5; f++) o[f] = p[f * s5];
+        } else {
+            const uint32_t *p = (const uint32_t *)j->x + base;
+            uint32_t *o = (uint32_t *)j->out + (size_t)r * n5;
+            if (s5 == 1) copy_block(o, p, (size_t)n5 * 4);
+            else for (long f = 0; f < n5; f++) o[f] = p[f * s5];
+        }
+        for (int k = 4; k >= 0 && ++idx[k] == sh[k]; k--) idx[k] = 0;      /* the next row's indices */
+    }
+    return 0;
+}
+
+void intq_transpose(const uint8_t *x, uint8_t *out, const int64_t *meta, int nthreads) {
+    layout_job j = {x, out, meta};
+    const int64_t *sh = meta + 1;
+    const long rows = (long)(sh[0] * sh[1] * sh[2] * sh[3] * sh[4]);
+    intq_parallel_for(threads_for_elements(rows * (long)sh[5] * (long)meta[0], nthreads), rows, transpose_task, &j);
+}
+
+/* PAD with a constant: meta = [esize, value, in_shape[6], out_shape[6], before[6]]. The dims after the
+ * innermost padded one are merged into it (their bytes are contiguous in the input and in the output), so a
+ * "row" is that dim's bytes: an NHWC image padded in H and W copies W*C bytes per row. Each output row is
+ * written once: the value where the row lies outside the input in the outer dims, else value, the input row,
+ * value. Rows split over up to nthreads threads (threads_for_elements of the output's bytes). */
+typedef struct { const uint8_t *x; uint8_t *out; long in[6], os[6], bf[6], es; uint32_t v; } pad_job;
+
+static void fill_value(uint8_t *o, long bytes, long es, uint32_t v) {
+    if (es == 1) memset(o, (int)(uint8_t)v, (size_t)bytes);
+    else for (long i = 0; i < bytes; i += 4) memcpy(o + i, &v, 4);
+}
+
+static int pad_task(void *vp, long begin, long end, int thread) {
+    (void)thread;
+    const pad_job *j = vp;
+    const long orow = j->os[5], irow = j->in[5], left = j->bf[5];     /* bytes */
+    const int64_t os5[5] = {j->os[0], j->os[1], j->os[2], j->os[3], j->os[4]};
+    long idx[5];
+    row_index(os5, begin, idx);
+    for (long r = begin; r < end; r++) {
+        uint8_t *o = j->out + (size_t)r * orow;
+        long src = 0;                                   /* the input row's index, or -1 outside the input */
+        for (int k = 0; k < 5 && src >= 0; k++) {
+            const long i = idx[k] - j->bf[k];
+            src = i < 0 || i >= j->in[k] ? -1 : src * j->in[k] + i;
+        }
+        if (src < 0) fill_value(o, orow, j->es, j->v);
+        else {
+            fill_value(o, left, j->es, j->v);
+            copy_block(o + left, j->x + (size_t)src * irow, (size_t)irow);
+            fill_value(o + left + irow, orow - left - irow, j->es, j->v);
+        }
+        for (int k = 4; k >= 0 && ++idx[k] == os5[k]; k--) idx[k] = 0;
+    }
+    return 0;
+}
+
+void intq_pad(const uint8_t *x, uint8_t *out, const int64_t *meta, int nthreads) {
     const int64_t *in = meta + 2, *os = meta + 2 + INTQ_MAXDIM, *bf = meta + 2 + 2 * INTQ_MAXDIM;
-    long total = 1, ostr[INTQ_MAXDIM];
-    for (int k = INTQ_MAXDIM - 1; k >= 0; k--) { ostr[k] = total; total *= (long)os[k]; }
-    if (es == 1) memset(out, (int)(uint8_t)meta[1], (size_t)total);
-    else {
-        uint32_t v = (uint32_t)meta[1], *o = (uint32_t *)out;
-        for (long i = 0; i < total; i++) o[i] = v;
+    pad_job j = {x, out, {1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1}, {0}, (long)meta[0], (uint32_t)meta[1]};
+    int k = INTQ_MAXDIM - 1;
+    long inner = j.es;                                  /* bytes of the merged unpadded inner dims */
+    while (k > 0 && bf[k] == 0 && os[k] == in[k]) inner *= (long)in[k--];
+    /* dims 0..k keep their places at the right end: dim k becomes the row (times `inner` bytes) */
+    for (int d = k, e = INTQ_MAXDIM - 1; d >= 0; d--, e--) {
+        const long m = d == k ? inner : 1;
+        j.in[e] = (long)in[d] * m; j.os[e] = (long)os[d] * m; j.bf[e] = (long)bf[d] * m;
     }
-    const size_t row = (size_t)in[5] * (size_t)es;
-    for (long a = 0; a < in[0]; a++)
-    for (long b = 0; b < in[1]; b++)
-    for (long c = 0; c < in[2]; c++)
-    for (long d = 0; d < in[3]; d++)
-    for (long e = 0; e < in[4]; e++) {
-        const long off = (a + bf[0]) * ostr[0] + (b + bf[1]) * ostr[1] + (c + bf[2]) * ostr[2]
-                       + (d + bf[3]) * ostr[3] + (e + bf[4]) * ostr[4] + bf[5];
-        copy_block(out + (size_t)off * es, x, row);
-        x += row;
-    }
+    const long rows = j.os[0] * j.os[1] * j.os[2] * j.os[3] * j.os[4];
+    intq_parallel_for(threads_for_elements(rows * j.os[5], nthreads), rows, pad_task, &j);
 }
 
 /* QUANTIZE float32 -> uint8/int8 (reference_ops::AffineQuantize as runtime/reference/quantize.py):
@@ -115,14 +161,25 @@ static long quantize_f32_avx2(const float *x, uint8_t *out, long n, float scale,
 }
 #endif
 
-/* level: an ISA level up to intq_isa_level (>= 1 takes the AVX2 code) */
-void intq_quantize_f32(const float *x, uint8_t *out, long n, float scale, int zp, int lo, int hi, int level) {
-    long i = 0;
+/* level: an ISA level up to intq_isa_level (>= 1 takes the AVX2 code); elements split over up to nthreads
+ * threads (threads_for_elements) */
+typedef struct { const float *x; uint8_t *out; float scale; int zp, lo, hi, level; } quantize_job;
+
+static int quantize_task(void *vp, long begin, long end, int thread) {
+    (void)thread;
+    const quantize_job *j = vp;
+    long i = begin;
 #ifdef INTQ_X86
-    if (level >= 1) i = quantize_f32_avx2(x, out, n, scale, zp, lo, hi);
+    if (j->level >= 1) i += quantize_f32_avx2(j->x + begin, j->out + begin, end - begin, j->scale, j->zp, j->lo, j->hi);
 #endif
-    (void)level;
-    quantize_f32_scalar(x, out, i, n, scale, zp, lo, hi);
+    quantize_f32_scalar(j->x, j->out, i, end, j->scale, j->zp, j->lo, j->hi);
+    return 0;
+}
+
+void intq_quantize_f32(const float *x, uint8_t *out, long n, float scale, int zp, int lo, int hi, int level,
+                       int nthreads) {
+    quantize_job j = {x, out, scale, zp, lo, hi, level};
+    intq_parallel_for(threads_for_elements(n, nthreads), n, quantize_task, &j);
 }
 
 /* one-input table gather: out[i] = table[x[i]] with 1- or 4-byte table entries (tables built by evaluating
@@ -191,11 +248,23 @@ void intq_lut1(const uint8_t *x, void *out, long n, const void *table, int esize
 }
 
 /* SPLIT into n equal parts: the input seen as [outer][n][part] bytes, part i of every outer row copied to
- * outs[i] (int64 pointers), which is [outer][part] */
-void intq_split(const uint8_t *x, const int64_t *outs, long n, long outer, long part) {
-    for (long o = 0; o < outer; o++)
-        for (long i = 0; i < n; i++, x += part)
-            copy_block((uint8_t *)(intptr_t)outs[i] + (size_t)o * part, x, (size_t)part);
+ * outs[i] (int64 pointers), which is [outer][part]; the outer * n copies split over up to nthreads threads
+ * (threads_for_elements of the input's bytes) */
+typedef struct { const uint8_t *x; const int64_t *outs; long n, part; } split_job;
+
+static int split_task(void *vp, long begin, long end, int thread) {
+    (void)thread;
+    const split_job *j = vp;
+    for (long u = begin; u < end; u++) {           /* copy u: outer row u / n, part u % n */
+        const long o = u / j->n, i = u % j->n;
+        copy_block((uint8_t *)(intptr_t)j->outs[i] + (size_t)o * j->part, j->x + (size_t)u * j->part, (size_t)j->part);
+    }
+    return 0;
+}
+
+void intq_split(const uint8_t *x, const int64_t *outs, long n, long outer, long part, int nthreads) {
+    split_job j = {x, outs, n, part};
+    intq_parallel_for(threads_for_elements(outer * n * part, nthreads), outer * n, split_task, &j);
 }
 
 /* a plan's input and output copies (intq.runtime.fast.plan): copy_block, which does not slow down at the

@@ -21,23 +21,36 @@ enum { OP_CONV = 1, OP_DEPTHWISE = 2, OP_LUT2 = 3, OP_SOFTMAX = 4, OP_GLOBAL_AVG
        OP_AVG_POOL = 17, OP_COPY = 18, OP_MUL = 19 };
 
 /* AVERAGE_POOL_2D over the whole H x W image (no padding): TFLite reference_ops::AveragePool with
- * count = hw: acc > 0 ? (acc + count/2) / count : (acc - count/2) / count (C division), then clamp */
-void intq_global_avg_pool(const uint8_t *x, uint8_t *out, long n, long hw, long c, int in_int8, int lo, int hi) {
-    const int32_t half = (int32_t)(hw / 2), cnt = (int32_t)hw;
-    int32_t acc[512];
-    for (long b = 0; b < n; b++)
-        for (long j0 = 0; j0 < c; j0 += 512) {         /* channel blocks; rows of a block are contiguous */
-            const long m = c - j0 < 512 ? c - j0 : 512;
-            const uint8_t *p = x + (size_t)b * hw * c + j0;
-            memset(acc, 0, sizeof acc);
-            for (long i = 0; i < hw; i++, p += c)      /* vectorised by the compiler */
-                if (in_int8) for (long j = 0; j < m; j++) acc[j] += (int8_t)p[j];
-                else for (long j = 0; j < m; j++) acc[j] += p[j];
-            for (long j = 0; j < m; j++) {
-                int32_t q = acc[j] > 0 ? (acc[j] + half) / cnt : (acc[j] - half) / cnt;
-                out[(size_t)b * c + j0 + j] = (uint8_t)clamp_i32(q, lo, hi);
-            }
+ * count = hw: acc > 0 ? (acc + count/2) / count : (acc - count/2) / count (C division), then clamp. Tasks are
+ * (image, block of GAP_BLOCK channels), split over up to nthreads threads (threads_for_elements of the
+ * input's size). */
+#define GAP_BLOCK 128
+typedef struct { const uint8_t *x; uint8_t *out; long hw, c, nblk; int in_int8, lo, hi; } gap_job;
+
+static int gap_task(void *vp, long begin, long end, int thread) {
+    (void)thread;
+    const gap_job *g = vp;
+    const int32_t half = (int32_t)(g->hw / 2), cnt = (int32_t)g->hw;
+    int32_t acc[GAP_BLOCK];
+    for (long u = begin; u < end; u++) {
+        const long b = u / g->nblk, j0 = u % g->nblk * GAP_BLOCK, m = g->c - j0 < GAP_BLOCK ? g->c - j0 : GAP_BLOCK;
+        const uint8_t *p = g->x + (size_t)b * g->hw * g->c + j0;
+        memset(acc, 0, sizeof acc);
+        for (long i = 0; i < g->hw; i++, p += g->c)    /* vectorised by the compiler */
+            if (g->in_int8) for (long j = 0; j < m; j++) acc[j] += (int8_t)p[j];
+            else for (long j = 0; j < m; j++) acc[j] += p[j];
+        for (long j = 0; j < m; j++) {
+            int32_t q = acc[j] > 0 ? (acc[j] + half) / cnt : (acc[j] - half) / cnt;
+            g->out[(size_t)b * g->c + j0 + j] = (uint8_t)clamp_i32(q, g->lo, g->hi);
         }
+    }
+    return 0;
+}
+
+void intq_global_avg_pool(const uint8_t *x, uint8_t *out, long n, long hw, long c, int in_int8, int lo, int hi,
+                          int nthreads) {
+    gap_job g = {x, out, hw, c, (c + GAP_BLOCK - 1) / GAP_BLOCK, in_int8, lo, hi};
+    intq_parallel_for(threads_for_elements(n * hw * c, nthreads), n * g.nblk, gap_task, &g);
 }
 
 /* CONCATENATION as bytes: for each of `outer` slices, input i contributes meta[3i+1] bytes read from
@@ -90,7 +103,8 @@ int intq_run_plan(const int64_t *plan, long nrec) {
             intq_softmax(P(1), P(2), (long)r[3], (long)r[4], (int)r[5], P(6), P(7), P(8), (int)r[9]);
             break;
         case OP_GLOBAL_AVG:
-            intq_global_avg_pool(P(1), P(2), (long)r[3], (long)r[4], (long)r[5], (int)r[6], (int)r[7], (int)r[8]);
+            intq_global_avg_pool(P(1), P(2), (long)r[3], (long)r[4], (long)r[5], (int)r[6], (int)r[7], (int)r[8],
+                                 (int)r[9]);
             break;
         case OP_CONCAT: intq_concat(P(1), (long)r[2], (long)r[3], P(4), (int)r[5], (int)r[6]); break;
         case OP_RESIZE_BILINEAR: {            /* r[3..8] = n h w c oh ow; r[9] -> int64[6] of axis arrays */
@@ -102,22 +116,24 @@ int intq_run_plan(const int64_t *plan, long nrec) {
                                  (int)r[12], (int)r[13]);
             break;
         }
-        case OP_TRANSPOSE: intq_transpose(P(1), P(2), P(3)); break;
-        case OP_PAD: intq_pad(P(1), P(2), P(3)); break;
+        case OP_TRANSPOSE: intq_transpose(P(1), P(2), P(3), (int)r[4]); break;
+        case OP_PAD: intq_pad(P(1), P(2), P(3), (int)r[4]); break;
         case OP_QUANTIZE_F32: {               /* r[4] = the float32 scale's bit pattern */
             uint32_t bits = (uint32_t)r[4];
             float scale;
             memcpy(&scale, &bits, sizeof scale);
-            intq_quantize_f32(P(1), P(2), (long)r[3], scale, (int)r[5], (int)r[6], (int)r[7], (int)r[8]);
+            intq_quantize_f32(P(1), P(2), (long)r[3], scale, (int)r[5], (int)r[6], (int)r[7], (int)r[8], (int)r[9]);
             break;
         }
         case OP_LUT1: intq_lut1(P(1), P(2), (long)r[3], P(4), (int)r[5], (int)r[6], (int)r[7]); break;
         case OP_MAX_POOL: intq_max_pool(P(1), P(2), P(3)); break;
         case OP_AVG_POOL: intq_avg_pool(P(1), P(2), P(3)); break;
         case OP_COPY: intq_copy(P(1), P(2), (long)r[3]); break;
-        case OP_MEAN_TABLE: intq_mean_table(P(1), P(2), P(3), P(4), P(5)); break;
-        case OP_SPLIT: intq_split(P(1), P(2), (long)r[3], (long)r[4], (long)r[5]); break;
-        case OP_ARG_MAX: intq_arg_max(P(1), P(2), (long)r[3], (long)r[4], (long)r[5], (int)r[6], (int)r[7]); break;
+        case OP_MEAN_TABLE: intq_mean_table(P(1), P(2), P(3), P(4), P(5), (int)r[6]); break;
+        case OP_SPLIT: intq_split(P(1), P(2), (long)r[3], (long)r[4], (long)r[5], (int)r[6]); break;
+        case OP_ARG_MAX:
+            intq_arg_max(P(1), P(2), (long)r[3], (long)r[4], (long)r[5], (int)r[6], (int)r[7], (int)r[8]);
+            break;
         default: err = 1;
         }
         if (err) return (int)(1 + i);

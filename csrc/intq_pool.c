@@ -250,31 +250,68 @@ void intq_avg_pool(const uint8_t *x, uint8_t *out, const int64_t *g) {
     pool_run(&P, f, (int)g[16]);
 }
 
-/* MEAN by table: meta = [in_int8, offset, in_shape[6], reduced[6] (0/1)]; acc (int32, one per output element,
- * scratch from the caller) gets the sums in output order; out[o] = table[acc[o] - offset] */
-void intq_mean_table(const uint8_t *x, uint8_t *out, const int64_t *meta, const uint8_t *table, int32_t *acc) {
-    const int in_int8 = (int)meta[0];
-    const int64_t offset = meta[1], *sh = meta + 2, *red = meta + 2 + INTQ_MAXDIM;
-    long ostr[INTQ_MAXDIM], nout = 1;
-    for (int k = INTQ_MAXDIM - 1; k >= 0; k--) { ostr[k] = red[k] ? 0 : nout; nout *= red[k] ? 1 : (long)sh[k]; }
-    memset(acc, 0, (size_t)nout * sizeof(int32_t));
-    const long n5 = (long)sh[5];
-    for (long a = 0; a < sh[0]; a++)
-    for (long b = 0; b < sh[1]; b++)
-    for (long c = 0; c < sh[2]; c++)
-    for (long d = 0; d < sh[3]; d++)
-    for (long e = 0; e < sh[4]; e++) {
-        int32_t *o = acc + a * ostr[0] + b * ostr[1] + c * ostr[2] + d * ostr[3] + e * ostr[4];
-        if (red[5]) {
+/* MEAN by table: meta = [in_int8, offset, in_shape[6], reduced[6] (0/1)]; acc (int32, nthreads x the output's
+ * elements, scratch from the caller) gets the sums in output order; out[o] = table[acc[o] - offset]. Threads (up
+ * to nthreads, threads_for_elements of the input's size) split the outermost of the first five dims longer
+ * than 1, so each reads a contiguous part of the input (as the threads of the layer before wrote it, when
+ * that layer split its rows), and add into their own copies of the sums (acc + thread x outputs), which are
+ * added at the end (int32 wrapping sums, so the order does not matter). */
+typedef struct {
+    const uint8_t *x; int32_t *acc; const int64_t *sh, *red; long ostr[INTQ_MAXDIM], istr[INTQ_MAXDIM], nout;
+    int split, in_int8;
+} mean_job;
+
+static int mean_task(void *vp, long begin, long end, int thread) {
+    const mean_job *j = vp;
+    const int in_int8 = j->in_int8, red5 = (int)j->red[5];
+    const uint8_t *const x0 = j->x;
+    int32_t *const acc = j->acc + (size_t)thread * j->nout;
+    long lo[INTQ_MAXDIM], hi[INTQ_MAXDIM], i[INTQ_MAXDIM], ostr[INTQ_MAXDIM], istr[INTQ_MAXDIM];
+    for (int k = 0; k < INTQ_MAXDIM; k++) {
+        lo[k] = 0; hi[k] = (long)j->sh[k]; ostr[k] = j->ostr[k]; istr[k] = j->istr[k];
+    }
+    lo[j->split] = begin;
+    hi[j->split] = end;
+    const long n5 = hi[5];
+    for (i[0] = lo[0]; i[0] < hi[0]; i[0]++)
+    for (i[1] = lo[1]; i[1] < hi[1]; i[1]++)
+    for (i[2] = lo[2]; i[2] < hi[2]; i[2]++)
+    for (i[3] = lo[3]; i[3] < hi[3]; i[3]++)
+    for (i[4] = lo[4]; i[4] < hi[4]; i[4]++) {
+        long io = 0, oo = 0;
+        for (int k = 0; k < 5; k++) { io += i[k] * istr[k]; oo += i[k] * ostr[k]; }
+        const uint8_t *x = x0 + io;
+        int32_t *o = acc + oo;
+        if (red5) {
             int32_t s = 0;
             if (in_int8) for (long f = 0; f < n5; f++) s += (int8_t)x[f];
             else for (long f = 0; f < n5; f++) s += x[f];
             *o += s;
         } else if (in_int8) for (long f = 0; f < n5; f++) o[f] += (int8_t)x[f];
         else for (long f = 0; f < n5; f++) o[f] += x[f];
-        x += n5;
     }
-    for (long i = 0; i < nout; i++) out[i] = table[acc[i] - offset];
+    return 0;
+}
+
+void intq_mean_table(const uint8_t *x, uint8_t *out, const int64_t *meta, const uint8_t *table, int32_t *acc,
+                     int nthreads) {
+    mean_job j = {x, acc, meta + 2, meta + 2 + INTQ_MAXDIM, {0}, {0}, 1, 0, (int)meta[0]};
+    const int64_t offset = meta[1];
+    long nin = 1;
+    for (int k = INTQ_MAXDIM - 1; k >= 0; k--) {
+        j.ostr[k] = j.red[k] ? 0 : j.nout;
+        j.nout *= j.red[k] ? 1 : (long)j.sh[k];
+        j.istr[k] = nin;
+        nin *= (long)j.sh[k];
+    }
+    while (j.split < INTQ_MAXDIM - 2 && j.sh[j.split] < 2) j.split++;
+    int nt = j.sh[j.split] < 2 ? 1 : threads_for_elements(nin, nthreads);
+    if (nt > j.sh[j.split]) nt = (int)j.sh[j.split];
+    memset(acc, 0, (size_t)nt * (size_t)j.nout * sizeof(int32_t));
+    intq_parallel_for(nt, (long)j.sh[j.split], mean_task, &j);
+    for (int t = 1; t < nt; t++)
+        for (long i = 0; i < j.nout; i++) acc[i] = (int32_t)((uint32_t)acc[i] + (uint32_t)acc[(size_t)t * j.nout + i]);
+    for (long i = 0; i < j.nout; i++) out[i] = table[acc[i] - offset];
 }
 
 /* ARG_MAX over the middle axis of x [outer][len][inner] as intq.runtime.reference.arg_max (NumPy's argmax): out
@@ -283,31 +320,42 @@ void intq_mean_table(const uint8_t *x, uint8_t *out, const int64_t *meta, const 
  * byte ^ 0x80, the order of the bytes), 2 int32, 3 float32, where a NaN is the maximum and the first one wins
  * (argmax's rule; -0.0 and 0.0 are equal) */
 #define ARG_MAX_SCAN(T, KEY, STOP)                                                                       \
-    for (long o = 0; o < outer; o++)                                                                     \
-        for (long j = 0; j < inner; j++) {                                                               \
-            const T *p = (const T *)x + (size_t)o * len * inner + j;                                     \
-            T best = KEY(p[0]);                                                                          \
-            long idx = 0;                                                                                \
-            for (long a = 1; a < len && !(STOP(best)); a++) {                                            \
-                const T v = KEY(p[(size_t)a * inner]);                                                   \
-                if (v > best || STOP(v)) { best = v; idx = a; }                                          \
-            }                                                                                            \
-            if (osize == 8) ((int64_t *)out)[o * inner + j] = idx;                                       \
-            else ((int32_t *)out)[o * inner + j] = (int32_t)idx;                                         \
-        }
+    for (long u = begin; u < end; u++) {                   /* u: outer row u / inner, column u % inner */ \
+        const T *p = (const T *)j->x + (size_t)(u / inner) * len * inner + u % inner;                    \
+        T best = KEY(p[0]);                                                                              \
+        long idx = 0;                                                                                    \
+        for (long a = 1; a < len && !(STOP(best)); a++) {                                                \
+            const T v = KEY(p[(size_t)a * inner]);                                                       \
+            if (v > best || STOP(v)) { best = v; idx = a; }                                              \
+        }                                                                                                \
+        if (j->osize == 8) ((int64_t *)j->out)[u] = idx;                                                 \
+        else ((int32_t *)j->out)[u] = (int32_t)idx;                                                      \
+    }
 #define KEEP(v) (v)
 #define FLIP(v) ((uint8_t)((v) ^ flip))
 #define NEVER(v) 0
 #define IS_NAN(v) ((v) != (v))
-void intq_arg_max(const void *x, void *out, long outer, long len, long inner, int kind, int osize) {
-    const uint8_t flip = kind == 1 ? 0x80 : 0;
-    if (kind <= 1) {
+typedef struct { const void *x; void *out; long len, inner; int kind, osize; } arg_max_job;
+
+static int arg_max_task(void *vp, long begin, long end, int thread) {
+    (void)thread;
+    const arg_max_job *j = vp;
+    const long len = j->len, inner = j->inner;
+    const uint8_t flip = j->kind == 1 ? 0x80 : 0;
+    if (j->kind <= 1) {
         ARG_MAX_SCAN(uint8_t, FLIP, NEVER)
-    } else if (kind == 2) {
+    } else if (j->kind == 2) {
         ARG_MAX_SCAN(int32_t, KEEP, NEVER)
     } else {
         ARG_MAX_SCAN(float, KEEP, IS_NAN)
     }
+    return 0;
+}
+
+/* the outer * inner scans split over up to nthreads threads (threads_for_elements of the input's elements) */
+void intq_arg_max(const void *x, void *out, long outer, long len, long inner, int kind, int osize, int nthreads) {
+    arg_max_job j = {x, out, len, inner, kind, osize};
+    intq_parallel_for(threads_for_elements(outer * len * inner, nthreads), outer * inner, arg_max_task, &j);
 }
 #undef ARG_MAX_SCAN
 #undef KEEP

@@ -31,7 +31,7 @@ def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     x = np.ascontiguousarray(x)
     outer, n, inner, shape = _axes(p, x.shape)
     out = np.empty(shape, p["dtype"])
-    LIB.intq_arg_max(ptr(x), ptr(out), outer, n, inner, _KINDS[x.dtype], out.dtype.itemsize)
+    LIB.intq_arg_max(ptr(x), ptr(out), outer, n, inner, _KINDS[x.dtype], out.dtype.itemsize, ctx.num_threads)
     return [out]
 
 
@@ -43,7 +43,7 @@ def plan(p: dict, ins: list, outs: list, num_threads: int):
     outer, n, inner, shape = _axes(p, x.shape)
     if out.dtype != np.dtype(p["dtype"]) or list(out.shape) != shape:
         return None
-    return [OP_ARG_MAX, ptr(x), ptr(out), outer, n, inner, _KINDS[x.dtype], out.dtype.itemsize], []
+    return [OP_ARG_MAX, ptr(x), ptr(out), outer, n, inner, _KINDS[x.dtype], out.dtype.itemsize, num_threads], []
 
 
 KERNELS = {"ARG_MAX": Kernel(ref.prepare, run, plan)}

@@ -56,7 +56,7 @@ def _run_transpose(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
         return ref_transpose.run(p, inputs, ctx)
     out = np.empty([x.shape[i] for i in p["perm"]], x.dtype)
     meta = _transpose_meta(p["perm"], x)
-    LIB.intq_transpose(ptr(x), ptr(out), ptr(meta))
+    LIB.intq_transpose(ptr(x), ptr(out), ptr(meta), ctx.num_threads)
     return [out]
 
 
@@ -66,7 +66,7 @@ def _plan_transpose(p: dict, ins: list, outs: list, num_threads: int):
     if not _fits(x) or out.dtype != x.dtype or list(out.shape) != [x.shape[i] for i in p["perm"]]:
         return None
     meta = _transpose_meta(p["perm"], x)
-    return [OP_TRANSPOSE, ptr(x), ptr(out), ptr(meta)], [meta]
+    return [OP_TRANSPOSE, ptr(x), ptr(out), ptr(meta), num_threads], [meta]
 
 
 def _pad_meta(p: dict, x: np.ndarray) -> np.ndarray:
@@ -84,7 +84,7 @@ def _run_pad(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
         return ref_pad.run(p, inputs, ctx)
     out = np.empty([d + a + b for d, (a, b) in zip(x.shape, p["pads"])], x.dtype)
     meta = _pad_meta(p, x)
-    LIB.intq_pad(ptr(x), ptr(out), ptr(meta))
+    LIB.intq_pad(ptr(x), ptr(out), ptr(meta), ctx.num_threads)
     return [out]
 
 
@@ -95,7 +95,7 @@ def _plan_pad(p: dict, ins: list, outs: list, num_threads: int):
             or list(out.shape) != [d + a + b for d, (a, b) in zip(x.shape, p["pads"])]:
         return None
     meta = _pad_meta(p, x)
-    return [OP_PAD, ptr(x), ptr(out), ptr(meta)], [meta]
+    return [OP_PAD, ptr(x), ptr(out), ptr(meta), num_threads], [meta]
 
 
 def byte_table(run, p: dict, in_dtype: str) -> np.ndarray:
@@ -132,18 +132,19 @@ def _prepare_quantize(graph: Graph, node: Node) -> dict:
     return p
 
 
-def quantize_float_level(p: dict, x: np.ndarray, level: int) -> np.ndarray:
-    """float32 -> uint8|int8 through intq_quantize_f32 at ISA ``level`` (tests run every level)."""
+def quantize_float_level(p: dict, x: np.ndarray, level: int, num_threads: int = 1) -> np.ndarray:
+    """float32 -> uint8|int8 through intq_quantize_f32 at ISA ``level`` (tests run every level), split over up
+    to ``num_threads`` threads."""
     x = np.ascontiguousarray(x, np.float32)
     out = np.empty(x.shape, p["dtype"])
-    LIB.intq_quantize_f32(ptr(x), ptr(out), x.size, p["scale"], p["z_out"], p["lo"], p["hi"], level)
+    LIB.intq_quantize_f32(ptr(x), ptr(out), x.size, p["scale"], p["z_out"], p["lo"], p["hi"], level, num_threads)
     return out
 
 
 def _run_quantize(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     """float32 -> q (intq_quantize_f32) or q -> q' (table gather); uint8|int8 of the input's shape."""
     if p["mode"] == "float":
-        return [quantize_float_level(p, inputs[0], ISA_LEVEL)]
+        return [quantize_float_level(p, inputs[0], ISA_LEVEL, ctx.num_threads)]
     return [gather_run(inputs[0], p["table"], ISA_LEVEL, ctx.num_threads)]
 
 
@@ -156,7 +157,7 @@ def _plan_quantize(p: dict, ins: list, outs: list, num_threads: int):
         if x.dtype != np.float32:
             return None
         return [OP_QUANTIZE_F32, ptr(x), ptr(out), x.size, p["scale_bits"], p["z_out"], p["lo"], p["hi"],
-                ISA_LEVEL], []
+                ISA_LEVEL, num_threads], []
     return gather_plan(x, out, p["table"], num_threads)
 
 
@@ -192,7 +193,7 @@ def _run_split(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     outer, part, shape = _split_parts(p, x)
     outs = [np.empty(shape, x.dtype) for _ in range(p["num_splits"])]
     table = np.array([ptr(o) for o in outs], np.int64)
-    LIB.intq_split(ptr(x), ptr(table), p["num_splits"], outer, part)
+    LIB.intq_split(ptr(x), ptr(table), p["num_splits"], outer, part, ctx.num_threads)
     return outs
 
 
@@ -203,7 +204,7 @@ def _plan_split(p: dict, ins: list, outs: list, num_threads: int):
     if any(o.dtype != x.dtype or list(o.shape) != shape for o in outs):
         return None
     table = np.array([ptr(o) for o in outs], np.int64)
-    return [OP_SPLIT, ptr(x), ptr(table), p["num_splits"], outer, part], [table]
+    return [OP_SPLIT, ptr(x), ptr(table), p["num_splits"], outer, part, num_threads], [table]
 
 
 KERNELS = {"TRANSPOSE": Kernel(ref_transpose.prepare, _run_transpose, _plan_transpose),

@@ -51,7 +51,8 @@ def run_average_level(p: dict, x: np.ndarray, level: int, num_threads: int = 1) 
     n, h, w, c = x.shape
     if p["global"]:
         out = np.empty((n, 1, 1, c), p["dtype"])
-        LIB.intq_global_avg_pool(ptr(x), ptr(out), n, h * w, c, int(p["dtype"] == "int8"), p["lo"], p["hi"])
+        LIB.intq_global_avg_pool(ptr(x), ptr(out), n, h * w, c, int(p["dtype"] == "int8"), p["lo"], p["hi"],
+                                 num_threads)
         return out
     out = np.empty((n, *p["geometry"]["out_hw"], c), p["dtype"])
     geom = _pool_geom(p, x, level, num_threads)
@@ -94,8 +95,8 @@ def _run_mean(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     shape = [1 if i in p["axes"] else d for i, d in enumerate(x.shape)] if p["keep"] else \
         [d for i, d in enumerate(x.shape) if i not in p["axes"]]
     out = np.empty(shape, p["dtype"])
-    meta, acc = _mean_meta(p, x, p["offset"]), np.empty(max(out.size, 1), np.int32)
-    LIB.intq_mean_table(ptr(x), ptr(out), ptr(meta), ptr(p["table"]), ptr(acc))
+    meta, acc = _mean_meta(p, x, p["offset"]), np.empty(max(out.size, 1) * ctx.num_threads, np.int32)
+    LIB.intq_mean_table(ptr(x), ptr(out), ptr(meta), ptr(p["table"]), ptr(acc), ctx.num_threads)
     return [out]
 
 
@@ -116,8 +117,8 @@ def _plan_mean(p: dict, ins: list, outs: list, num_threads: int):
     table, offset = (p["table"], p["offset"]) if p["table"] is not None else _mean_table(p, x.shape) or (None, 0)
     if table is None:
         return None
-    meta, acc = _mean_meta(p, x, offset), np.empty(max(out.size, 1), np.int32)
-    return [OP_MEAN_TABLE, ptr(x), ptr(out), ptr(meta), ptr(table), ptr(acc)], [meta, acc, table]
+    meta, acc = _mean_meta(p, x, offset), np.empty(max(out.size, 1) * num_threads, np.int32)   # a copy a thread
+    return [OP_MEAN_TABLE, ptr(x), ptr(out), ptr(meta), ptr(table), ptr(acc), num_threads], [meta, acc, table]
 
 
 def _pool_geom(p: dict, x: np.ndarray, level: int = ISA_LEVEL, num_threads: int = 1) -> np.ndarray:
@@ -159,7 +160,8 @@ def _plan_average(p: dict, ins: list, outs: list, num_threads: int):
         return None
     n, h, w, c = x.shape
     if p["global"]:
-        return [OP_GLOBAL_AVG, ptr(x), ptr(out), n, h * w, c, int(p["dtype"] == "int8"), p["lo"], p["hi"]], []
+        return [OP_GLOBAL_AVG, ptr(x), ptr(out), n, h * w, c, int(p["dtype"] == "int8"), p["lo"], p["hi"],
+                num_threads], []
     if out.shape != (n, *p["geometry"]["out_hw"], c):
         return None
     geom = _pool_geom(p, x, ISA_LEVEL, num_threads)
