@@ -1,6 +1,7 @@
 """Runtime benchmark (run on demand, never in tests): intq fast kernels vs LiteRT and PyTorch.
 
     python benchmarks/bench_runtime.py [--reps 30] [--threads 1 2] [--batch 1 8] [--skip-ref] [--skip-torch]
+                                       [--models v2 ...] [--skip-gemm]
 
 Every engine at every --threads count runs in the same interleaved rounds (see interleaved()), so the
 thread speed-ups are measured side by side too.
@@ -21,6 +22,7 @@ Imports: numpy, intq, ai_edge_litert, torch, onnx, onnxruntime (the last three o
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import shutil
 import statistics
@@ -282,30 +284,68 @@ def interleaved(runners: dict, reps: int) -> dict:
 GEMM_SHAPES = [(56, 128, 128), (28, 256, 256), (14, 512, 512), (7, 1024, 1024)]   # MobileNet v1's 1x1 convs
 
 
-def gemm_gops(reps: int, shapes=GEMM_SHAPES) -> list[tuple[str, float, float]]:
-    """1x1 conv throughput of the fast kernel at 1 thread: (shape, ms, GOPS) per (H=W, C_in, C_out).
-
-    Times the conv's plan record as ``Interpreter.run`` calls it (buffers and scratch allocated once), one
-    ``intq_run_plan`` call on that record; a per-node call (``conv.run_level``) also allocates its output and
-    scratch, 8-12 % more time on these shapes (27 Nov 2026, AVX2 EPYC)."""
+def gemm_record(hw: int, c: int, co: int):
+    """(interpreter, call): the fast kernel's 1x1 conv H=W=hw, C_in=c -> C_out=co at 1 thread as
+    ``Interpreter.run`` calls it (buffers and scratch allocated once), one ``intq_run_plan`` call on its plan
+    record; a per-node call (``conv.run_level``) also allocates its output and scratch, 8-12 % more time on
+    these shapes (27 Nov 2026, AVX2 EPYC). Keep the interpreter alive while calling: it owns the buffers."""
     from intq.runtime.fast._lib import LIB
-    out = []
+    g = Graph()
+    g.add_tensor("x", (1, hw, hw, c), "uint8", _q(0.02, 128))
+    g.add_constant("w", np.random.default_rng(0).integers(0, 256, (co, 1, 1, c)).astype(np.uint8), _q(0.01, 120))
+    g.add_constant("b", np.zeros(co, np.int32), _q(0.0002))
+    g.add_tensor("y", (1, hw, hw, co), "uint8", _q(0.5, 128))
+    g.add_node("CONV_2D", ["x", "w", "b"], ["y"], OP_OPTIONS["CONV_2D"](activation="RELU6"))
+    g.inputs, g.outputs = ["x"], ["y"]
+    it = intq.Interpreter(g)
+    if it._plan is None or len(it._plan.records) != 1:
+        raise SystemExit("gemm_record: the 1x1 conv was not planned as one record")
+    it.run(np.random.default_rng(1).integers(0, 256, (1, hw, hw, c)).astype(np.uint8))
+    record = it._plan.records.ctypes.data
+    return it, lambda: LIB.intq_run_plan(record, 1)
+
+
+GEMM_ROUNDS = 5
+
+
+def gemm_share(reps: int, peak, shapes=GEMM_SHAPES):
+    """1x1 conv throughput of the fast kernel at 1 thread, per (H=W, C_in, C_out): yields (shape, ms, GOPS,
+    share of the peak or None). GEMM_ROUNDS rounds, each measuring the core's peak (``peak``: a callable
+    giving GOPS, or None) and then timing the conv (the median of max(reps, 10) calls back to back, after one
+    untimed: the kernel's throughput, as the peak is measured); the share is the median of the rounds'
+    ratios, so a slow spell of a shared machine hits both sides of a ratio. This process and the peak's (a
+    child, which inherits it) are pinned to one CPU meanwhile, so both sides run on the same core."""
+    pinned = hasattr(os, "sched_setaffinity")
+    if pinned:
+        allowed = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {min(allowed)})
+    try:
+        yield from _gemm_rounds(reps, peak, shapes)
+    finally:
+        if pinned:
+            os.sched_setaffinity(0, allowed)
+
+
+def _gemm_rounds(reps: int, peak, shapes):
     for hw, c, co in shapes:
-        g = Graph()
-        g.add_tensor("x", (1, hw, hw, c), "uint8", _q(0.02, 128))
-        g.add_constant("w", np.random.default_rng(0).integers(0, 256, (co, 1, 1, c)).astype(np.uint8), _q(0.01, 120))
-        g.add_constant("b", np.zeros(co, np.int32), _q(0.0002))
-        g.add_tensor("y", (1, hw, hw, co), "uint8", _q(0.5, 128))
-        g.add_node("CONV_2D", ["x", "w", "b"], ["y"], OP_OPTIONS["CONV_2D"](activation="RELU6"))
-        g.inputs, g.outputs = ["x"], ["y"]
-        it = intq.Interpreter(g)
-        if it._plan is None or len(it._plan.records) != 1:
-            raise SystemExit("gemm_gops: the 1x1 conv was not planned as one record")
-        it.run(np.random.default_rng(1).integers(0, 256, (1, hw, hw, c)).astype(np.uint8))
-        record = it._plan.records.ctypes.data
-        t = interleaved({"k": lambda: LIB.intq_run_plan(record, 1)}, reps)["k"]
-        out.append((f"{hw}x{hw}x{c}->{co}", t * 1e3, 2 * hw * hw * c * co / t / 1e9))
-    return out
+        it, call = gemm_record(hw, c, co)
+        ops = 2 * hw * hw * c * co
+        times, shares = [], []
+        for _ in range(GEMM_ROUNDS):
+            top = peak() if peak else None
+            call()
+            calls = []
+            for _ in range(max(reps, 10)):
+                t0 = time.perf_counter()
+                call()
+                calls.append(time.perf_counter() - t0)
+            t = statistics.median(calls)
+            times.append(t)
+            if top:
+                shares.append(ops / t / 1e9 / top)
+        t = statistics.median(times)
+        yield f"{hw}x{hw}x{c}->{co}", t * 1e3, ops / t / 1e9, statistics.median(shares) if shares else None
+        del it
 
 
 def macs_per_image(graph) -> int:
@@ -350,6 +390,9 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-ref", action="store_true", help="skip LiteRT BUILTIN_REF (slow)")
     ap.add_argument("--skip-torch", action="store_true", help="skip PyTorch float32 and int8")
     ap.add_argument("--skip-ort", action="store_true", help="skip ONNX Runtime")
+    ap.add_argument("--models", nargs="+", metavar="M",
+                    help="only the models whose names contain one of these (e.g. v2, 0.25, random)")
+    ap.add_argument("--skip-gemm", action="store_true", help="skip the 1x1-conv GEMM throughput")
     a = ap.parse_args(argv)
     from intq.runtime import fast
     print(f"intq fast kernels ISA: {fast.ISA}")
@@ -358,6 +401,10 @@ def main(argv=None) -> int:
     graphs = {m: intq.load_tflite(MODELS / f"{m}.tflite") for m in models}
     g = mobilenet_v1_graph()
     graphs["mobilenet_v1_1.0_224_random"], models["mobilenet_v1_1.0_224_random"] = g, graph_to_tflite_bytes(g)
+    if a.models:
+        graphs = {m: gr for m, gr in graphs.items() if any(k in m for k in a.models)}
+        if not graphs:
+            ap.error(f"--models {' '.join(a.models)}: no model name contains any of these ({', '.join(models)})")
     results = {}                          # (model, batch, threads) -> {engine: seconds}
     print("| model | batch | threads | intq fast ms | LiteRT XNNPACK ms | intq/XNNPACK | others (ms) |")
     print("|---|---|---|---|---|---|---|")
@@ -399,15 +446,15 @@ def main(argv=None) -> int:
             print(f"|   fast == reference on this input (batch {batch}): {same} | | | | | | |")
     with tempfile.TemporaryDirectory() as d:
         peak = peak_meter(fast.ISA, d)
-        print("\n1x1 conv (GEMM) at 1 thread, fast kernel" + (f"; % of one core's {peak[0]} peak, measured "
-                                                              "(benchmarks/peak.c) just before each shape:"
-                                                              if peak else ":"))
-        if peak:
-            print(f"  float32 FMA (vfmadd231ps) peak of the same core: {peak[1]('fma'):.1f} GFLOPS")
-        for hw, c, co in GEMM_SHAPES:
-            top = peak[1]() if peak else None
-            (shape, ms, gops), = gemm_gops(a.reps, [(hw, c, co)])
-            print(f"  {shape}: {ms:.3f} ms, {gops:.1f} GOPS" + (f", {100 * gops / top:.0f}% of {top:.0f}" if top else ""))
+        if not a.skip_gemm:
+            print("\n1x1 conv (GEMM) at 1 thread, fast kernel" + (
+                f"; % of one core's {peak[0]} peak (benchmarks/peak.c), the median over {GEMM_ROUNDS} rounds of "
+                "(this round's GEMM GOPS / the peak measured just before it):" if peak else ":"))
+            if peak:
+                print(f"  float32 FMA (vfmadd231ps) peak of the same core: {peak[1]('fma'):.1f} GFLOPS")
+            for shape, ms, gops, share in gemm_share(a.reps, peak[1] if peak else None):
+                print(f"  {shape}: {ms:.3f} ms, {gops:.1f} GOPS" + (f", {100 * share:.0f}% of the peak"
+                                                                    if share else ""))
         top = peak[1]() if peak else None
         print("\nWhole models: GOPS = 2 * MACs of the CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED nodes per second"
               + (f"; % of threads x the {peak[0]} peak measured now ({top:.0f} GOPS per core):" if top else ":"))
