@@ -135,6 +135,25 @@ def test_plan_outputs_are_not_overwritten_by_later_runs():
     assert all(np.array_equal(a, b) for a, b in zip(first, kept))
 
 
+def test_plan_keeps_what_its_records_point_at():
+    """A plan outliving its Interpreter keeps the prepared constants (packed weights, multipliers) its records
+    point at, not only its buffers: the records hold raw addresses."""
+    import gc
+    import weakref
+
+    g = small_net("uint8")
+    it = Interpreter(g)
+    plan = it._plan
+    want = Interpreter(g, kernels="reference").run(_x("uint8", 1))
+    params = [weakref.ref(v) for _, _, p in it._steps for v in p.values() if isinstance(v, np.ndarray)]
+    assert params
+    del it
+    gc.collect()
+    assert all(r() is not None for r in params)
+    got = plan.run([_x("uint8", 1)])
+    assert all(np.array_equal(a, b) for a, b in zip(got, want))
+
+
 @pytest.mark.parametrize("dtype", ["uint8", "int8"])
 def test_other_batch_and_intermediates_use_node_by_node_path(dtype):
     g = small_net(dtype, seed=3)

@@ -143,6 +143,7 @@ class Plan:
                 words = list(words) + [0]
             records.append(list(words) + [0] * (PLAN_WORDS - len(words)))
             keep.extend(alive)
+            keep.append(params)               # the prepared constants (packed weights...) the record points at
             bufs.update(zip(node.outputs, outs))
             arena.release_after(i)
         if not records or any(n not in bufs for n in graph.outputs):
