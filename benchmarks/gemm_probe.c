@@ -1,16 +1,19 @@
-/* Where a 1x1 conv's time goes on the VNNI level (run on demand, never in tests; a CPU without vpdpbusd can
- * only check it, under -DINTQ_EMULATE_VNNI, not time it):
+/* Where a 1x1 conv's time goes at the machine's ISA level (run on demand, never in tests):
  *
  *   cc -O3 -std=gnu11 -pthread -ffp-contract=off -Icsrc benchmarks/gemm_probe.c \
  *      $(find csrc -name '*.c' ! -name intq_fast.c) -lm -o /tmp/gemm_probe
  *   /tmp/gemm_probe [H C_in C_out]...      default: MobileNet v1 1.0/224's 1x1 shapes
  *
  * Includes csrc/intq_fast.c to reach its static functions. For each shape, at 1 thread, median us per image
- * of: the whole intq_conv call; building every tile (im2col and row sums, or the row sums alone where the
- * GEMM reads the input in place); the GEMM (gemm_vnni) and a
- * 12-row variant of it (probe only: 24 accumulators instead of 12); the requantization epilogue in AVX2
- * (epilogue_avx2, 8 lanes) and in AVX-512 (epilogue_vnni, 16 lanes). The last four run ntiles times on one
- * built tile. Checks that the variants give the same accumulators and codes. */
+ * of: the whole intq_conv call; building every tile; the GEMM; the requantization epilogue.
+ * VNNI level (2): building = im2col and row sums, or the row sums alone where the GEMM reads the input in
+ * place; the GEMM gemm_vnni and a 12-row variant of it (probe only: 24 accumulators instead of 12); the
+ * epilogue in AVX2 (epilogue_avx2, 8 lanes) and in AVX-512 (epilogue_vnni, 16 lanes). Checks that the
+ * variants give the same accumulators and codes. A CPU without vpdpbusd can only check this level, under
+ * -DINTQ_EMULATE_VNNI, not time it.
+ * AVX2 level (1): building = widening the pixel rows to int16; the GEMM gemm16_tile (vpmaddwd, 3 rows x 32
+ * channels); the epilogue epilogue_avx2; with the GEMM's GOPS against benchmarks/peak.c's vpmaddwd peak.
+ * The GEMM and epilogue timings run ntiles times on one built tile. */
 #include "intq_fast.c"
 
 #include <stdio.h>
@@ -73,7 +76,65 @@ static int cmp_d(const void *a, const void *b) { double x = *(const double *)a, 
         (result) = t_[MEDIAN_OF / 2] * 1e6;                                         \
     } while (0)
 
+#ifdef INTQ_X86
+/* the AVX2 level (1): whole call, widening, gemm16_tile, epilogue_avx2 */
+static int probe_avx2(int h, int cin, int cout) {
+    conv_geom g;
+    memset(&g, 0, sizeof g);
+    g.n = 1; g.h = h; g.w = h; g.c = cin; g.kh = 1; g.kw = 1; g.sh = 1; g.sw = 1; g.dh = 1; g.dw = 1;
+    g.oh = h; g.ow = h; g.k = cin; g.kp = (cin + 3) / 4 * 4; g.cout = cout; g.np = (cout + NR - 1) / NR * NR;
+    g.za = 128; g.zb = -8; g.zout = 128; g.lo = 0; g.hi = 255;
+    const size_t xlen = (size_t)h * h * cin, blen = (size_t)g.np * g.kp;
+    uint8_t *x = malloc(xlen), *out = malloc((size_t)h * h * cout + 64);
+    int8_t *B = aligned_alloc(64, align64(blen));
+    int16_t *B16 = aligned_alloc(64, align64(blen * 2));
+    int32_t *colterm = aligned_alloc(64, align64(g.np * 4)), *m0 = aligned_alloc(64, align64(g.np * 4));
+    int32_t *shift = malloc(g.np * 4), *block = aligned_alloc(64, align64(RQ_BLOCK_WORDS(g.np) * 4));
+    if (!x || !out || !B || !B16 || !colterm || !m0 || !shift || !block) return 1;
+    for (size_t i = 0; i < xlen; i++) x[i] = (uint8_t)rnd();
+    for (size_t i = 0; i < blen; i++) { B[i] = (int8_t)rnd(); B16[i] = (int16_t)((int)(rnd() % 255) - 127); }
+    for (int j = 0; j < g.np; j++) {
+        colterm[j] = (int32_t)(rnd() % 20000) - 10000;
+        m0[j] = (int32_t)((1u << 30) + rnd() % (1u << 22));
+        shift[j] = -(int)(8 + rnd() % 4);
+    }
+    rq_pack(m0, shift, g.np, block);
+    const long work_bytes = intq_conv_work_bytes((const int32_t *)&g, 1, 1);
+    void *work = aligned_alloc(64, align64((size_t)work_bytes + 1));
+    conv_job c;
+    conv_setup(&c, (const int32_t *)&g, 1, 1);
+    c.x = x; c.B = B; c.B16 = B16; c.colterm = colterm; c.m0 = m0; c.shift = block; c.out = out;
+    c.colterm16 = colterm;
+    rq_view(&c.rq, block, g.np);
+    uint8_t *A = aligned_alloc(64, a_bytes(&c));
+    int16_t *A16 = aligned_alloc(64, a16_bytes(&c));
+    int32_t *rs = aligned_alloc(64, rs_bytes(&c)), *acc = aligned_alloc(64, acc_bytes(&c));
+    if (!work || !A || !A16 || !rs || !acc) return 1;
+    const double ops = 2.0 * h * h * cin * cout;
+    const int reps = ops > 2e8 ? 3 : ops > 5e7 ? 10 : 30;
+    double t_full, t_build, t_gemm, t_epi;
+    TIME_US(t_full, reps, intq_conv((const int32_t *)&g, x, B, B16, colterm, m0, block, colterm, out, 1, 1, work));
+    int rows = 0, mode;
+    TIME_US(t_build, reps, for (long t = 0; t < c.ntiles; t++) rows = build_tile(&c, t, A, A16, rs, &mode));
+    rows = build_tile(&c, 0, A, A16, rs, &mode);
+    TIME_US(t_gemm, reps, for (long t = 0; t < c.ntiles; t++) gemm16_tile(&c, &c.gw, A16, acc, rows, 0, c.nbt));
+    TIME_US(t_epi, reps, for (long t = 0; t < c.ntiles; t++)
+                             epilogue_avx2(&c.g16, &c.rq, acc, rs, rows, colterm, m0, out, 0, g.np));
+    printf("%3dx%-3d %4d->%-4d tiles %3ld x %2d rows | whole %8.1f us %6.1f GOPS | widen %7.1f | gemm %7.1f "
+           "(%6.1f GOPS) | epilogue %7.1f\n", h, h, cin, cout, c.ntiles, c.tile, t_full, ops / t_full * 1e-3,
+           t_build, t_gemm, ops / t_gemm * 1e-3, t_epi);
+    fflush(stdout);
+    free(x); free(out); free(B); free(B16); free(colterm); free(m0); free(shift); free(block); free(work);
+    free(A); free(A16); free(rs); free(acc);
+    return 0;
+}
+#endif
+
 static int probe(int h, int cin, int cout) {
+#ifdef INTQ_X86
+    if (intq_isa_level() == 1) return probe_avx2(h, cin, cout);
+#endif
+    if (intq_isa_level() < 1) { printf("ISA level 0: no SIMD level to probe\n"); return 1; }
     conv_geom g;
     memset(&g, 0, sizeof g);
     g.n = 1; g.h = h; g.w = h; g.c = cin; g.kh = 1; g.kw = 1; g.sh = 1; g.sw = 1; g.dh = 1; g.dw = 1;
@@ -94,7 +155,6 @@ static int probe(int h, int cin, int cout) {
     }
     rq_pack(m0, shift, g.np, block);
     const int level = intq_isa_level();
-    if (level < 2) { printf("ISA level %d: no VNNI level to probe\n", level); return 1; }
     const long work_bytes = intq_conv_work_bytes((const int32_t *)&g, 1, level);
     void *work = aligned_alloc(64, align64((size_t)work_bytes + 1));
     if (!work) return 1;
@@ -133,6 +193,8 @@ static int probe(int h, int cin, int cout) {
                                 epilogue_vnni(&g, &c.rq, acc, rs, rows, colterm, m0, out2, 0, g.np));
     if (memcmp(out, out2, (size_t)rows * cout)) { printf("epilogue_vnni differs from epilogue_avx2\n"); return 1; }
 #else
+    (void)At;
+    (void)grows;
     t_gemm = t_epi2 = t_epi512 = 0;
 #endif
     printf("%3dx%-3d %4d->%-4d tiles %3ld x %2d rows | whole %8.1f us %6.1f GOPS | build %7.1f | gemm %7.1f "
