@@ -832,8 +832,8 @@ static void conv_setup(conv_job *c, const int32_t *geom, int nt, int level) {
  * plan (one workspace for every layer) thread t's scratch starts at the same place in every conv layer whose
  * scratch fits: a thread reuses lines its own core last wrote, where scratch sized per layer made one
  * thread's part overlap another's part of the layer before, whose lines then came from the other core's
- * cache (`ab_builds.py --whole`, 2 threads: v1 0.25/128 0.930-0.962x, v2 0.994x; 1 thread unchanged). Only
- * the parts a thread touches cost memory. */
+ * cache (`ab_builds.py --whole`, 2 threads: v1 0.25/128 0.893-0.905x, v2 0.978-0.999x). Pages no thread
+ * touches are normally never backed by memory. */
 #define CONV_THREAD_STRIDE ((size_t)1 << 20)
 typedef struct { size_t stride, built, total; } conv_work;
 
