@@ -264,21 +264,34 @@ GAP_S = 0.002
 BLOCK = 4
 
 
-def interleaved(runners: dict, reps: int) -> dict:
+def interleaved(runners: dict, reps: int, per_round: dict | None = None) -> dict:
     """Median seconds per runner over >= reps timed calls: rounds in which each runner takes a turn of BLOCK
-    calls (the first untimed) after GAP_S of idle time, after one warm-up round."""
+    calls (the first untimed) after GAP_S of idle time, after one warm-up round. ``per_round``, when given,
+    receives each runner's list of per-round medians (for ratios taken within a round)."""
     times = {k: [] for k in runners}
+    rounds_of = {k: [] for k in runners}
     rounds = -(-reps // (BLOCK - 1))
     for i in range(rounds + 1):
         for k, f in runners.items():
             time.sleep(GAP_S)
             f()
+            turn = []
             for _ in range(BLOCK - 1):
                 t = time.perf_counter()
                 f()
-                if i >= 1:
-                    times[k].append(time.perf_counter() - t)
+                turn.append(time.perf_counter() - t)
+            if i >= 1:
+                times[k].extend(turn)
+                rounds_of[k].append(statistics.median(turn))
+    if per_round is not None:
+        per_round.update(rounds_of)
     return {k: statistics.median(v) for k, v in times.items()}
+
+
+def speed_up(per_round: dict, one, many) -> float:
+    """Median over the rounds of (runner ``one``'s time / runner ``many``'s time in the same round): a ratio of
+    turns seconds apart, which a slow spell of a shared machine moves less than a ratio of medians."""
+    return statistics.median(a / b for a, b in zip(per_round[one], per_round[many]))
 
 
 GEMM_SHAPES = [(56, 128, 128), (28, 256, 256), (14, 512, 512), (7, 1024, 1024)]   # MobileNet v1's 1x1 convs
@@ -431,7 +444,8 @@ def main(argv=None) -> int:
                 if qdq is not None:
                     runners[("ort_qdq", th)] = ort_runner(qdq, th, batch)
             reps = a.reps if not any(k[0] == "litert_ref" for k in runners) else max(3, a.reps // 5)
-            tt = interleaved(runners, reps)
+            rounds = {}
+            tt = interleaved(runners, reps, rounds)
             for th in a.threads:
                 t = results[(name, batch, th)] = {k[0]: v for k, v in tt.items() if k[1] == th}
                 others = ", ".join(f"{k} {v * 1e3:.2f}" + f" (intq/{k} {t['intq'] / v:.2f})"
@@ -440,9 +454,9 @@ def main(argv=None) -> int:
                 print(f"| {name} | {batch} | {th} | {t['intq'] * 1e3:.2f} | {xnn} | {others} |", flush=True)
             if len(a.threads) > 1:
                 t0 = a.threads[0]
-                ups = "; ".join(f"{e} {tt[(e, t0)] / tt[(e, th)]:.2f}x at {th}" for th in a.threads[1:]
+                ups = "; ".join(f"{e} {speed_up(rounds, (e, t0), (e, th)):.2f}x at {th}" for th in a.threads[1:]
                                 for e in ("intq", "xnnpack", "torch_f32", "ort_qdq") if (e, th) in tt)
-                print(f"|   speed-up over {t0} thread(s), same rounds: {ups} | | | | | | |")
+                print(f"|   speed-up over {t0} thread(s), the median of each round's ratio: {ups} | | | | | | |")
             print(f"|   fast == reference on this input (batch {batch}): {same} | | | | | | |")
     with tempfile.TemporaryDirectory() as d:
         peak = peak_meter(fast.ISA, d)
