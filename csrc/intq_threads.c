@@ -103,6 +103,40 @@ static _Atomic long run_back[POOL_MAX + 1];     /* chunks others took from the b
 static _Atomic long call_done;                  /* chunks finished */
 static _Atomic int call_err;
 
+/* INTQ_POOL_TRACE (a compile-time define, for benchmarks/pool_trace.py; no build the package ships sets it):
+ * timestamps of every call from the caller that holds the pool, and of its 1-thread calls, read back with
+ * intq_pool_trace(). Per call: entry, published (the workers may start), the caller's own chunks done, the
+ * return, the first chunk a worker started and the last one a worker finished (0: no worker ran one), the
+ * task count, the chunk count, the chunks workers ran, the threads. */
+#ifdef INTQ_POOL_TRACE
+#define TRACE_WORDS 10
+#define TRACE_MAX 8192
+static long trace_buf[TRACE_MAX][TRACE_WORDS];
+static _Atomic long trace_n, trace_wfirst, trace_wlast, trace_wchunks;
+#define TRACE(stmt) stmt
+
+static void trace_call(long t0, long published, long own, long n, long nchunks, int nt) {
+    const long i = atomic_fetch_add(&trace_n, 1);
+    if (i >= TRACE_MAX) return;
+    long *r = trace_buf[i];
+    r[0] = t0; r[1] = published; r[2] = own; r[3] = now_ns();
+    r[4] = atomic_load(&trace_wfirst); r[5] = atomic_load(&trace_wlast);
+    r[6] = n; r[7] = nchunks; r[8] = atomic_load(&trace_wchunks); r[9] = nt;
+}
+
+/* copies up to max calls' words (TRACE_WORDS each) to out, forgets them, returns how many */
+long intq_pool_trace(long *out, long max) {
+    long n = atomic_load(&trace_n);
+    if (n > TRACE_MAX) n = TRACE_MAX;
+    if (n > max) n = max;
+    memcpy(out, trace_buf, (size_t)n * sizeof trace_buf[0]);
+    atomic_store(&trace_n, 0);
+    return n;
+}
+#else
+#define TRACE(stmt)
+#endif
+
 /* chunks in thread u's run */
 static long run_len(int u) {
     return call_nchunks * (u + 1) / atomic_load_explicit(&call_nt, memory_order_relaxed) - run_first[u];
@@ -132,7 +166,9 @@ static void run_chunk(long c, int u, int t) {
     const long s0 = call_n * first / nchunks, len = call_n * (first + nrun) / nchunks - s0;
     const long tot = nrun * (nrun + 1) / 2, cum0 = i * nrun - i * (i - 1) / 2, cum1 = cum0 + nrun - i;
     const long b = s0 + len * cum0 / tot, e = s0 + len * cum1 / tot;
+    TRACE(if (t != 0) { long z = 0; atomic_compare_exchange_strong(&trace_wfirst, &z, now_ns()); })
     if (e > b && call_f(call_ctx, b, e, t)) atomic_fetch_or_explicit(&call_err, 1, memory_order_relaxed);
+    TRACE(if (t != 0) { atomic_store(&trace_wlast, now_ns()); atomic_fetch_add(&trace_wchunks, 1); })
     if (atomic_fetch_add_explicit(&call_done, 1, memory_order_acq_rel) + 1 == nchunks) {
         pthread_mutex_lock(&pool_mu);          /* the last chunk: wake the caller if it sleeps */
         pthread_cond_signal(&pool_done);
@@ -235,7 +271,13 @@ static int pool_grow(int nt) {
 INTQ_HIDDEN int intq_parallel_for(int nt, long n, task_fn f, void *ctx) {
     if (nt > n) nt = (int)n;
     if (nt > POOL_MAX + 1) nt = POOL_MAX + 1;
-    if (nt <= 1) return n > 0 ? f(ctx, 0, n, 0) : 0;
+    if (nt <= 1) {
+        TRACE(const long t1 = now_ns(); atomic_store(&trace_wfirst, 0); atomic_store(&trace_wlast, 0);
+              atomic_store(&trace_wchunks, 0);)
+        const int err = n > 0 ? f(ctx, 0, n, 0) : 0;
+        TRACE(trace_call(t1, t1, now_ns(), n, 1, 1);)
+        return err;
+    }
     job jobs[POOL_MAX + 1];
     for (int t = 0; t < nt; t++) jobs[t] = (job){f, ctx, n * t / nt, n * (t + 1) / nt, 0, t};
     /* a forked child's copy of the pool has no threads, and its locks may be copies of held ones: keep off */
@@ -250,6 +292,8 @@ INTQ_HIDDEN int intq_parallel_for(int nt, long n, task_fn f, void *ctx) {
         return parallel_for_fresh_threads(nt, jobs);
     }
     long nchunks = (long)nt * CHUNKS_PER_THREAD < n ? (long)nt * CHUNKS_PER_THREAD : n;
+    TRACE(const long t0 = now_ns(); atomic_store(&trace_wfirst, 0); atomic_store(&trace_wlast, 0);
+          atomic_store(&trace_wchunks, 0);)
     unsigned long gen = atomic_load_explicit(&pool_gen, memory_order_relaxed) + 1;
     if ((gen & 0xFFFFFFFFu) == 0) gen++;                /* keep a run word's generation non-zero */
     call_f = f; call_ctx = ctx; call_n = n; call_nchunks = nchunks;
@@ -263,6 +307,7 @@ INTQ_HIDDEN int intq_parallel_for(int nt, long n, task_fn f, void *ctx) {
         uint64_t left = (uint64_t)(nchunks * (t + 1) / nt - run_first[t]);
         atomic_store_explicit(&run_word[t], (uint64_t)(gen & 0xFFFFFFFFu) << 32 | left, memory_order_release);
     }
+    TRACE(const long published = now_ns();)                      /* before: no worker starts earlier */
     atomic_store_explicit(&pool_gen, gen, memory_order_release);   /* publishes the call */
     pthread_mutex_lock(&pool_mu);          /* wake the workers that went to sleep (none if all are polling) */
     int asleep = 0;
@@ -271,6 +316,7 @@ INTQ_HIDDEN int intq_parallel_for(int nt, long n, task_fn f, void *ctx) {
     if (asleep) pthread_cond_broadcast(&pool_wake);
     pthread_mutex_unlock(&pool_mu);
     work(0, gen);
+    TRACE(const long own = now_ns();)
     /* every chunk is taken; wait for the ones other threads are still running */
     if (atomic_load_explicit(&call_done, memory_order_acquire) != nchunks) {
         long t0 = now_ns();
@@ -284,6 +330,7 @@ INTQ_HIDDEN int intq_parallel_for(int nt, long n, task_fn f, void *ctx) {
         pthread_mutex_unlock(&pool_mu);
     }
     int err = atomic_load_explicit(&call_err, memory_order_relaxed);
+    TRACE(trace_call(t0, published, own, n, nchunks, nt);)
     pthread_mutex_unlock(&pool_user);
     return err;
 }

@@ -33,3 +33,12 @@ def test_every_chunk_runs_once(tmp_path, sanitizer):
     r = subprocess.run([str(exe)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr[-3000:]
     assert "ThreadSanitizer" not in r.stderr, r.stderr[-3000:]
+
+
+def test_trace_build_records_every_call_in_order(tmp_path):
+    """The diagnostic build benchmarks/pool_trace.py makes (-DINTQ_POOL_TRACE): the stress passes and the
+    trace of its calls is in order, with workers' chunks in it."""
+    exe = _build(tmp_path, ["-DINTQ_POOL_TRACE", "-Wall", "-Werror"])
+    assert exe is not None, "pool_stress.c does not build with -DINTQ_POOL_TRACE -Wall -Werror"
+    r = subprocess.run([str(exe)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr[-3000:]

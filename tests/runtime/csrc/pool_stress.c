@@ -3,7 +3,8 @@
  * thread index is in [0, 6) and not used by another chunk running at the same time, for calls of
  * 1-6 threads from one caller, back to back and after pauses long enough for the workers to go to sleep
  * (the wake-up path, with its CPU affinity changes on Linux), then from three concurrent callers (one uses
- * the pool, the others start their own threads). Prints "ok" or the first failure. */
+ * the pool, the others start their own threads). Prints "ok" or the first failure. Built with
+ * -DINTQ_POOL_TRACE, it also checks the pool's trace of the first part's calls. */
 #include "intq_common.h"
 #include <stdatomic.h>
 #include <stdio.h>
@@ -45,9 +46,37 @@ static void *caller(void *arg) {
     return NULL;
 }
 
+#ifdef INTQ_POOL_TRACE
+long intq_pool_trace(long *out, long max);
+
+/* the trace of the calls so far: every call's times in order, chunk counts in range, workers seen */
+static int check_trace(void) {
+    static long t[8192][10];
+    const long n = intq_pool_trace(&t[0][0], 8192);
+    long with_workers = 0;
+    for (long i = 0; i < n; i++) {
+        const long *r = t[i];
+        if (!(r[0] <= r[1] && r[1] <= r[2] && r[2] <= r[3]) || r[7] < 1 || r[8] < 0 || r[8] > r[7]
+            || r[9] < 1 || (r[9] == 1 && r[8] != 0) || (r[8] > 0 && !(r[4] >= r[1] && r[4] <= r[5] && r[5] <= r[3]))) {
+            printf("FAIL: trace call %ld out of order or out of range\n", i);
+            return 1;
+        }
+        with_workers += r[8] > 0;
+    }
+    if (n == 0 || with_workers == 0) {
+        printf("FAIL: trace of %ld calls, %ld with a worker's chunk\n", n, with_workers);
+        return 1;
+    }
+    return 0;
+}
+#endif
+
 int main(void) {
     for (int it = 0; it < 3000; it++)
         if (check(hits[0], 1 + it % 6, 1 + (it * 37) % MAXN)) return 1;
+#ifdef INTQ_POOL_TRACE
+    if (check_trace()) return 1;
+#endif
     for (int it = 0; it < 200; it++) {                /* workers poll for 0.2 ms, then sleep */
         struct timespec pause = {0, 300000L + (it % 4) * 200000L};
         nanosleep(&pause, NULL);
