@@ -111,40 +111,54 @@ static void avg_pool_any(const pool_geom *P) {
 #undef AVG_POOL_ANY
 
 #ifdef INTQ_X86
-/* AVX2: channels [0, c - c % 32) in 32-byte vectors held in registers over the window's taps, the rest by the
- * scalar tail of the same arithmetic */
-__attribute__((target("avx2")))
-static void max_pool_avx2(const pool_geom *P) {
-    const uint8_t flip = P->in_int8 ? 0x80 : 0, lo = (uint8_t)(P->lo ^ flip), hi = (uint8_t)(P->hi ^ flip);
-    const __m256i fv = _mm256_set1_epi8((char)flip), lov = _mm256_set1_epi8((char)lo),
-                  hiv = _mm256_set1_epi8((char)hi);
-    const long c = P->c, w = P->w, cv = c / 32 * 32;
-    FOR_EACH_WINDOW(P, {
-        for (long j = 0; j < cv; j += 32) {
-            __m256i a = _mm256_setzero_si256(), b = a;
-            for (long iy = 0; iy < wh; iy++) {
-                const uint8_t *p = first + iy * w * c + j;
-                long ix = 0;
-                for (; ix + 2 <= ww; ix += 2, p += 2 * c) {    /* two chains, two taps per branch */
-                    a = _mm256_max_epu8(a, _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)p), fv));
-                    b = _mm256_max_epu8(b, _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(p + c)), fv));
-                }
-                if (ix < ww) a = _mm256_max_epu8(a, _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)p), fv));
-            }
-            a = _mm256_min_epu8(_mm256_max_epu8(_mm256_max_epu8(a, b), lov), hiv);
-            _mm256_storeu_si256((__m256i *)(o + j), _mm256_xor_si256(a, fv));
+/* AVX2: channels [0, c - c % 32) in groups of NV 32-byte vectors (8, then 4, 2, 1) held in registers while the
+ * window's taps go by, one tap's NV loads after another (taps outer: a 3x3 window's short tap loops no longer
+ * run once per 32 channels), the rest by the scalar tail of the same arithmetic. Compiled once for uint8 and
+ * once for int8 codes (max_pool_avx2_u8 / _s8), each comparing its codes in their own order (vpmaxub /
+ * vpmaxsb) */
+#define VMAX(x, y) (s8 ? _mm256_max_epi8((x), (y)) : _mm256_max_epu8((x), (y)))
+#define VMIN(x, y) (s8 ? _mm256_min_epi8((x), (y)) : _mm256_min_epu8((x), (y)))
+__attribute__((target("avx2"), always_inline))
+static inline void max_group(const uint8_t *first, uint8_t *o, long wh, long ww, long rowstep, long c, __m256i low,
+                             __m256i lov, __m256i hiv, const int nv, const int s8) {
+    __m256i acc[8];
+    for (int v = 0; v < nv; v++) acc[v] = low;
+    for (long iy = 0; iy < wh; iy++)
+        for (long ix = 0; ix < ww; ix++) {
+            const uint8_t *p = first + iy * rowstep + ix * c;
+            for (int v = 0; v < nv; v++) acc[v] = VMAX(acc[v], _mm256_loadu_si256((const __m256i *)(p + 32 * v)));
         }
-        for (long j = cv; j < c; j++) {
+    for (int v = 0; v < nv; v++) _mm256_storeu_si256((__m256i *)(o + 32 * v), VMIN(VMAX(acc[v], lov), hiv));
+}
+
+__attribute__((target("avx2"), always_inline))
+static inline void max_pool_avx2_body(const pool_geom *P, const int s8) {
+    const uint8_t flip = s8 ? 0x80 : 0, lo8 = (uint8_t)(P->lo ^ flip), hi8 = (uint8_t)(P->hi ^ flip);
+    const __m256i lov = _mm256_set1_epi8((char)P->lo), hiv = _mm256_set1_epi8((char)P->hi),
+                  low = s8 ? _mm256_set1_epi8((char)0x80) : _mm256_setzero_si256();
+    const long c = P->c, w = P->w, cv = c / 32 * 32, rowstep = w * c;
+    FOR_EACH_WINDOW(P, {
+        long j = 0;
+        for (; j + 256 <= cv; j += 256) max_group(first + j, o + j, wh, ww, rowstep, c, low, lov, hiv, 8, s8);
+        if (j + 128 <= cv) { max_group(first + j, o + j, wh, ww, rowstep, c, low, lov, hiv, 4, s8); j += 128; }
+        if (j + 64 <= cv) { max_group(first + j, o + j, wh, ww, rowstep, c, low, lov, hiv, 2, s8); j += 64; }
+        if (j + 32 <= cv) max_group(first + j, o + j, wh, ww, rowstep, c, low, lov, hiv, 1, s8);
+        for (j = cv; j < c; j++) {
             uint8_t a = 0;
             for (long iy = 0; iy < wh; iy++)
                 for (long ix = 0; ix < ww; ix++) {
                     const uint8_t v = first[(iy * w + ix) * c + j] ^ flip;
                     a = v > a ? v : a;
                 }
-            o[j] = (uint8_t)((a < lo ? lo : a > hi ? hi : a) ^ flip);
+            o[j] = (uint8_t)((a < lo8 ? lo8 : a > hi8 ? hi8 : a) ^ flip);
         }
     })
 }
+#undef VMAX
+#undef VMIN
+
+__attribute__((target("avx2"))) static void max_pool_avx2_u8(const pool_geom *P) { max_pool_avx2_body(P, 0); }
+__attribute__((target("avx2"))) static void max_pool_avx2_s8(const pool_geom *P) { max_pool_avx2_body(P, 1); }
 
 /* s0 += channels 0..15 of the taps at p and q (q may be NULL), s1 += channels 16..31, as int16 */
 __attribute__((target("avx2"), always_inline))
@@ -236,7 +250,7 @@ void intq_max_pool(const uint8_t *x, uint8_t *out, const int64_t *g) {
     const pool_geom P = pool_geom_of(x, out, g);
     pool_fn f = max_pool_any;
 #ifdef INTQ_X86
-    if (g[15] >= 1) f = max_pool_avx2;
+    if (g[15] >= 1) f = g[12] ? max_pool_avx2_s8 : max_pool_avx2_u8;
 #endif
     pool_run(&P, f, (int)g[16]);
 }

@@ -193,7 +193,7 @@ def test_dequantize_matches_reference(dtype, seed, scale):
 
 
 @settings(max_examples=60, deadline=None)
-@given(*pool_draws(12, [1, 5, 32, 300], 5))
+@given(*pool_draws(12, [1, 5, 32, 96, 300, 480], 5))       # 480 = 8 + 4 + 2 + 1 vectors: every group size
 def test_max_pool_matches_reference(dtype, seed, n, h, w, c, kh, kw, sh, sw, padding, activation):
     r = np.random.default_rng(seed)
     lo, hi = RANGES[dtype]
