@@ -19,14 +19,14 @@
 #include <stdio.h>
 #include <time.h>
 
-static double now_s(void) {
+__attribute__((unused)) static double now_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
 static uint32_t rnd_state = 12345;
-static uint32_t rnd(void) { rnd_state = rnd_state * 1664525u + 1013904223u; return rnd_state >> 8; }
+__attribute__((unused)) static uint32_t rnd(void) { rnd_state = rnd_state * 1664525u + 1013904223u; return rnd_state >> 8; }
 
 #ifdef INTQ_X86
 /* 12 rows x 32 channels per call: 24 accumulators (AVX-512 has 32 registers) */
@@ -61,7 +61,7 @@ static void gemm_vnni12(const conv_geom *g, const uint8_t *A, const int8_t *B, i
 #endif
 
 #define MEDIAN_OF 9
-static int cmp_d(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return (x > y) - (x < y); }
+__attribute__((unused)) static int cmp_d(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return (x > y) - (x < y); }
 
 /* median over MEDIAN_OF rounds of the seconds per call of body (run `reps` times a round) */
 #define TIME_US(result, reps, body)                                                 \
@@ -77,134 +77,139 @@ static int cmp_d(const void *a, const void *b) { double x = *(const double *)a, 
     } while (0)
 
 #ifdef INTQ_X86
-/* the AVX2 level (1): whole call, widening, gemm16_tile, epilogue_avx2 */
-static int probe_avx2(int h, int cin, int cout) {
+/* one 1x1 conv H=W=h, C_in=cin -> C_out=cout with random codes and constants, its job at `level` and the
+ * buffers a built tile and its products take (B16 and A16 only at the AVX2 level) */
+typedef struct {
     conv_geom g;
-    memset(&g, 0, sizeof g);
-    g.n = 1; g.h = h; g.w = h; g.c = cin; g.kh = 1; g.kw = 1; g.sh = 1; g.sw = 1; g.dh = 1; g.dw = 1;
-    g.oh = h; g.ow = h; g.k = cin; g.kp = (cin + 3) / 4 * 4; g.cout = cout; g.np = (cout + NR - 1) / NR * NR;
-    g.za = 128; g.zb = -8; g.zout = 128; g.lo = 0; g.hi = 255;
-    const size_t xlen = (size_t)h * h * cin, blen = (size_t)g.np * g.kp;
-    uint8_t *x = malloc(xlen), *out = malloc((size_t)h * h * cout + 64);
-    int8_t *B = aligned_alloc(64, align64(blen));
-    int16_t *B16 = aligned_alloc(64, align64(blen * 2));
-    int32_t *colterm = aligned_alloc(64, align64(g.np * 4)), *m0 = aligned_alloc(64, align64(g.np * 4));
-    int32_t *shift = malloc(g.np * 4), *block = aligned_alloc(64, align64(RQ_BLOCK_WORDS(g.np) * 4));
-    if (!x || !out || !B || !B16 || !colterm || !m0 || !shift || !block) return 1;
-    for (size_t i = 0; i < xlen; i++) x[i] = (uint8_t)rnd();
-    for (size_t i = 0; i < blen; i++) { B[i] = (int8_t)rnd(); B16[i] = (int16_t)((int)(rnd() % 255) - 127); }
-    for (int j = 0; j < g.np; j++) {
-        colterm[j] = (int32_t)(rnd() % 20000) - 10000;
-        m0[j] = (int32_t)((1u << 30) + rnd() % (1u << 22));
-        shift[j] = -(int)(8 + rnd() % 4);
-    }
-    rq_pack(m0, shift, g.np, block);
-    const long work_bytes = intq_conv_work_bytes((const int32_t *)&g, 1, 1);
-    void *work = aligned_alloc(64, align64((size_t)work_bytes + 1));
     conv_job c;
-    conv_setup(&c, (const int32_t *)&g, 1, 1);
-    c.x = x; c.B = B; c.B16 = B16; c.colterm = colterm; c.m0 = m0; c.shift = block; c.out = out;
-    c.colterm16 = colterm;
-    rq_view(&c.rq, block, g.np);
-    uint8_t *A = aligned_alloc(64, a_bytes(&c));
-    int16_t *A16 = aligned_alloc(64, a16_bytes(&c));
-    int32_t *rs = aligned_alloc(64, rs_bytes(&c)), *acc = aligned_alloc(64, acc_bytes(&c));
-    if (!work || !A || !A16 || !rs || !acc) return 1;
-    const double ops = 2.0 * h * h * cin * cout;
-    const int reps = ops > 2e8 ? 3 : ops > 5e7 ? 10 : 30;
+    uint8_t *x, *out, *out2, *A;
+    int8_t *B;
+    int16_t *B16, *A16;
+    int32_t *colterm, *m0, *shift, *block, *rs, *acc, *acc2;
+    void *work;
+    double ops;
+    int reps, level;
+} probe_case;
+
+static void case_free(probe_case *p) {
+    free(p->x); free(p->out); free(p->out2); free(p->A); free(p->B); free(p->B16); free(p->A16);
+    free(p->colterm); free(p->m0); free(p->shift); free(p->block); free(p->rs); free(p->acc); free(p->acc2);
+    free(p->work);
+}
+
+static int case_init(probe_case *p, int h, int cin, int cout, int level) {
+    memset(p, 0, sizeof *p);
+    conv_geom *g = &p->g;
+    g->n = 1; g->h = h; g->w = h; g->c = cin; g->kh = 1; g->kw = 1; g->sh = 1; g->sw = 1; g->dh = 1; g->dw = 1;
+    g->oh = h; g->ow = h; g->k = cin; g->kp = (cin + 3) / 4 * 4; g->cout = cout; g->np = (cout + NR - 1) / NR * NR;
+    g->za = 128; g->zb = -8; g->zout = 128; g->lo = 0; g->hi = 255;
+    p->level = level;
+    const size_t xlen = (size_t)h * h * cin, blen = (size_t)g->np * g->kp, olen = (size_t)h * h * cout + 64;
+    p->x = malloc(xlen); p->out = malloc(olen); p->out2 = malloc(olen);
+    p->B = aligned_alloc(64, align64(blen));
+    p->B16 = level == 1 ? aligned_alloc(64, align64(blen * 2)) : NULL;
+    p->colterm = aligned_alloc(64, align64(g->np * 4)); p->m0 = aligned_alloc(64, align64(g->np * 4));
+    p->shift = malloc(g->np * 4); p->block = aligned_alloc(64, align64(RQ_BLOCK_WORDS(g->np) * 4));
+    if (!p->x || !p->out || !p->out2 || !p->B || (level == 1 && !p->B16) || !p->colterm || !p->m0 || !p->shift
+        || !p->block)
+        return 1;
+    for (size_t i = 0; i < xlen; i++) p->x[i] = (uint8_t)rnd();
+    for (size_t i = 0; i < blen; i++) p->B[i] = (int8_t)rnd();
+    if (p->B16)
+        for (size_t i = 0; i < blen; i++) p->B16[i] = (int16_t)((int)(rnd() % 255) - 127);
+    for (int j = 0; j < g->np; j++) {
+        p->colterm[j] = (int32_t)(rnd() % 20000) - 10000;
+        p->m0[j] = (int32_t)((1u << 30) + rnd() % (1u << 22));
+        p->shift[j] = -(int)(8 + rnd() % 4);
+    }
+    rq_pack(p->m0, p->shift, g->np, p->block);
+    p->work = aligned_alloc(64, align64((size_t)intq_conv_work_bytes((const int32_t *)g, 1, level) + 1));
+    conv_job *c = &p->c;
+    conv_setup(c, (const int32_t *)g, 1, level);
+    c->x = p->x; c->B = p->B; c->B16 = p->B16; c->colterm = p->colterm; c->m0 = p->m0; c->shift = p->block;
+    c->out = p->out; c->colterm16 = p->colterm;
+    rq_view(&c->rq, p->block, g->np);
+    p->A = aligned_alloc(64, a_bytes(c));
+    p->A16 = level == 1 ? aligned_alloc(64, a16_bytes(c)) : NULL;
+    p->rs = aligned_alloc(64, rs_bytes(c)); p->acc = aligned_alloc(64, acc_bytes(c));
+    p->acc2 = aligned_alloc(64, acc_bytes(c));
+    p->ops = 2.0 * h * h * cin * cout;
+    p->reps = p->ops > 2e8 ? 3 : p->ops > 5e7 ? 10 : 30;
+    return !p->work || !p->A || (level == 1 && !p->A16) || !p->rs || !p->acc || !p->acc2;
+}
+
+/* the AVX2 level (1): whole call, widening, gemm16_tile, epilogue_avx2 */
+static int probe_avx2(probe_case *p) {
+    const conv_geom *g = &p->g;
+    conv_job *c = &p->c;
+    const int reps = p->reps;
     double t_full, t_build, t_gemm, t_epi;
-    TIME_US(t_full, reps, intq_conv((const int32_t *)&g, x, B, B16, colterm, m0, block, colterm, out, 1, 1, work));
+    TIME_US(t_full, reps, intq_conv((const int32_t *)g, p->x, p->B, p->B16, p->colterm, p->m0, p->block, p->colterm,
+                                    p->out, 1, 1, p->work));
     int rows = 0, mode;
-    TIME_US(t_build, reps, for (long t = 0; t < c.ntiles; t++) rows = build_tile(&c, t, A, A16, rs, &mode));
-    rows = build_tile(&c, 0, A, A16, rs, &mode);
-    TIME_US(t_gemm, reps, for (long t = 0; t < c.ntiles; t++) gemm16_tile(&c, &c.gw, A16, acc, rows, 0, c.nbt));
-    TIME_US(t_epi, reps, for (long t = 0; t < c.ntiles; t++)
-                             epilogue_avx2(&c.g16, &c.rq, acc, rs, rows, colterm, m0, out, 0, g.np));
+    TIME_US(t_build, reps, for (long t = 0; t < c->ntiles; t++) rows = build_tile(c, t, p->A, p->A16, p->rs, &mode));
+    rows = build_tile(c, 0, p->A, p->A16, p->rs, &mode);
+    TIME_US(t_gemm, reps, for (long t = 0; t < c->ntiles; t++) gemm16_tile(c, &c->gw, p->A16, p->acc, rows, 0, c->nbt));
+    TIME_US(t_epi, reps, for (long t = 0; t < c->ntiles; t++)
+                             epilogue_avx2(&c->g16, &c->rq, p->acc, p->rs, rows, p->colterm, p->m0, p->out, 0, g->np));
     printf("%3dx%-3d %4d->%-4d tiles %3ld x %2d rows | whole %8.1f us %6.1f GOPS | widen %7.1f | gemm %7.1f "
-           "(%6.1f GOPS) | epilogue %7.1f\n", h, h, cin, cout, c.ntiles, c.tile, t_full, ops / t_full * 1e-3,
-           t_build, t_gemm, ops / t_gemm * 1e-3, t_epi);
-    fflush(stdout);
-    free(x); free(out); free(B); free(B16); free(colterm); free(m0); free(shift); free(block); free(work);
-    free(A); free(A16); free(rs); free(acc);
+           "(%6.1f GOPS) | epilogue %7.1f\n", g->h, g->w, g->c, g->cout, c->ntiles, c->tile, t_full,
+           p->ops / t_full * 1e-3, t_build, t_gemm, p->ops / t_gemm * 1e-3, t_epi);
+    return 0;
+}
+
+/* the VNNI level (2): whole call, tile build, gemm_vnni and the 12-row variant, both epilogues */
+static int probe_vnni(probe_case *p) {
+    const conv_geom *g = &p->g;
+    conv_job *c = &p->c;
+    const int reps = p->reps;
+    double t_full, t_build, t_gemm, t_gemm12, t_epi2, t_epi512;
+    TIME_US(t_full, reps, intq_conv((const int32_t *)g, p->x, p->B, NULL, p->colterm, p->m0, p->block, p->colterm,
+                                    p->out, 1, p->level, p->work));
+    int rows = 0, mode;
+    TIME_US(t_build, reps, for (long t = 0; t < c->ntiles; t++) rows = build_tile(c, t, p->A, NULL, p->rs, &mode));
+    rows = build_tile(c, 0, p->A, NULL, p->rs, &mode);
+    const uint8_t *At = mode == TILE_VNNI_DIRECT ? p->x : p->A;   /* a 1x1 conv's GEMM reads the input in place */
+    const int grows = (rows + MR - 1) / MR * MR;
+    TIME_US(t_gemm, reps, for (long t = 0; t < c->ntiles; t++) gemm_vnni(g, At, p->B, p->acc, grows, 0, c->nbt));
+    /* rows up to the next multiple of 12 are zero in A (im2col fills what the GEMMs read) */
+    const int rows12 = (rows + 11) / 12 * 12;
+    TIME_US(t_gemm12, reps, for (long t = 0; t < c->ntiles; t++) gemm_vnni12(g, At, p->B, p->acc2, rows12, 0, c->nbt));
+    for (int r = 0; r < rows; r++)
+        if (memcmp(p->acc + (size_t)r * g->np, p->acc2 + (size_t)r * g->np, (size_t)g->cout * 4)) {
+            printf("gemm_vnni12 differs from gemm_vnni at row %d\n", r);
+            return 1;
+        }
+    TIME_US(t_epi2, reps, for (long t = 0; t < c->ntiles; t++)
+                              epilogue_avx2(g, &c->rq, p->acc, p->rs, rows, p->colterm, p->m0, p->out, 0, g->np));
+    TIME_US(t_epi512, reps, for (long t = 0; t < c->ntiles; t++)
+                                epilogue_vnni(g, &c->rq, p->acc, p->rs, rows, p->colterm, p->m0, p->out2, 0, g->np));
+    if (memcmp(p->out, p->out2, (size_t)rows * g->cout)) {
+        printf("epilogue_vnni differs from epilogue_avx2\n");
+        return 1;
+    }
+    printf("%3dx%-3d %4d->%-4d tiles %3ld x %2d rows | whole %8.1f us %6.1f GOPS | build %7.1f | gemm %7.1f "
+           "(%6.1f GOPS) gemm12 %7.1f | epilogue avx2 %7.1f avx512 %7.1f\n",
+           g->h, g->w, g->c, g->cout, c->ntiles, c->tile, t_full, p->ops / t_full * 1e-3, t_build, t_gemm,
+           p->ops / t_gemm * 1e-3, t_gemm12, t_epi2, t_epi512);
     return 0;
 }
 #endif
 
 static int probe(int h, int cin, int cout) {
-#ifdef INTQ_X86
-    if (intq_isa_level() == 1) return probe_avx2(h, cin, cout);
-#endif
-    if (intq_isa_level() < 1) { printf("ISA level 0: no SIMD level to probe\n"); return 1; }
-    conv_geom g;
-    memset(&g, 0, sizeof g);
-    g.n = 1; g.h = h; g.w = h; g.c = cin; g.kh = 1; g.kw = 1; g.sh = 1; g.sw = 1; g.dh = 1; g.dw = 1;
-    g.oh = h; g.ow = h; g.k = cin; g.kp = (cin + 3) / 4 * 4; g.cout = cout; g.np = (cout + NR - 1) / NR * NR;
-    g.za = 128; g.zb = -8; g.zout = 128; g.lo = 0; g.hi = 255;
-    const size_t xlen = (size_t)h * h * cin, blen = (size_t)g.np * g.kp;
-    uint8_t *x = malloc(xlen), *out = malloc((size_t)h * h * cout + 64), *out2 = malloc((size_t)h * h * cout + 64);
-    int8_t *B = aligned_alloc(64, align64(blen));
-    int32_t *colterm = aligned_alloc(64, align64(g.np * 4)), *m0 = aligned_alloc(64, align64(g.np * 4));
-    int32_t *shift = malloc(g.np * 4), *block = aligned_alloc(64, align64(RQ_BLOCK_WORDS(g.np) * 4));
-    if (!x || !out || !out2 || !B || !colterm || !m0 || !shift || !block) return 1;
-    for (size_t i = 0; i < xlen; i++) x[i] = (uint8_t)rnd();
-    for (size_t i = 0; i < blen; i++) B[i] = (int8_t)rnd();
-    for (int j = 0; j < g.np; j++) {
-        colterm[j] = (int32_t)(rnd() % 20000) - 10000;
-        m0[j] = (int32_t)((1u << 30) + rnd() % (1u << 22));
-        shift[j] = -(int)(8 + rnd() % 4);
-    }
-    rq_pack(m0, shift, g.np, block);
     const int level = intq_isa_level();
-    const long work_bytes = intq_conv_work_bytes((const int32_t *)&g, 1, level);
-    void *work = aligned_alloc(64, align64((size_t)work_bytes + 1));
-    if (!work) return 1;
-
-    conv_job c;
-    conv_setup(&c, (const int32_t *)&g, 1, level);
-    c.x = x; c.B = B; c.B16 = NULL; c.colterm = colterm; c.m0 = m0; c.shift = block; c.out = out;
-    c.colterm16 = colterm;
-    rq_view(&c.rq, block, g.np);
-    uint8_t *A = aligned_alloc(64, a_bytes(&c));
-    int32_t *rs = aligned_alloc(64, rs_bytes(&c)), *acc = aligned_alloc(64, acc_bytes(&c)),
-            *acc2 = aligned_alloc(64, acc_bytes(&c));
-    if (!A || !rs || !acc || !acc2) return 1;
-    const double ops = 2.0 * h * h * cin * cout;
-    const int reps = ops > 2e8 ? 3 : ops > 5e7 ? 10 : 30;
-    double t_full, t_build, t_gemm, t_gemm12 = 0, t_epi2, t_epi512;
-    TIME_US(t_full, reps, intq_conv((const int32_t *)&g, x, B, NULL, colterm, m0, block, colterm, out, 1, level, work));
-    int rows = 0, mode;
-    TIME_US(t_build, reps, for (long t = 0; t < c.ntiles; t++) rows = build_tile(&c, t, A, NULL, rs, &mode));
-    rows = build_tile(&c, 0, A, NULL, rs, &mode);
-    const uint8_t *At = mode == TILE_VNNI_DIRECT ? x : A;     /* a 1x1 conv's GEMM reads the input in place */
-    const int grows = (rows + MR - 1) / MR * MR;
 #ifdef INTQ_X86
-    TIME_US(t_gemm, reps, for (long t = 0; t < c.ntiles; t++) gemm_vnni(&g, At, B, acc, grows, 0, c.nbt));
-    {   /* rows up to the next multiple of 12 are zero in A (im2col fills what the GEMMs read) */
-        const int rows12 = (rows + 11) / 12 * 12;
-        TIME_US(t_gemm12, reps, for (long t = 0; t < c.ntiles; t++) gemm_vnni12(&g, At, B, acc2, rows12, 0, c.nbt));
-        for (int r = 0; r < rows; r++)
-            if (memcmp(acc + (size_t)r * g.np, acc2 + (size_t)r * g.np, (size_t)g.cout * 4)) {
-                printf("gemm_vnni12 differs from gemm_vnni at row %d\n", r); return 1;
-            }
+    if (level >= 1) {
+        probe_case p;
+        int err = case_init(&p, h, cin, cout, level) || (level == 1 ? probe_avx2(&p) : probe_vnni(&p));
+        fflush(stdout);
+        case_free(&p);
+        return err;
     }
-    TIME_US(t_epi2, reps, for (long t = 0; t < c.ntiles; t++)
-                              epilogue_avx2(&g, &c.rq, acc, rs, rows, colterm, m0, out, 0, g.np));
-    TIME_US(t_epi512, reps, for (long t = 0; t < c.ntiles; t++)
-                                epilogue_vnni(&g, &c.rq, acc, rs, rows, colterm, m0, out2, 0, g.np));
-    if (memcmp(out, out2, (size_t)rows * cout)) { printf("epilogue_vnni differs from epilogue_avx2\n"); return 1; }
-#else
-    (void)At;
-    (void)grows;
-    t_gemm = t_epi2 = t_epi512 = 0;
 #endif
-    printf("%3dx%-3d %4d->%-4d tiles %3ld x %2d rows | whole %8.1f us %6.1f GOPS | build %7.1f | gemm %7.1f "
-           "(%6.1f GOPS) gemm12 %7.1f | epilogue avx2 %7.1f avx512 %7.1f\n",
-           h, h, cin, cout, c.ntiles, c.tile, t_full, ops / t_full * 1e-3, t_build, t_gemm, ops / t_gemm * 1e-3,
-           t_gemm12, t_epi2, t_epi512);
-    fflush(stdout);
-    free(x); free(out); free(out2); free(B); free(colterm); free(m0); free(shift); free(block); free(work);
-    free(A); free(rs); free(acc); free(acc2);
-    return 0;
+    (void)h; (void)cin; (void)cout;
+    printf("ISA level %d: no SIMD level to probe\n", level);
+    return 1;
 }
 
 int main(int argc, char **argv) {
