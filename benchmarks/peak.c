@@ -5,6 +5,8 @@
  *               would saturate), 16 MACs per instruction pair
  *   peak vnni   AVX512-VNNI vpdpbusd: u8 x s8 sums of 4 into int32, 64 MACs per instruction
  *   peak fma    AVX2 vfmadd231ps on 8 float32 lanes (what float32 inference runs on), for comparison
+ *   peak madd | add | shuffle   vpmaddwd alone, vpaddd alone, vpshufb alone (ymm): issue rates in G
+ *               instructions/s, to see which pipes bound the AVX2 pair and the byte-table kernel's vpshufb
  *
  * Twelve independent accumulators (enough to hide the latency), operands in registers, best of 5 runs of
  * 0.1-0.3 s; prints GOPS (2 operations per multiply-accumulate). */
@@ -41,16 +43,29 @@ static double now(void) {
 PEAK_LOOP(avx2, MADD, 16)
 PEAK_LOOP(vnni, DP, 64)
 PEAK_LOOP(fma_ps, FMA, 8)
+/* one instruction per accumulator, results independent of each other: its issue rate (macs 0.5 makes the
+ * loop's 2 * 12 * macs per iteration 12, one per instruction) */
+#define MADD1(acc, unused) "vpmaddwd %%ymm15, %%ymm14, %%ymm" #acc "\n\t"
+#define ADD1(acc, unused) "vpaddd %%ymm15, %%ymm" #acc ", %%ymm" #acc "\n\t"
+#define SHUF1(acc, unused) "vpshufb %%ymm15, %%ymm14, %%ymm" #acc "\n\t"
+PEAK_LOOP(madd_rate, MADD1, 0.5)
+PEAK_LOOP(add_rate, ADD1, 0.5)
+PEAK_LOOP(shuffle_rate, SHUF1, 0.5)
 
 int main(int argc, char **argv) {
+    static const char *const kinds[] = {"avx2", "vnni", "fma", "madd", "add", "shuffle"};
+    static double (*const loops[])(long) = {avx2, vnni, fma_ps, madd_rate, add_rate, shuffle_rate};
+    static const long iterations[] = {20000000, 10000000, 20000000, 20000000, 20000000, 20000000};
     const char *k = argc == 2 ? argv[1] : "";
-    if (strcmp(k, "avx2") && strcmp(k, "vnni") && strcmp(k, "fma")) {
-        fprintf(stderr, "usage: peak avx2|vnni|fma\n");
+    int m = 0;
+    while (m < 6 && strcmp(k, kinds[m])) m++;
+    if (m == 6) {
+        fprintf(stderr, "usage: peak avx2|vnni|fma|madd|add|shuffle\n");
         return 2;
     }
     double best = 0;
     for (int r = 0; r < 5; r++) {
-        double g = !strcmp(k, "vnni") ? vnni(10000000) : !strcmp(k, "fma") ? fma_ps(20000000) : avx2(20000000);
+        double g = loops[m](iterations[m]);
         if (g > best) best = g;
     }
     printf("%.1f\n", best);

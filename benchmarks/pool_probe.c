@@ -1,18 +1,22 @@
-/* Two probes of the thread pool's environment (run on demand, never in tests):
+/* Three probes of the thread pool's environment (run on demand, never in tests):
  *
  *   cc -O2 -std=gnu11 -pthread -Icsrc benchmarks/pool_probe.c csrc/intq_threads.c -o /tmp/pool_probe
  *   /tmp/pool_probe wake          where the scheduler puts a thread woken after 2 ms asleep
  *   /tmp/pool_probe forkjoin      intq_parallel_for's cost per call, 1 and 2 threads
+ *   /tmp/pool_probe pingpong      a cache line's round trip between CPUs 0 and 1 (Linux)
  *
  * wake: a plain condition variable, no intq code. 300 times: the main thread sleeps 2 ms, signals the
  * worker, and spins until the worker records that it runs; prints the wake-up latency (p10/p50/p90/max)
  * and how often the worker ran on the main thread's CPU (Linux sched_getcpu).
  * forkjoin: 20000 calls of 8 chunks, back to back, with empty tasks (the pool's hand-off alone) and with
- * ~4 us tasks, at 1 and 2 threads (three repeats each); us per call. */
+ * ~4 us tasks, at 1 and 2 threads (three repeats each); us per call.
+ * pingpong: two threads pinned to CPUs 0 and 1 take turns writing one atomic word, 10^6 round trips, three
+ * repeats: what a line one core wrote costs the other to read (a layer's input written by the other thread). */
 #define _GNU_SOURCE 1
 #include "intq_common.h"
 
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
@@ -91,11 +95,58 @@ static void forkjoin(void) {
             }
 }
 
+/* ---- pingpong ---- */
+static _Atomic long ball __attribute__((aligned(64)));
+#define ROUND_TRIPS 1000000L
+
+static int pin(int cpu) {
+#ifdef __linux__
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+#else
+    (void)cpu;
+    return -1;
+#endif
+}
+
+static void *pong(void *arg) {
+    (void)arg;
+    pin(1);
+    for (long i = 0; i < ROUND_TRIPS; i++) {
+        while (atomic_load(&ball) != 2 * i + 1) {}
+        atomic_store(&ball, 2 * i + 2);
+    }
+    return NULL;
+}
+
+static void pingpong(void) {
+    if (pin(0) != 0) {
+        printf("pingpong: cannot pin to CPU 0\n");
+        return;
+    }
+    for (int r = 0; r < 3; r++) {
+        pthread_t t;
+        atomic_store(&ball, 0);
+        pthread_create(&t, NULL, pong, NULL);
+        const long t0 = now_ns();
+        for (long i = 0; i < ROUND_TRIPS; i++) {
+            atomic_store(&ball, 2 * i + 1);
+            while (atomic_load(&ball) != 2 * i + 2) {}
+        }
+        const double ns = (double)(now_ns() - t0) / ROUND_TRIPS;
+        pthread_join(t, NULL);
+        printf("round trip of a cache line between CPUs 0 and 1: %.0f ns\n", ns);
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc == 2 && !strcmp(argv[1], "wake")) wake();
     else if (argc == 2 && !strcmp(argv[1], "forkjoin")) forkjoin();
+    else if (argc == 2 && !strcmp(argv[1], "pingpong")) pingpong();
     else {
-        fprintf(stderr, "usage: %s wake|forkjoin\n", argv[0]);
+        fprintf(stderr, "usage: %s wake|forkjoin|pingpong\n", argv[0]);
         return 2;
     }
     return 0;
