@@ -1,7 +1,8 @@
 """Same-process A/B of two intq C libraries on the same plan records (run on demand, never in tests).
 
     python benchmarks/ab_builds.py OLD_SO [--model mobilenet_v1_0.25_128_quant] [--threads 1]
-                                          [--records all|0,1,2] [--reps 100]
+                                          [--records all|0,1,2|add,depthwise] [--reps 100]
+    python benchmarks/ab_builds.py OLD_SO --op "ADD 56x56x24" [--threads 1] [--reps 100]
     python benchmarks/ab_builds.py OLD_SO --whole [--model ...] [--reps 30]
 
 OLD_SO is another build's ``intq/runtime/fast/_intq_fast*.so`` (e.g. ``git archive <commit> | tar -x -C /tmp/old
@@ -12,7 +13,10 @@ than the workspace ignores the word and allocates its scratch itself), so the tw
 buffers in the same minutes of a noisy machine:
 
 * per record (default): each record called alternately on OLD and NEW, ``--reps`` times per round, 3 rounds;
-  medians per record in us, their ratio, and the sums;
+  medians per record in us, their ratio, and the sums. ``--records`` takes indices or record kinds (the names
+  of KINDS below, e.g. ``add``);
+* ``--op NAME``: the same on the one-node plan of each case of benchmarks/bench_ops.py whose name starts with
+  NAME (uint8 operands of the shapes listed there), instead of a model;
 * ``--whole``: the whole plan at 1 and 2 threads, each turn a 2 ms pause, one untimed call and 3 timed
   ones (the pattern of bench_runtime.py), OLD and NEW alternating; medians in ms and the 2-thread speed-ups.
 
@@ -88,13 +92,49 @@ def check_runs(f, recs, name: str) -> None:
             raise SystemExit(f"{name} library rejects record {i} (op kind {int(recs[i][0])}): it cannot run this plan")
 
 
-def per_record(old, new, model: str, threads: int, which: str, reps: int, old_lib=None) -> None:
-    it, _ = planned(model, threads)
+def chosen(recs, which: str) -> list[int]:
+    """Record indices from ``all``, indices and KINDS names, comma-separated; exits on one that names none."""
+    if which == "all":
+        return list(range(len(recs)))
+    ids = []
+    for w in which.split(","):
+        if w.strip().isdigit():
+            if int(w) >= len(recs):
+                raise SystemExit(f"--records: the plan has records 0..{len(recs) - 1}, not {w}")
+            ids.append(int(w))
+            continue
+        hit = [i for i, r in enumerate(recs) if KINDS.get(int(r[0])) == w.strip()]
+        if not hit:
+            raise SystemExit(f"--records: no record of kind {w!r} (kinds: {', '.join(sorted(set(KINDS.values())))})")
+        ids += hit
+    return sorted(set(ids))
+
+
+def op_planned(name: str, threads: int):
+    """[(case name, Interpreter)] of the bench_ops.py cases whose name starts with ``name``, planned."""
+    from bench_ops import cases
+    found = []
+    rng = np.random.default_rng(0)
+    for case, g, shapes in cases("uint8"):
+        if case.startswith(name):
+            it = intq.Interpreter(g, num_threads=threads)
+            it.run(*(rng.integers(0, 256, s).astype(np.uint8) for s in shapes))
+            if it._plan is None:
+                raise SystemExit(f"{case}: no plan")
+            found.append((case, it))
+    if not found:
+        raise SystemExit(f"--op: no bench_ops.py case starts with {name!r}")
+    return found
+
+
+def per_record(old, new, model: str, threads: int, which: str, reps: int, old_lib=None, it=None) -> None:
+    if it is None:
+        it, _ = planned(model, threads)
     recs = it._plan.records
     old_recs, _work = records_for(old_lib, it._plan) if old_lib is not None else (recs, None)
     check_runs(old, old_recs, "OLD")
     check_runs(new, recs, "NEW")
-    ids = range(len(recs)) if which == "all" else [int(i) for i in which.split(",")]
+    ids = chosen(recs, which)
     times = {(i, k): [] for i in ids for k in ("old", "new")}
     pc = time.perf_counter
     for _ in range(3):
@@ -154,11 +194,15 @@ def main(argv=None) -> int:
     ap.add_argument("--records", default="all")
     ap.add_argument("--reps", type=int, default=100)
     ap.add_argument("--whole", action="store_true")
+    ap.add_argument("--op", default="", help="a bench_ops.py case name prefix: its one-node plan, not a model")
     a = ap.parse_args(argv)
     old_lib = ctypes.CDLL(str(Path(a.old_so).resolve()))
     old_lib.intq_run_plan.argtypes = LIB.intq_run_plan.argtypes
     old_lib.intq_run_plan.restype = LIB.intq_run_plan.restype
-    if a.whole:
+    if a.op:
+        for case, it in op_planned(a.op, a.threads):
+            per_record(old_lib.intq_run_plan, LIB.intq_run_plan, case, a.threads, a.records, a.reps, old_lib, it)
+    elif a.whole:
         whole(old_lib.intq_run_plan, LIB.intq_run_plan, a.model, a.reps, old_lib)
     else:
         per_record(old_lib.intq_run_plan, LIB.intq_run_plan, a.model, a.threads, a.records, a.reps, old_lib)

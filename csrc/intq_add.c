@@ -126,12 +126,61 @@ static inline long elementwise_avx2_body(const add_job *j, long begin, long end,
     }
     return i;
 }
+/* ADD when one input's rescale is exact: the input with the larger scale has the multiplier 0.5 exactly (TFLite's
+ * prepare divides each input scale by twice the larger one), M = 2^30 and s = 0, so its MBQM((q - z) << 20) is
+ * (q - z) << 19 (|q - z| << 19 < 2^28: SRDHM's product is a multiple of 2^31 plus the 2^30 it rounds away).
+ * That input (x; y is the other, rescaled by rescaled8) costs one shift. The output MBQM has a multiplier below
+ * one (s_out <= 0), the same for every lane: no left shift, the odd lanes multiply by m as it is, their SRDHM
+ * doubled in place as in rq8, and one rounding shift for all lanes. */
+__attribute__((target("avx2"), always_inline))
+static inline long add_exact_avx2_body(const add_job *j, long begin, long end, const int s8) {
+    const int32_t *p = j->p;
+    const int a_exact = p[P_M1] == (1 << 30) && p[P_S1] == 0;
+    const uint8_t *x = a_exact ? j->a : j->b, *y = a_exact ? j->b : j->a;
+    const int32_t zx = a_exact ? p[P_Z1] : p[P_Z2];
+    const rescale_k ky = a_exact ? rescale_init(p[P_Z2], p[P_M2], p[P_S2]) : rescale_init(p[P_Z1], p[P_M1], p[P_S1]);
+    const __m256i cx = _mm256_set1_epi32(-zx * (1 << 19)), m = _mm256_set1_epi32(p[P_MO]);
+    const __m256i half = _mm256_set1_epi64x(1LL << 30);
+    const int e = -p[P_SO];
+    const __m256i rhalf = _mm256_set1_epi32(e > 0 ? 1 << (e - 1) : 0);
+    const __m128i cnt = _mm_cvtsi32_si128(e);
+    const codes_k k = codes_init(p[P_ZOUT], p[P_LO], p[P_HI], s8);
+    long i = begin;
+    for (; i + 32 <= end; i += 32) {
+        __m256i r[4];
+        for (int u = 0; u < 4; u++) {
+            const __m128i xv = _mm_loadl_epi64((const __m128i *)(x + i + 8 * u));
+            const __m256i xs = _mm256_slli_epi32(s8 ? _mm256_cvtepi8_epi32(xv) : _mm256_cvtepu8_epi32(xv), 19);
+            const __m256i sum = _mm256_add_epi32(_mm256_add_epi32(xs, cx), rescaled8(y + i + 8 * u, s8, &ky));
+            const __m256i ev = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(sum, m), half), 31);
+            __m256i od = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(sum, 32), m), half);
+            od = _mm256_add_epi64(od, od);
+            const __m256i hi = _mm256_blend_epi32(ev, od, 0xAA);
+            r[u] = _mm256_sign_epi32(_mm256_srl_epi32(_mm256_add_epi32(_mm256_abs_epi32(hi), rhalf), cnt), hi);
+        }
+        _mm256_storeu_si256((__m256i *)(j->out + i), codes32(&k, r[0], r[1], r[2], r[3]));
+    }
+    return i;
+}
+
+/* whether add_exact_avx2_body applies: an input with M = 2^30, s = 0, the other's shift within rescaled8's
+ * range, an output shift to the right by at most 31 */
+static int add_exact_applies(const int32_t *p) {
+    const int a_exact = p[P_M1] == (1 << 30) && p[P_S1] == 0, b_exact = p[P_M2] == (1 << 30) && p[P_S2] == 0;
+    return (a_exact && rescale_fits(p[P_S2])) || (b_exact && rescale_fits(p[P_S1]))
+           ? p[P_SO] <= 0 && p[P_SO] >= -31 : 0;
+}
+
 #define ELEMENTWISE_VARIANT(NAME, MUL, S8) __attribute__((target("avx2"))) static long NAME(const add_job *j, long b, \
                                                                                           long e) {             \
     return elementwise_avx2_body(j, b, e, MUL, S8);                                                             \
 }
-ELEMENTWISE_VARIANT(add_avx2_u8, 0, 0)
-ELEMENTWISE_VARIANT(add_avx2_s8, 0, 1)
+#define ADD_VARIANT(NAME, S8) __attribute__((target("avx2"))) static long NAME(const add_job *j, long b, long e) { \
+    return add_exact_applies(j->p) ? add_exact_avx2_body(j, b, e, S8) : elementwise_avx2_body(j, b, e, 0, S8);   \
+}
+ADD_VARIANT(add_avx2_u8, 0)
+ADD_VARIANT(add_avx2_s8, 1)
+#undef ADD_VARIANT
 ELEMENTWISE_VARIANT(mul_avx2_u8, 1, 0)
 ELEMENTWISE_VARIANT(mul_avx2_s8, 1, 1)
 #undef ELEMENTWISE_VARIANT
