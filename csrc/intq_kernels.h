@@ -20,7 +20,7 @@ int intq_depthwise(const int32_t *gm, const uint8_t *x, const int32_t *w32, cons
 long intq_depthwise_work_bytes(const int32_t *gm, int nthreads, int level);
 /* intq_softmax.c */
 void intq_softmax(const uint8_t *x, uint8_t *out, long rows, long depth, int in_int8, const int32_t *exps,
-                  const int32_t *terms, const uint8_t *keep, int nthreads);
+                  const int32_t *terms, const uint8_t *keep, int nthreads, int level);
 void intq_lut2(const uint8_t *a, const uint8_t *b, const uint8_t *table, uint8_t *out, long n, int nthreads);
 /* intq_add.c */
 void intq_add(const uint8_t *a, const uint8_t *b, const int32_t *params, uint8_t *out, long n, int nthreads,

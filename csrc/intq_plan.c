@@ -100,7 +100,7 @@ int intq_run_plan(const int64_t *plan, long nrec) {
         case OP_ADD: intq_add(P(1), P(2), P(3), P(4), (long)r[5], (int)r[6], (int)r[7]); break;
         case OP_MUL: intq_mul(P(1), P(2), P(3), P(4), (long)r[5], (int)r[6], (int)r[7]); break;
         case OP_SOFTMAX:
-            intq_softmax(P(1), P(2), (long)r[3], (long)r[4], (int)r[5], P(6), P(7), P(8), (int)r[9]);
+            intq_softmax(P(1), P(2), (long)r[3], (long)r[4], (int)r[5], P(6), P(7), P(8), (int)r[9], (int)r[10]);
             break;
         case OP_GLOBAL_AVG:
             intq_global_avg_pool(P(1), P(2), (long)r[3], (long)r[4], (long)r[5], (int)r[6], (int)r[7], (int)r[8],

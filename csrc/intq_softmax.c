@@ -49,53 +49,104 @@ int32_t intq_get_reciprocal(int32_t x, int x_integer_digits, int32_t *bits_over_
 }
 
 /* rows x depth codes (int8 when in_int8, else uint8) -> same-shape output codes.
- * exps[n], terms[n], keep[n] for n = max - q in 0..255 (terms already 0 where !keep). Rows split over up to
- * nthreads threads (threads_for_elements of rows x depth). */
+ * exps[n], terms[n], keep[n] for n = max - q in 0..255 (terms already 0 where !keep). Per row: the max, the sum
+ * of terms (four partial sums: wrapping int32 addition is associative, the same total), then the output of
+ * every input byte in a 256-entry table indexed by the raw byte (bytes above the row's max never occur; they
+ * get q_min) and one byte gather (lut_bytes: AVX2 vpshufb at level >= 1). Rows split over up to nthreads
+ * threads (threads_for_elements of rows x depth). */
 typedef struct {
-    const uint8_t *x; uint8_t *out; long depth; int in_int8; const int32_t *exps, *terms; const uint8_t *keep;
+    const uint8_t *x; uint8_t *out; long depth; int in_int8, level; const int32_t *exps, *terms; const uint8_t *keep;
 } softmax_job;
+
+/* the row's largest code, as an int */
+static int row_max(const uint8_t *xr, long depth, int in_int8) {
+    if (in_int8) {
+        int8_t m = -128;
+        for (long i = 0; i < depth; i++) m = (int8_t)xr[i] > m ? (int8_t)xr[i] : m;
+        return m;
+    }
+    uint8_t m = 0;
+    for (long i = 0; i < depth; i++) m = xr[i] > m ? xr[i] : m;
+    return m;
+}
+
+#ifdef INTQ_X86
+/* by_n[n] = clamp(RDBPOT(SRDHM(inv, exps[n]), e) + lo) where keep[n], else lo, for n in 0..255 (e <= 31), 8 per
+ * step: SRDHM as (p + 2^30) >> 31 on 64-bit products (equal to it for every operand pair but INT32_MIN^2; exps
+ * are Q0.31 values of exp on [-inf, 0], never negative), the rounding shift in rdbpot8's sign-magnitude form;
+ * values in [lo, lo + 255] pack to bytes without saturation changing them */
+__attribute__((target("avx2"))) static void outputs_avx2(int32_t inv, int e, const int32_t *exps,
+                                                          const uint8_t *keep, int lo, int s8, uint8_t *by_n) {
+    const __m256i iv = _mm256_set1_epi32(inv), half = _mm256_set1_epi64x(1LL << 30), lov = _mm256_set1_epi32(lo);
+    const __m256i hiv = _mm256_set1_epi32(lo + 255), rhalf = _mm256_set1_epi32(e > 0 ? 1 << (e - 1) : 0);
+    const __m128i cnt = _mm_cvtsi32_si128(e);
+    for (int n = 0; n < 256; n += 32) {
+        __m256i v[4];
+        for (int u = 0; u < 4; u++) {
+            const __m256i x = _mm256_loadu_si256((const __m256i *)(exps + n + 8 * u));
+            const __m256i ev = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(x, iv), half), 31);
+            __m256i od = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), iv), half);
+            od = _mm256_add_epi64(od, od);
+            const __m256i h = _mm256_blend_epi32(ev, od, 0xAA);
+            __m256i q = _mm256_sign_epi32(_mm256_srl_epi32(_mm256_add_epi32(_mm256_abs_epi32(h), rhalf), cnt), h);
+            q = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(q, lov), lov), hiv);
+            const __m256i k = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(keep + n + 8 * u)));
+            v[u] = _mm256_blendv_epi8(q, lov, _mm256_cmpeq_epi32(k, _mm256_setzero_si256()));
+        }
+        const __m256i ab = _mm256_packs_epi32(v[0], v[1]), cd = _mm256_packs_epi32(v[2], v[3]);
+        const __m256i b = s8 ? _mm256_packs_epi16(ab, cd) : _mm256_packus_epi16(ab, cd);
+        _mm256_storeu_si256((__m256i *)(by_n + n), _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+    }
+}
+#endif
 
 static int softmax_task(void *vp, long begin, long end, int thread) {
     (void)thread;
     const softmax_job *j = vp;
     const long depth = j->depth;
     const int in_int8 = j->in_int8, lo = in_int8 ? -128 : 0, hi = in_int8 ? 127 : 255;
-    uint8_t table[256];
+    uint8_t table[256], by_n[256];
     for (long r = begin; r < end; r++) {
         const uint8_t *xr = j->x + r * depth;
-        uint8_t *o = j->out + r * depth;
-        int mx = -129;
-        for (long i = 0; i < depth; i++) {
-            int v = in_int8 ? (int)(int8_t)xr[i] : (int)xr[i];
-            mx = v > mx ? v : mx;
-        }
-        uint32_t sum = 0;
-        for (long i = 0; i < depth; i++) {
-            int v = in_int8 ? (int)(int8_t)xr[i] : (int)xr[i];
-            sum += (uint32_t)j->terms[mx - v];
+        const int mx = row_max(xr, depth, in_int8);
+        const int32_t *t = j->terms + mx;            /* t[-v] = terms[mx - v] */
+        uint32_t s[4] = {0, 0, 0, 0};
+        long i = 0;
+        if (in_int8) {
+            for (; i + 4 <= depth; i += 4)
+                for (int u = 0; u < 4; u++) s[u] += (uint32_t)t[-(int)(int8_t)xr[i + u]];
+            for (; i < depth; i++) s[0] += (uint32_t)t[-(int)(int8_t)xr[i]];
+        } else {
+            for (; i + 4 <= depth; i += 4)
+                for (int u = 0; u < 4; u++) s[u] += (uint32_t)t[-(int)xr[i + u]];
+            for (; i < depth; i++) s[0] += (uint32_t)t[-(int)xr[i]];
         }
         int32_t nbu;
-        int32_t inv = intq_get_reciprocal((int32_t)sum, 12, &nbu);
-        int exponent = nbu + 31 - 8;
-        for (int n = 0; n < 256; n++) {
-            int q = lo;
-            if (j->keep[n] && exponent <= 31) {
-                int32_t p = rdbpot(srdhm(inv, j->exps[n]), exponent) + lo;
-                q = clamp_i32(p, lo, hi);
-            }
-            table[n] = (uint8_t)q;
+        const int32_t inv = intq_get_reciprocal((int32_t)(s[0] + s[1] + s[2] + s[3]), 12, &nbu);
+        const int exponent = nbu + 31 - 8;
+        int done = 0;
+#ifdef INTQ_X86
+        if (j->level >= 1 && exponent <= 31) {
+            outputs_avx2(inv, exponent, j->exps, j->keep, lo, in_int8, by_n);
+            done = 1;
         }
-        for (long i = 0; i < depth; i++) {
-            int v = in_int8 ? (int)(int8_t)xr[i] : (int)xr[i];
-            o[i] = table[mx - v];
+#endif
+        if (!done)
+            for (int n = 0; n < 256; n++)
+                by_n[n] = (uint8_t)(j->keep[n] && exponent <= 31
+                                    ? clamp_i32(rdbpot(srdhm(inv, j->exps[n]), exponent) + lo, lo, hi) : lo);
+        for (int b = 0; b < 256; b++) {                 /* by raw byte: the code's n = mx - code */
+            const int n = mx - (in_int8 ? (int)(int8_t)b : b);
+            table[b] = n >= 0 ? by_n[n] : (uint8_t)lo;
         }
+        lut_bytes(xr, j->out + r * depth, depth, table, j->level);
     }
     return 0;
 }
 
 void intq_softmax(const uint8_t *x, uint8_t *out, long rows, long depth, int in_int8, const int32_t *exps,
-                  const int32_t *terms, const uint8_t *keep, int nthreads) {
-    softmax_job j = {x, out, depth, in_int8, exps, terms, keep};
+                  const int32_t *terms, const uint8_t *keep, int nthreads, int level) {
+    softmax_job j = {x, out, depth, in_int8, level, exps, terms, keep};
     intq_parallel_for(threads_for_elements(rows * depth, nthreads), rows, softmax_task, &j);
 }
 

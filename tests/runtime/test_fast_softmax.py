@@ -38,11 +38,20 @@ def test_c_get_reciprocal_equals_fixedpoint():
 
 
 def _check(x: np.ndarray, dtype: str, s_in: float, beta: float) -> None:
+    """The kernel as the interpreter runs it, then at every ISA level (the byte gather's AVX2 and C paths)."""
+    from intq.runtime.fast import softmax as fast_softmax
+    from intq.runtime.kernels import ExecContext
+    from intq.runtime.reference import softmax as ref_softmax
     lo, _ = RANGES[dtype]
     shape = x.shape
     g = one_op("SOFTMAX", [("x", shape, dtype, q(s_in, 0))], [], (shape, dtype, q(1 / 256, lo)),
                OP_OPTIONS["SOFTMAX"](beta=beta))
     assert_kernel_equal("SOFTMAX", g, [x], fast.KERNELS)
+    ref_k = ref_softmax.KERNELS["SOFTMAX"]
+    want = ref_k.run(ref_k.prepare(g, g.nodes[0]), [x], ExecContext())[0]
+    p = fast.KERNELS["SOFTMAX"].prepare(g, g.nodes[0])
+    for level in range(fast.ISA_LEVEL + 1):
+        assert np.array_equal(fast_softmax.run_threads(p, x, 1, level), want), level
 
 
 @settings(max_examples=40, deadline=None)

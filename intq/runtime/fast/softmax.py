@@ -5,7 +5,8 @@ d = q - max(q), and d takes only the 256 values -255..0. Prepare evaluates the r
 functions once for every d with intq.scheme.fixedpoint (exp in Q0.31, its Rescale<12> term, zero where
 d < diff_min); run calls ``intq_softmax``, which per row sums the terms (int32, wrapping), takes gemmlowp's
 GetReciprocal (a scalar C port of ``fixedpoint.get_reciprocal``, tested against it) and writes
-clamp(RDBPOT(SRDHM(inv, e), bits_over_unit + 23) + q_min), as runtime/reference/softmax.py does.
+clamp(RDBPOT(SRDHM(inv, e), bits_over_unit + 23) + q_min), as runtime/reference/softmax.py does: the row's
+256 possible outputs in a table, then one byte gather (AVX2 ``vpshufb`` at ISA level 1 and up).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
-from intq.runtime.fast._lib import LIB, OP_SOFTMAX, ptr
+from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_SOFTMAX, ptr
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import softmax as ref
 from intq.scheme.fixedpoint import (exp_on_negative_values, multiply_by_quantized_multiplier_greater_than_one,
@@ -34,13 +35,15 @@ def prepare(graph: Graph, node: Node) -> dict:
     return q
 
 
-def run_threads(p: dict, x: np.ndarray, num_threads: int) -> np.ndarray:
-    """The kernel with its rows over up to ``num_threads`` threads (tests run 1 and 2)."""
+def run_threads(p: dict, x: np.ndarray, num_threads: int, level: int = ISA_LEVEL) -> np.ndarray:
+    """The kernel with its rows over up to ``num_threads`` threads at ISA ``level`` (<= ISA_LEVEL; tests run
+    every level, 1 and 2 threads)."""
     x = np.ascontiguousarray(x)
     out = np.empty(x.shape, p["dtype"])
     depth = x.shape[-1] if x.ndim else 1
     rows = x.size // depth if depth else 0
-    LIB.intq_softmax(ptr(x), ptr(out), rows, depth, p["in_int8"], *p["consts"], num_threads)
+    LIB.intq_softmax(ptr(x), ptr(out), rows, depth, p["in_int8"], *p["consts"], num_threads,
+                     min(int(level), ISA_LEVEL))
     return out
 
 
@@ -54,7 +57,7 @@ def plan(p: dict, ins: list, outs: list, num_threads: int):
     x = ins[0]
     depth = x.shape[-1] if x.ndim else 1
     rows = x.size // depth if depth else 0
-    return [OP_SOFTMAX, ptr(x), ptr(outs[0]), rows, depth, p["in_int8"], *p["consts"], num_threads], []
+    return [OP_SOFTMAX, ptr(x), ptr(outs[0]), rows, depth, p["in_int8"], *p["consts"], num_threads, ISA_LEVEL], []
 
 
 KERNELS = {"SOFTMAX": Kernel(prepare, run, plan)}
