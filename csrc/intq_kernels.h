@@ -45,7 +45,7 @@ void intq_copy(void *dst, const void *src, long n);
 void intq_max_pool(const uint8_t *x, uint8_t *out, const int64_t *g);
 void intq_avg_pool(const uint8_t *x, uint8_t *out, const int64_t *g);
 void intq_mean_table(const uint8_t *x, uint8_t *out, const int64_t *meta, const uint8_t *table, int32_t *acc,
-                     int nthreads);
+                     int nthreads, int level);
 void intq_arg_max(const void *x, void *out, long outer, long len, long inner, int kind, int osize, int nthreads);
 /* intq_plan.c */
 void intq_global_avg_pool(const uint8_t *x, uint8_t *out, long n, long hw, long c, int in_int8, int lo, int hi,

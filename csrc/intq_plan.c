@@ -129,7 +129,7 @@ int intq_run_plan(const int64_t *plan, long nrec) {
         case OP_MAX_POOL: intq_max_pool(P(1), P(2), P(3)); break;
         case OP_AVG_POOL: intq_avg_pool(P(1), P(2), P(3)); break;
         case OP_COPY: intq_copy(P(1), P(2), (long)r[3]); break;
-        case OP_MEAN_TABLE: intq_mean_table(P(1), P(2), P(3), P(4), P(5), (int)r[6]); break;
+        case OP_MEAN_TABLE: intq_mean_table(P(1), P(2), P(3), P(4), P(5), (int)r[6], (int)r[7]); break;
         case OP_SPLIT: intq_split(P(1), P(2), (long)r[3], (long)r[4], (long)r[5], (int)r[6]); break;
         case OP_ARG_MAX:
             intq_arg_max(P(1), P(2), (long)r[3], (long)r[4], (long)r[5], (int)r[6], (int)r[7], (int)r[8]);

@@ -265,15 +265,49 @@ void intq_avg_pool(const uint8_t *x, uint8_t *out, const int64_t *g) {
 }
 
 /* MEAN by table: meta = [in_int8, offset, in_shape[6], reduced[6] (0/1)]; acc (int32, nthreads x the output's
- * elements, scratch from the caller) gets the sums in output order; out[o] = table[acc[o] - offset]. Threads (up
- * to nthreads, threads_for_elements of the input's size) split the outermost of the first five dims longer
+ * elements, scratch from the caller) gets the sums in output order; out[o] = table[acc[o] - offset]. Dims of
+ * length 1 are dropped and neighbours both reduced or both kept merged (a C-contiguous array's neighbours
+ * always merge), so MEAN over H and W of NHWC is [N, H*W, C] with the middle dim reduced. Threads (up to
+ * nthreads, threads_for_elements of the input's size) split the outermost of the first five dims longer
  * than 1, so each reads a contiguous part of the input (as the threads of the layer before wrote it, when
  * that layer split its rows), and add into their own copies of the sums (acc + thread x outputs), which are
- * added at the end (int32 wrapping sums, so the order does not matter). */
+ * added at the end (int32 wrapping sums, so the order does not matter). AVX2 (level >= 1), a reduced dim
+ * followed by a kept last dim of 32 or more: the rows of the reduced dim summed 32 codes at a time in 16-bit
+ * lanes held in registers, flushed into the int32 sums every 255 rows (255 x 255 fits 16 bits unsigned,
+ * 255 x 128 signed). */
 typedef struct {
-    const uint8_t *x; int32_t *acc; const int64_t *sh, *red; long ostr[INTQ_MAXDIM], istr[INTQ_MAXDIM], nout;
-    int split, in_int8;
+    const uint8_t *x; int32_t *acc; long sh[INTQ_MAXDIM], red[INTQ_MAXDIM], ostr[INTQ_MAXDIM], istr[INTQ_MAXDIM];
+    long nout;
+    int split, in_int8, level;
 } mean_job;
+
+#ifdef INTQ_X86
+/* acc[c] += sum of rows r in [0, rows) of x[r * stride + c] for c in [0, n - n % 32); returns that count */
+__attribute__((target("avx2"))) static long mean_rows_avx2(const uint8_t *x, long stride, long rows, long n,
+                                                           int32_t *acc, int s8) {
+    const long n32 = n / 32 * 32;
+    for (long c = 0; c < n32; c += 32) {
+        for (long r0 = 0; r0 < rows; r0 += 255) {
+            const long r1 = rows - r0 < 255 ? rows : r0 + 255;
+            __m256i a = _mm256_setzero_si256(), b = a;
+            const uint8_t *p = x + r0 * stride + c;
+            for (long r = r0; r < r1; r++, p += stride) {
+                const __m128i u = _mm_loadu_si128((const __m128i *)p), v = _mm_loadu_si128((const __m128i *)(p + 16));
+                a = _mm256_add_epi16(a, s8 ? _mm256_cvtepi8_epi16(u) : _mm256_cvtepu8_epi16(u));
+                b = _mm256_add_epi16(b, s8 ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v));
+            }
+            __m256i *o = (__m256i *)(acc + c);
+            const __m128i h[4] = {_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1),
+                                  _mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1)};
+            for (int k = 0; k < 4; k++) {
+                const __m256i wide = s8 ? _mm256_cvtepi16_epi32(h[k]) : _mm256_cvtepu16_epi32(h[k]);
+                _mm256_storeu_si256(o + k, _mm256_add_epi32(_mm256_loadu_si256(o + k), wide));
+            }
+        }
+    }
+    return n32;
+}
+#endif
 
 static int mean_task(void *vp, long begin, long end, int thread) {
     const mean_job *j = vp;
@@ -282,11 +316,13 @@ static int mean_task(void *vp, long begin, long end, int thread) {
     int32_t *const acc = j->acc + (size_t)thread * j->nout;
     long lo[INTQ_MAXDIM], hi[INTQ_MAXDIM], i[INTQ_MAXDIM], ostr[INTQ_MAXDIM], istr[INTQ_MAXDIM];
     for (int k = 0; k < INTQ_MAXDIM; k++) {
-        lo[k] = 0; hi[k] = (long)j->sh[k]; ostr[k] = j->ostr[k]; istr[k] = j->istr[k];
+        lo[k] = 0; hi[k] = j->sh[k]; ostr[k] = j->ostr[k]; istr[k] = j->istr[k];
     }
     lo[j->split] = begin;
     hi[j->split] = end;
     const long n5 = hi[5];
+    /* AVX2: dim 4's rows (reduced) summed at once into one output row of dim 5 (kept) */
+    const int rows4 = j->level >= 1 && !red5 && j->red[4] && n5 >= 32;
     for (i[0] = lo[0]; i[0] < hi[0]; i[0]++)
     for (i[1] = lo[1]; i[1] < hi[1]; i[1]++)
     for (i[2] = lo[2]; i[2] < hi[2]; i[2]++)
@@ -296,33 +332,63 @@ static int mean_task(void *vp, long begin, long end, int thread) {
         for (int k = 0; k < 5; k++) { io += i[k] * istr[k]; oo += i[k] * ostr[k]; }
         const uint8_t *x = x0 + io;
         int32_t *o = acc + oo;
+        long f = 0;
+#ifdef INTQ_X86
+        if (rows4) {
+            const long rows = hi[4] - i[4];
+            f = mean_rows_avx2(x, istr[4], rows, n5, o, in_int8);
+            for (long r = 0; r < rows; r++) {
+                const uint8_t *xr = x + r * istr[4];
+                if (in_int8) for (long g = f; g < n5; g++) o[g] += (int8_t)xr[g];
+                else for (long g = f; g < n5; g++) o[g] += xr[g];
+            }
+            break;                                    /* every row of dim 4 is summed */
+        }
+#endif
         if (red5) {
             int32_t s = 0;
-            if (in_int8) for (long f = 0; f < n5; f++) s += (int8_t)x[f];
-            else for (long f = 0; f < n5; f++) s += x[f];
+            if (in_int8) for (; f < n5; f++) s += (int8_t)x[f];
+            else for (; f < n5; f++) s += x[f];
             *o += s;
-        } else if (in_int8) for (long f = 0; f < n5; f++) o[f] += (int8_t)x[f];
-        else for (long f = 0; f < n5; f++) o[f] += x[f];
+        } else if (in_int8) for (; f < n5; f++) o[f] += (int8_t)x[f];
+        else for (; f < n5; f++) o[f] += x[f];
     }
     return 0;
 }
 
 void intq_mean_table(const uint8_t *x, uint8_t *out, const int64_t *meta, const uint8_t *table, int32_t *acc,
-                     int nthreads) {
-    mean_job j = {x, acc, meta + 2, meta + 2 + INTQ_MAXDIM, {0}, {0}, 1, 0, (int)meta[0]};
+                     int nthreads, int level) {
+    mean_job j = {x, acc, {0}, {0}, {0}, {0}, 1, 0, (int)meta[0], level};
     const int64_t offset = meta[1];
+    /* the dims without those of length 1, neighbours of one kind merged, right-aligned in 6 */
+    long sh[INTQ_MAXDIM], red[INTQ_MAXDIM];
+    int nd = 0;
+    for (int k = 0; k < INTQ_MAXDIM; k++) {
+        const long d = (long)meta[2 + k], r = meta[2 + INTQ_MAXDIM + k] != 0;
+        if (d == 1) continue;
+        if (nd > 0 && red[nd - 1] == r) sh[nd - 1] *= d;
+        else { sh[nd] = d; red[nd] = r; nd++; }
+    }
+    for (int k = 0; k < INTQ_MAXDIM; k++) {
+        const int s = k - (INTQ_MAXDIM - nd);
+        j.sh[k] = s >= 0 ? sh[s] : 1;
+        j.red[k] = s >= 0 ? red[s] : 0;
+    }
     long nin = 1;
     for (int k = INTQ_MAXDIM - 1; k >= 0; k--) {
         j.ostr[k] = j.red[k] ? 0 : j.nout;
-        j.nout *= j.red[k] ? 1 : (long)j.sh[k];
+        j.nout *= j.red[k] ? 1 : j.sh[k];
         j.istr[k] = nin;
-        nin *= (long)j.sh[k];
+        nin *= j.sh[k];
     }
     while (j.split < INTQ_MAXDIM - 2 && j.sh[j.split] < 2) j.split++;
-    int nt = j.sh[j.split] < 2 ? 1 : threads_for_elements(nin, nthreads);
+    /* the AVX2 row sums take ~0.05 ns a code: a second thread pays from ~128K codes each (one-off, 27 Nov:
+     * 1x7x7x1280 ran slower on two, 1x28x28x512 1.6x faster) */
+    const int rows4 = level >= 1 && !j.red[5] && j.red[4] && j.sh[5] >= 32;
+    int nt = j.sh[j.split] < 2 ? 1 : threads_for_elements(rows4 ? nin / 16 : nin, nthreads);
     if (nt > j.sh[j.split]) nt = (int)j.sh[j.split];
     memset(acc, 0, (size_t)nt * (size_t)j.nout * sizeof(int32_t));
-    intq_parallel_for(nt, (long)j.sh[j.split], mean_task, &j);
+    intq_parallel_for(nt, j.sh[j.split], mean_task, &j);
     for (int t = 1; t < nt; t++)
         for (long i = 0; i < j.nout; i++) acc[i] = (int32_t)((uint32_t)acc[i] + (uint32_t)acc[(size_t)t * j.nout + i]);
     for (long i = 0; i < j.nout; i++) out[i] = table[acc[i] - offset];

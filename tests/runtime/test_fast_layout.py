@@ -234,6 +234,34 @@ def test_mean_matches_reference_run_and_planned(dtype, seed, shape_axes, keep, r
     _plan_equal(g, x)                          # batch reduced: the plan's table is built for the planned batch
 
 
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+@pytest.mark.parametrize("shape, axes", [((1, 7, 7, 1280), (1, 2)), ((2, 300, 40), (1,)), ((1, 3, 520, 33), (1, 2)),
+                                         ((3, 5, 6, 96), (2,)), ((2, 10, 4, 64), (1, 3)), ((1, 600, 32), (1,)),
+                                         ((1, 40, 40, 200), (1, 2))])
+@pytest.mark.parametrize("fill", ["random", "hi", "lo"])
+def test_mean_at_every_level_and_two_threads(dtype, shape, axes, fill):
+    """The tabled MEAN at every ISA level, 1 and 2 threads: AVX2 sums a reduced dim's rows 32 codes at a time in
+    16-bit lanes, flushed every 255 rows; here 49 to 1600 rows (merged H and W), channel tails of 8 and 1, a
+    kept dim before the reduced one, a reduced last dim (the scalar path), codes all at the top or bottom of
+    the range (the 16-bit sums' extremes), and 320K codes, which the AVX2 path splits over two threads (it
+    takes a second thread from 16 x 8192 codes each)."""
+    r = np.random.default_rng(len(shape) * 7 + shape[-1])
+    lo, hi = RANGES[dtype]
+    x = r.integers(lo, hi + 1, shape).astype(dtype) if fill == "random" else \
+        np.full(shape, hi if fill == "hi" else lo, dtype)
+    out_shape = tuple(1 if i in axes else d for i, d in enumerate(shape))
+    g = one_op("MEAN", [("x", shape, dtype, q(0.05, int(r.integers(lo, hi + 1))))],
+               [("axes", np.array(axes, np.int32), None)],
+               (out_shape, dtype, q(0.03, int(r.integers(lo, hi + 1)))), OP_OPTIONS["MEAN"](keep_dims=True))
+    ref_k = kernel_set("reference")["MEAN"]
+    want = ref_k.run(ref_k.prepare(g, g.nodes[0]), [x, np.array(axes, np.int32)], ExecContext())[0]
+    p = fast.KERNELS["MEAN"].prepare(g, g.nodes[0])
+    for level in range(fast.ISA_LEVEL + 1):
+        for threads in (1, 2):
+            got = fast_pool.run_mean_level(p, x, level, threads)
+            assert got is not None and np.array_equal(got, want), (level, threads)
+
+
 def test_batch_axis_mean_is_planned_for_each_batch_size():
     """MEAN over the batch axis: node by node it is the reference run; each planned batch size (the graph's,
     then another one planned after its first run) gets its own table, and the bytes stay the reference's."""

@@ -87,17 +87,24 @@ def _prepare_mean(graph: Graph, node: Node) -> dict:
     return p
 
 
-def _run_mean(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
-    """x uint8|int8 -> mean over ``axes``: int32 sum, then one table gather (reference run if no table)."""
-    x = np.ascontiguousarray(inputs[0])
+def run_mean_level(p: dict, x: np.ndarray, level: int, num_threads: int) -> np.ndarray | None:
+    """The tabled MEAN at ISA ``level`` (<= ISA_LEVEL) on up to ``num_threads`` threads; None when it has no
+    table (tests run every level)."""
+    x = np.ascontiguousarray(x)
     if p["table"] is None or x.ndim > _MAXDIM:
-        return ref_mean.run(p, inputs, ctx)
+        return None
     shape = [1 if i in p["axes"] else d for i, d in enumerate(x.shape)] if p["keep"] else \
         [d for i, d in enumerate(x.shape) if i not in p["axes"]]
     out = np.empty(shape, p["dtype"])
-    meta, acc = _mean_meta(p, x, p["offset"]), np.empty(max(out.size, 1) * ctx.num_threads, np.int32)
-    LIB.intq_mean_table(ptr(x), ptr(out), ptr(meta), ptr(p["table"]), ptr(acc), ctx.num_threads)
-    return [out]
+    meta, acc = _mean_meta(p, x, p["offset"]), np.empty(max(out.size, 1) * num_threads, np.int32)
+    LIB.intq_mean_table(ptr(x), ptr(out), ptr(meta), ptr(p["table"]), ptr(acc), num_threads, min(int(level), ISA_LEVEL))
+    return out
+
+
+def _run_mean(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
+    """x uint8|int8 -> mean over ``axes``: int32 sum, then one table gather (reference run if no table)."""
+    out = run_mean_level(p, inputs[0], ISA_LEVEL, ctx.num_threads)
+    return ref_mean.run(p, inputs, ctx) if out is None else [out]
 
 
 def _mean_meta(p: dict, x: np.ndarray, offset: int) -> np.ndarray:
@@ -118,7 +125,8 @@ def _plan_mean(p: dict, ins: list, outs: list, num_threads: int):
     if table is None:
         return None
     meta, acc = _mean_meta(p, x, offset), np.empty(max(out.size, 1) * num_threads, np.int32)   # a copy a thread
-    return [OP_MEAN_TABLE, ptr(x), ptr(out), ptr(meta), ptr(table), ptr(acc), num_threads], [meta, acc, table]
+    return [OP_MEAN_TABLE, ptr(x), ptr(out), ptr(meta), ptr(table), ptr(acc), num_threads, ISA_LEVEL], \
+        [meta, acc, table]
 
 
 def _pool_geom(p: dict, x: np.ndarray, level: int = ISA_LEVEL, num_threads: int = 1) -> np.ndarray:
