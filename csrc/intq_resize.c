@@ -62,6 +62,68 @@ static inline void resize_body(const uint8_t *x, uint8_t *out, long h, long w, l
     }
 }
 
+/* The same sums with each output row's two source rows combined first, for every source column: float32
+ * A[x] = code(y0, x) * (1 - dy) and B[x] = code(y1, x) * dy, the reference's first products (it evaluates
+ * code * (1 - dy) * (1 - dx) as (code * (1 - dy)) * (1 - dx)), so an output is ((A[x0] (1 - dx') + B[x0] (1 -
+ * dx')) + A[x1] dx') + B[x1] dx', the reference's order; or int32 V[x] = code(y0, x) (1024 - wy) + code(y1, x)
+ * wy, so acc = V[x0] (1024 - wx) + V[x1] wx (integer sums: the same value in any grouping). Each source
+ * column is then converted and multiplied once per output row instead of once per output pixel that reads
+ * it: used where w <= 2 ow (upscaling, mild downscaling), with rw (2 w c floats or ints) scratch. */
+__attribute__((always_inline))
+static inline void resize_rows_body(const uint8_t *x, uint8_t *out, long h, long w, long c, long oh, long ow,
+                                    const int64_t *y0, const int64_t *y1, const int64_t *x0, const int64_t *x1,
+                                    const void *wy, const void *wx, int integer, int in_int8, long row0,
+                                    long row1, void *rw) {
+    const long wc = w * c;
+    for (long row = row0; row < row1; row++) {
+        const long b = row / oh, oy = row % oh;
+        const uint8_t *restrict r0 = x + ((size_t)b * h + (size_t)y0[oy]) * wc;
+        const uint8_t *restrict r1 = x + ((size_t)b * h + (size_t)y1[oy]) * wc;
+        uint8_t *restrict orow = out + ((size_t)b * oh + oy) * ow * c;
+        if (integer) {
+            int32_t *restrict v = rw;
+            const int32_t wy1 = (int32_t)((const int64_t *)wy)[oy], wy0 = 1024 - wy1;
+            if (in_int8)
+                for (long i = 0; i < wc; i++) v[i] = (int8_t)r0[i] * wy0 + (int8_t)r1[i] * wy1;
+            else
+                for (long i = 0; i < wc; i++) v[i] = r0[i] * wy0 + r1[i] * wy1;
+            for (long ox = 0; ox < ow; ox++) {
+                const int32_t *restrict v0 = v + (size_t)x0[ox] * c, *restrict v1 = v + (size_t)x1[ox] * c;
+                const int32_t wx1 = (int32_t)((const int64_t *)wx)[ox], wx0 = 1024 - wx1;
+                uint8_t *restrict o = orow + (size_t)ox * c;
+                if (in_int8)
+                    for (long j = 0; j < c; j++) {
+                        const int32_t acc = v0[j] * wx0 + v1[j] * wx1;
+                        const int32_t mag = ((acc < 0 ? -acc : acc) + (1 << 19)) >> 20;
+                        o[j] = (uint8_t)(acc < 0 ? -mag : mag);
+                    }
+                else
+                    for (long j = 0; j < c; j++) o[j] = (uint8_t)((v0[j] * wx0 + v1[j] * wx1 + (1 << 19)) >> 20);
+            }
+        } else {
+            float *restrict A = rw, *restrict B = A + wc;
+            const float dy = ((const float *)wy)[oy], ey = 1.0f - dy;
+            for (long i = 0; i < wc; i++) {
+                A[i] = (float)r0[i] * ey;
+                B[i] = (float)r1[i] * dy;
+            }
+            for (long ox = 0; ox < ow; ox++) {
+                const float dx = ((const float *)wx)[ox], ex = 1.0f - dx;
+                const float *restrict a0 = A + (size_t)x0[ox] * c, *restrict b0 = B + (size_t)x0[ox] * c;
+                const float *restrict a1 = A + (size_t)x1[ox] * c, *restrict b1 = B + (size_t)x1[ox] * c;
+                uint8_t *restrict o = orow + (size_t)ox * c;
+                for (long j = 0; j < c; j++) {
+                    float acc = a0[j] * ex;
+                    acc = acc + b0[j] * ex;
+                    acc = acc + a1[j] * dx;
+                    acc = acc + b1[j] * dx;
+                    o[j] = (uint8_t)(int32_t)(acc + 0.5f);
+                }
+            }
+        }
+    }
+}
+
 /* a call: the arguments of intq_resize_bilinear; tasks take whole output rows */
 typedef struct {
     const uint8_t *x; uint8_t *out; long n, h, w, c, oh, ow;
@@ -70,23 +132,32 @@ typedef struct {
 
 #define RESIZE_ARGS(j, r0, r1) j->x, j->out, j->h, j->w, j->c, j->oh, j->ow, j->y0, j->y1, j->x0, j->x1, j->wy,     \
                                j->wx, j->integer, j->in_int8, r0, r1
-static void resize_any(const resize_job *j, long r0, long r1) { resize_body(RESIZE_ARGS(j, r0, r1)); }
+static void resize_any(const resize_job *j, long r0, long r1, void *rw) {
+    if (rw) resize_rows_body(RESIZE_ARGS(j, r0, r1), rw);
+    else resize_body(RESIZE_ARGS(j, r0, r1));
+}
 #ifdef INTQ_X86
-__attribute__((target("avx2"))) static void resize_avx2(const resize_job *j, long r0, long r1) {
-    resize_body(RESIZE_ARGS(j, r0, r1));
+__attribute__((target("avx2"))) static void resize_avx2(const resize_job *j, long r0, long r1, void *rw) {
+    if (rw) resize_rows_body(RESIZE_ARGS(j, r0, r1), rw);
+    else resize_body(RESIZE_ARGS(j, r0, r1));
 }
 #endif
 
+/* a task's rows: combined source rows (resize_rows_body) where w <= 2 ow and the scratch could be allocated,
+ * else each output pixel's four codes (resize_body) */
 static int resize_task(void *vp, long begin, long end, int thread) {
     (void)thread;
     const resize_job *j = vp;
+    void *rw = j->w <= 2 * j->ow ? malloc((size_t)2 * j->w * j->c * sizeof(float) + 64) : NULL;
 #ifdef INTQ_X86
     if (j->level >= 1) {
-        resize_avx2(j, begin, end);
+        resize_avx2(j, begin, end, rw);
+        free(rw);
         return 0;
     }
 #endif
-    resize_any(j, begin, end);
+    resize_any(j, begin, end, rw);
+    free(rw);
     return 0;
 }
 
