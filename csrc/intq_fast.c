@@ -531,11 +531,13 @@ static void epilogue_vnni(const conv_geom *g, const rq_consts *q, const int32_t 
 __attribute__((target("avx2"), always_inline))
 static inline void epilogue_avx2_body(const conv_geom *g, const rq_consts *qp, const int32_t *acc,
                                       const int32_t *rowsum, int rows, const int32_t *colterm, const int32_t *m0,
-                                      uint8_t *out, int j0, int j1, const int with_rt) {
-    const rq_consts q = *qp;                  /* local copies: stores to `out` cannot alias them */
+                                      uint8_t *out, int j0, int j1, const int with_rt, const int any_left,
+                                      const int s8) {
+    rq_consts q = *qp;                        /* local copies: stores to `out` cannot alias them */
+    q.any_left = any_left;                    /* constants of the variant: no test in the loops */
     const int cout = g->cout, zb = g->zb, c8 = (cout + 7) / 8 * 8, je = j1 < c8 ? j1 : c8;
     const size_t np = (size_t)g->np;
-    const codes_k k = codes_init(g->zout, g->lo, g->hi, g->out_int8);
+    const codes_k k = codes_init(g->zout, g->lo, g->hi, s8);
 #define RT(r) (with_rt ? _mm256_set1_epi32((int32_t)(uint32_t)(-(int64_t)zb * rowsum[r])) : _mm256_setzero_si256())
 #define ACC(r, c) _mm256_loadu_si256((const __m256i *)(acc + (r) * np + (c)))
 #define RQ(rt, r, c) rq8(_mm256_add_epi32(with_rt ? _mm256_add_epi32(ACC(r, c), rt) : ACC(r, c),              \
@@ -587,11 +589,31 @@ static inline void epilogue_avx2_body(const conv_geom *g, const rq_consts *qp, c
 #undef RT
 }
 
-__attribute__((target("avx2")))
+/* the body compiled for each (row-sum term, any left shift, int8 output): their tests leave the loops */
+#define EPILOGUE_VARIANT(NAME, RT, LEFT, S8)                                                                  \
+__attribute__((target("avx2"))) static void NAME(const conv_geom *g, const rq_consts *qp, const int32_t *acc,   \
+                                                 const int32_t *rowsum, int rows, const int32_t *colterm,      \
+                                                 const int32_t *m0, uint8_t *out, int j0, int j1) {            \
+    epilogue_avx2_body(g, qp, acc, rowsum, rows, colterm, m0, out, j0, j1, RT, LEFT, S8);                     \
+}
+EPILOGUE_VARIANT(epilogue_avx2_000, 0, 0, 0)
+EPILOGUE_VARIANT(epilogue_avx2_001, 0, 0, 1)
+EPILOGUE_VARIANT(epilogue_avx2_010, 0, 1, 0)
+EPILOGUE_VARIANT(epilogue_avx2_011, 0, 1, 1)
+EPILOGUE_VARIANT(epilogue_avx2_100, 1, 0, 0)
+EPILOGUE_VARIANT(epilogue_avx2_101, 1, 0, 1)
+EPILOGUE_VARIANT(epilogue_avx2_110, 1, 1, 0)
+EPILOGUE_VARIANT(epilogue_avx2_111, 1, 1, 1)
+#undef EPILOGUE_VARIANT
+
 static void epilogue_avx2(const conv_geom *g, const rq_consts *qp, const int32_t *acc, const int32_t *rowsum,
                           int rows, const int32_t *colterm, const int32_t *m0, uint8_t *out, int j0, int j1) {
-    if (g->zb) epilogue_avx2_body(g, qp, acc, rowsum, rows, colterm, m0, out, j0, j1, 1);
-    else epilogue_avx2_body(g, qp, acc, rowsum, rows, colterm, m0, out, j0, j1, 0);
+    typedef void (*epi_fn)(const conv_geom *, const rq_consts *, const int32_t *, const int32_t *, int,
+                           const int32_t *, const int32_t *, uint8_t *, int, int);
+    static const epi_fn variants[8] = {epilogue_avx2_000, epilogue_avx2_001, epilogue_avx2_010, epilogue_avx2_011,
+                                       epilogue_avx2_100, epilogue_avx2_101, epilogue_avx2_110, epilogue_avx2_111};
+    variants[(g->zb != 0) * 4 + (qp->any_left != 0) * 2 + (g->out_int8 != 0)](g, qp, acc, rowsum, rows, colterm, m0,
+                                                                              out, j0, j1);
 }
 #endif
 
