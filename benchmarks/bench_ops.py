@@ -1,6 +1,6 @@
 """Single-op graphs: intq's planned one-node graph against LiteRT on the same model bytes, op by op.
 
-    python benchmarks/bench_ops.py [--threads 1] [--reps 200] [--dtype uint8] [--only POOL,RESIZE]
+    python benchmarks/bench_ops.py [--threads 1] [--reps 200] [--dtype uint8] [--only POOL,RESIZE] [--split]
 
 Run on demand, never in tests. Each case is one node of a shape real models use (Inception-style 3x3
 stride-1 pools, a 2x2 stride-2 downsampling, MobileNet v2's residual ADD, DeepLab-style RESIZE_BILINEAR,
@@ -11,7 +11,10 @@ kernel) are timed interleaved with bench_runtime.py's ``interleaved`` (medians).
 includes ``set_tensor`` and ``get_tensor`` (a copy). intq's output is checked equal to LiteRT's reference
 kernels (BUILTIN_REF, the oracle) on the same bytes; where LiteRT's default path rounds differently (its
 optimized MUL, MEAN and RESIZE_BILINEAR; README, "Bit-exactness"), the number of codes in which it differs is
-printed. Imports: numpy, intq, ai_edge_litert.
+printed. With ``--split``, a second line per case times the kernels alone, interleaved the same way: intq's
+plan records in one C call (inputs already in the plan's buffers, no copies) and LiteRT's ``invoke`` (inputs
+already set), and prints each side's per-call overhead (the full call's median minus the kernel's). Imports:
+numpy, intq, ai_edge_litert.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ import numpy as np
 import intq
 from intq.io import graph_to_tflite_bytes
 from intq.ir import OP_OPTIONS, Graph
+from intq.runtime.fast._lib import LIB
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_runtime import _q, interleaved  # noqa: E402
@@ -90,6 +94,7 @@ def main(argv=None) -> int:
     ap.add_argument("--reps", type=int, default=200)
     ap.add_argument("--dtype", choices=["uint8", "int8"], default="uint8")
     ap.add_argument("--only", default="", help="comma-separated name prefixes (e.g. MAX_POOL,RESIZE)")
+    ap.add_argument("--split", action="store_true", help="also time the kernels alone (plan records, invoke)")
     a = ap.parse_args(argv)
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
     rng = np.random.default_rng(0)
@@ -129,6 +134,14 @@ def main(argv=None) -> int:
         note = f"  (LiteRT's default path differs in {differ} codes)" if differ else ""
         print(f"  {name:48s} intq {t['intq'] * 1e6:8.1f}  LiteRT {t['litert'] * 1e6:8.1f}"
               f"  intq/LiteRT {t['intq'] / t['litert']:.2f}{note}")
+        if a.split:
+            lite_run()                                    # LiteRT's inputs set; intq's copied in by the last run
+            recs = it._plan.records
+            at, n = recs.ctypes.data, len(recs)
+            k = interleaved({"intq": lambda: LIB.intq_run_plan(at, n), "litert": lite.invoke}, a.reps)
+            print(f"  {'  kernels alone':48s} intq {k['intq'] * 1e6:8.1f}  LiteRT {k['litert'] * 1e6:8.1f}"
+                  f"  intq/LiteRT {k['intq'] / k['litert']:.2f}  (per-call overhead: intq "
+                  f"{(t['intq'] - k['intq']) * 1e6:.1f}, LiteRT {(t['litert'] - k['litert']) * 1e6:.1f})")
     return 0
 
 

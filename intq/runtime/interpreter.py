@@ -54,13 +54,15 @@ class Interpreter:
         self._plan = compiled_plan(graph, self._steps, self.kernels, num_threads)
         self._other_plans: dict[tuple, object] = {}     # input shapes -> Plan (or None: not plannable)
         self._other_lock = threading.Lock()
-        # the common call, one integer input of the planned shape, goes straight to the plan: after a model's
+        # the common call, integer inputs of the planned shapes, goes straight to the plan: after a model's
         # kernels have pushed the interpreter out of the caches, each Python step of the general path costs
         # microseconds (70-100 us more than the C call on a 0.8 ms model, 11-24 us this way; docs/performance.md).
-        # The checks are those of _check_inputs.
+        # The checks are those of _check_inputs: an ndarray of the input's dtype and planned shape (integers:
+        # no NaN check) passes them.
         self._direct = None
-        if self._plan is not None and len(graph.inputs) == 1 and self._input_dtypes[0][1].kind in "iu":
-            self._direct = (self._plan, self._input_dtypes[0][1], tuple(self._plan.inputs[0].shape))
+        if self._plan is not None and all(dt.kind in "iu" for _, dt in self._input_dtypes):
+            self._direct = (self._plan, tuple((dt, tuple(b.shape)) for (_, dt), b in
+                                              zip(self._input_dtypes, self._plan.inputs)))
 
     def _check_inputs(self, inputs) -> list[np.ndarray]:
         g = self.graph
@@ -82,9 +84,11 @@ class Interpreter:
     def run(self, *inputs, intermediates: bool = False):
         """Run the graph; return the list of outputs (or, with ``intermediates``, a dict of every tensor)."""
         direct = self._direct
-        if direct is not None and len(inputs) == 1 and not intermediates:
-            x = inputs[0]
-            if type(x) is np.ndarray and x.shape == direct[2] and x.dtype == direct[1]:
+        if direct is not None and not intermediates and len(inputs) == len(direct[1]):
+            for x, (dt, shape) in zip(inputs, direct[1]):
+                if type(x) is not np.ndarray or x.shape != shape or x.dtype != dt:
+                    break
+            else:
                 outs = direct[0].run(inputs)
                 if outs is not None:
                     return outs

@@ -246,6 +246,41 @@ def test_one_planned_input_goes_straight_to_the_plan_with_the_same_bytes(dtype, 
     assert calls == [1, 1, 1, 1, 1, 1]                      # + the wrong dtype, the other batch in it and in ref
 
 
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+def test_two_planned_inputs_go_straight_to_the_plan(dtype, monkeypatch):
+    """The short path with two inputs (a same-shape ADD of 8 KB operands, which the plan's C call copies in):
+    both ndarrays of the planned shape and dtype skip _check_inputs, including a strided and a read-only one,
+    and give the reference's bytes; one input of another dtype, a list, or one argument too few take the
+    checked path and raise."""
+    from intq.errors import InputError
+    lo, hi = RANGES[dtype]
+    shape = (1, 32, 32, 8)
+    g = Graph()
+    g.add_tensor("a", shape, dtype, q(0.05, lo + 100))
+    g.add_tensor("b", shape, dtype, q(0.02, lo + 140))
+    g.add_tensor("y", shape, dtype, q(0.06, lo + 120))
+    g.add_node("ADD", ["a", "b"], ["y"], OP_OPTIONS["ADD"]())
+    g.inputs, g.outputs = ["a", "b"], ["y"]
+    it, ref = Interpreter(g), Interpreter(g, kernels="reference")
+    assert it._plan is not None and it._direct is not None
+    calls = []
+    check = Interpreter._check_inputs
+    monkeypatch.setattr(Interpreter, "_check_inputs", lambda self, xs: calls.append(len(xs)) or check(self, xs))
+    r = np.random.default_rng(3)
+    a, b = (r.integers(lo, hi + 1, shape).astype(dtype) for _ in range(2))
+    strided = np.repeat(b, 2, axis=3)[..., ::2]
+    readonly = a.copy()
+    readonly.flags.writeable = False
+    for x, y in ((a, b), (readonly, strided), (b, a)):
+        got = it.run(x, y)[0]
+        assert np.array_equal(got, ref.run(x, y)[0])
+    assert calls == [2, 2, 2]                                          # the reference Interpreter's runs only
+    for bad in ((a, b.astype(np.int16)), (a, b.tolist()), (a,)):
+        with pytest.raises(InputError):
+            it.run(*bad)
+    assert calls == [2, 2, 2, 2, 2, 1]
+
+
 def test_float_input_keeps_the_nan_check():
     """A float input never takes the short path: NaN is refused before any kernel runs."""
     from intq.errors import InputError
