@@ -321,8 +321,10 @@ static int mean_task(void *vp, long begin, long end, int thread) {
     lo[j->split] = begin;
     hi[j->split] = end;
     const long n5 = hi[5];
+#ifdef INTQ_X86
     /* AVX2: dim 4's rows (reduced) summed at once into one output row of dim 5 (kept) */
     const int rows4 = j->level >= 1 && !red5 && j->red[4] && n5 >= 32;
+#endif
     for (i[0] = lo[0]; i[0] < hi[0]; i[0]++)
     for (i[1] = lo[1]; i[1] < hi[1]; i[1]++)
     for (i[2] = lo[2]; i[2] < hi[2]; i[2]++)
