@@ -29,7 +29,7 @@ def main(argv=None) -> int:
     ap.add_argument("--reps", type=int, default=60)
     ap.add_argument("--top", type=int, default=15)
     a = ap.parse_args(argv)
-    its = {t: planned(a.model, t)[0] for t in (1, 2)}     # the interpreters own the plans' buffers
+    its = {t: planned(a.model, t)[0] for t in (1, 2)}     # kept: they hold the plans, which hold buffers and constants
     plans = {t: it._plan for t, it in its.items()}
     n = len(plans[1].records)
     times = defaultdict(list)
