@@ -1,11 +1,12 @@
 """Where a second thread pays off: each plan record at 1 and 2 threads, side by side (run on demand, never in tests).
 
-    python benchmarks/thread_scaling.py [--model mobilenet_v2_1.0_224_quant] [--reps 60] [--top 15]
+    python benchmarks/thread_scaling.py [--model mobilenet_v2_1.0_224_quant] [--reps 60] [--top 15] [--batch 1]
 
 Builds the batch-1 plan at 1 and at 2 threads and calls each record alternately from the two plans, ``--reps``
 times per round, 3 rounds, so both are timed in the same minutes of a noisy machine. Prints per op kind and for
 the records that lose most: median us at 1 and 2 threads, the speed-up, and the time lost against a perfect
-2x (t2 - t1/2). Records follow each other back to back, as inside a whole run. Models as in
+2x (t2 - t1/2). Records follow each other back to back, as inside a whole run. ``--batch N`` times the plan the
+interpreter builds for N images after its first run at that batch size. Models as in
 bench_runtime.py (``random`` is the random MobileNet v1 1.0/224). Imports: numpy, intq.
 """
 from __future__ import annotations
@@ -17,10 +18,24 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
+
 from intq.runtime.fast._lib import LIB, PLAN_WORDS
 
 sys.path.insert(0, str(Path(__file__).parent))
 from ab_builds import KINDS, planned  # noqa: E402
+
+
+def plan_for(it, x: np.ndarray, batch: int):
+    """``it``'s plan for ``batch`` images of ``x``'s shape (built by the run before)."""
+    if batch == 1:
+        return it._plan
+    xb = np.repeat(x, batch, axis=0)
+    it.run(xb)
+    plan = it._other_plans.get((xb.shape,))
+    if plan is None:
+        raise SystemExit(f"no plan for batch {batch}")
+    return plan
 
 
 def main(argv=None) -> int:
@@ -28,9 +43,10 @@ def main(argv=None) -> int:
     ap.add_argument("--model", default="mobilenet_v2_1.0_224_quant")
     ap.add_argument("--reps", type=int, default=60)
     ap.add_argument("--top", type=int, default=15)
+    ap.add_argument("--batch", type=int, default=1)
     a = ap.parse_args(argv)
-    its = {t: planned(a.model, t)[0] for t in (1, 2)}     # kept: they hold the plans, which hold buffers and constants
-    plans = {t: it._plan for t, it in its.items()}
+    its = {t: planned(a.model, t) for t in (1, 2)}        # kept: they hold the plans, which hold buffers and constants
+    plans = {t: plan_for(it, x, a.batch) for t, (it, x) in its.items()}
     n = len(plans[1].records)
     times = defaultdict(list)
     run, pc = LIB.intq_run_plan, time.perf_counter
