@@ -526,8 +526,10 @@ static void epilogue_vnni(const conv_geom *g, const rq_consts *q, const int32_t 
 #ifdef INTQ_X86
 /* AVX2 epilogue over channels [j0, min(j1, cout rounded up to 8)): 32 channels per step, then 8. A layer
  * with 8, 16 or 24 channels, all of them in range, runs over the tile's outputs flat, 32 codes (several
- * rows) per step. Compiled twice (epilogue_avx2 below): with the zb * row-sum term, and without it for
- * zb = 0 (every AVX2 int16 tile), which saves the term's broadcast and add on each vector. */
+ * rows) per step. Compiled eight times (epilogue_avx2 below): with the zb * row-sum term or without it (zb = 0,
+ * every AVX2 int16 tile: no broadcast and add per vector), with or without per-channel left shifts, for uint8
+ * or int8 codes, so the loops test none of the three (v2's convs 0.95-0.99x the time of one copy that tested
+ * the last two, ab_builds.py). */
 __attribute__((target("avx2"), always_inline))
 static inline void epilogue_avx2_body(const conv_geom *g, const rq_consts *qp, const int32_t *acc,
                                       const int32_t *rowsum, int rows, const int32_t *colterm, const int32_t *m0,
