@@ -186,31 +186,31 @@ void intq_quantize_f32(const float *x, uint8_t *out, long n, float scale, int zp
  * the reference kernel on all 256 input codes) */
 #ifdef INTQ_X86
 /* 32 table look-ups per step with vpshufb, which reads 16-byte rows and gives 0 for an index with bit 7 set.
- * For x < 128: row h is looked up at x - 16h (bytewise), which is x's low nibble while x is in row h, lies in
- * [16, 127] (a wrong row) for the rows below x's, and has bit 7 set (0) for the rows above; so with rows
- * stored as differences S[h] = row h ^ row h-1, the XOR of rows 0..7's look-ups telescopes to row x >> 4's
- * entry. x >= 128 likewise on x ^ 0x80 over rows 8..15, and a blend on x's bit 7 picks the half. */
+ * Row h is looked up at x - 16h: 8-bit wrapping subtraction for h <= 8, saturating after (once an index is
+ * negative it stays so). An index is in [0, 127], x's low nibble in the low bits, exactly for the rows h in
+ * [max(0, r - 7), r], r = x >> 4 (for x >= 128 the wrapped x - 16h is negative until h >= r - 7), and
+ * negative for every other row. So with rows stored as D[h] = T[h] ^ T[h-1] for 1 <= h <= 7 (D[0] = T[0])
+ * and D[h] = T[h] ^ T[h-1] ^ D[h-8] for h >= 8, the XOR of the 16 look-ups is T[r]'s entry: one index chain,
+ * no blend (as XNNPACK's x8-lut kernels do). */
 __attribute__((target("avx2")))
 static long lut_bytes_avx2(const uint8_t *x, uint8_t *out, long n, const uint8_t *table) {
-    __m256i S[16];
+    __m256i D[16];
     for (int h = 0; h < 16; h++) {
-        __m256i row = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(table + 16 * h)));
-        S[h] = h % 8 ? _mm256_xor_si256(row, _mm256_broadcastsi128_si256(
-                                                 _mm_loadu_si128((const __m128i *)(table + 16 * (h - 1)))))
-                     : row;
+        const __m256i row = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(table + 16 * h)));
+        D[h] = h == 0 ? row
+                      : _mm256_xor_si256(row, _mm256_broadcastsi128_si256(
+                                                  _mm_loadu_si128((const __m128i *)(table + 16 * (h - 1)))));
+        if (h >= 8) D[h] = _mm256_xor_si256(D[h], D[h - 8]);
     }
-    const __m256i sixteen = _mm256_set1_epi8(16), high = _mm256_set1_epi8((char)0x80);
+    const __m256i sixteen = _mm256_set1_epi8(16);
     long i = 0;
     for (; i + 32 <= n; i += 32) {
-        const __m256i v = _mm256_loadu_si256((const __m256i *)(x + i));
-        __m256i a = v, b = _mm256_xor_si256(v, high), lo = _mm256_setzero_si256(), hi = lo;
-        for (int h = 0; h < 8; h++) {
-            lo = _mm256_xor_si256(lo, _mm256_shuffle_epi8(S[h], a));
-            hi = _mm256_xor_si256(hi, _mm256_shuffle_epi8(S[8 + h], b));
-            a = _mm256_sub_epi8(a, sixteen);
-            b = _mm256_sub_epi8(b, sixteen);
+        __m256i v = _mm256_loadu_si256((const __m256i *)(x + i)), y = _mm256_shuffle_epi8(D[0], v);
+        for (int h = 1; h < 16; h++) {
+            v = h <= 8 ? _mm256_sub_epi8(v, sixteen) : _mm256_subs_epi8(v, sixteen);
+            y = _mm256_xor_si256(y, _mm256_shuffle_epi8(D[h], v));
         }
-        _mm256_storeu_si256((__m256i *)(out + i), _mm256_blendv_epi8(lo, hi, v));
+        _mm256_storeu_si256((__m256i *)(out + i), y);
     }
     return i;
 }
