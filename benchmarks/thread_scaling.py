@@ -5,9 +5,14 @@
 Builds the batch-1 plan at 1 and at 2 threads and calls each record alternately from the two plans, ``--reps``
 times per round, 3 rounds, so both are timed in the same minutes of a noisy machine. Prints per op kind and for
 the records that lose most: median us at 1 and 2 threads, the speed-up, and the time lost against a perfect
-2x (t2 - t1/2). Records follow each other back to back, as inside a whole run. ``--batch N`` times the plan the
-interpreter builds for N images after its first run at that batch size. Models as in
-bench_runtime.py (``random`` is the random MobileNet v1 1.0/224). Imports: numpy, intq.
+2x (t2 - t1/2). ``--batch N`` times the plan the interpreter builds for N images after its first run at that
+batch size. Models as in bench_runtime.py (``random`` is the random MobileNet v1 1.0/224). Imports: numpy, intq.
+
+Each record is timed on its own, called again and again: what a whole run gives it (its input just written by
+the layer before, on that layer's threads; a worker that had work a moment ago) is not reproduced. Check a
+change it suggests on whole runs (compare_builds.py, bench_runtime.py): running v1 0.25/128's small depthwise
+layers on one thread, which this script showed 1.1-1.45x faster, made whole 2-thread runs slower
+(docs/performance.md, 27 Nov ~14:35 section).
 """
 from __future__ import annotations
 
