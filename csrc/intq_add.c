@@ -130,8 +130,7 @@ static inline long elementwise_avx2_body(const add_job *j, long begin, long end,
  * prepare divides each input scale by twice the larger one), M = 2^30 and s = 0, so its MBQM((q - z) << 20) is
  * (q - z) << 19 (|q - z| << 19 < 2^28: SRDHM's product is a multiple of 2^31 plus the 2^30 it rounds away).
  * That input (x; y is the other, rescaled by rescaled8) costs one shift. The output MBQM has a multiplier below
- * one (s_out <= 0), the same for every lane: no left shift, the odd lanes multiply by m as it is, their SRDHM
- * doubled in place as in rq8, and one rounding shift for all lanes. */
+ * one (s_out <= 0), the same for every lane: mbqm8_right. */
 __attribute__((target("avx2"), always_inline))
 static inline long add_exact_avx2_body(const add_job *j, long begin, long end, const int s8) {
     const int32_t *p = j->p;
@@ -140,10 +139,9 @@ static inline long add_exact_avx2_body(const add_job *j, long begin, long end, c
     const int32_t zx = a_exact ? p[P_Z1] : p[P_Z2];
     const rescale_k ky = a_exact ? rescale_init(p[P_Z2], p[P_M2], p[P_S2]) : rescale_init(p[P_Z1], p[P_M1], p[P_S1]);
     const __m256i cx = _mm256_set1_epi32(-zx * (1 << 19)), m = _mm256_set1_epi32(p[P_MO]);
-    const __m256i half = _mm256_set1_epi64x(1LL << 30);
     const int e = -p[P_SO];
-    const __m256i rhalf = _mm256_set1_epi32(e > 0 ? 1 << (e - 1) : 0);
     const __m128i cnt = _mm_cvtsi32_si128(e);
+    const __m256i rhalf = _mm256_set1_epi32(e > 0 ? 1 << (e - 1) : 0);
     const codes_k k = codes_init(p[P_ZOUT], p[P_LO], p[P_HI], s8);
     long i = begin;
     for (; i + 32 <= end; i += 32) {
@@ -152,11 +150,7 @@ static inline long add_exact_avx2_body(const add_job *j, long begin, long end, c
             const __m128i xv = _mm_loadl_epi64((const __m128i *)(x + i + 8 * u));
             const __m256i xs = _mm256_slli_epi32(s8 ? _mm256_cvtepi8_epi32(xv) : _mm256_cvtepu8_epi32(xv), 19);
             const __m256i sum = _mm256_add_epi32(_mm256_add_epi32(xs, cx), rescaled8(y + i + 8 * u, s8, &ky));
-            const __m256i ev = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(sum, m), half), 31);
-            __m256i od = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(sum, 32), m), half);
-            od = _mm256_add_epi64(od, od);
-            const __m256i hi = _mm256_blend_epi32(ev, od, 0xAA);
-            r[u] = _mm256_sign_epi32(_mm256_srl_epi32(_mm256_add_epi32(_mm256_abs_epi32(hi), rhalf), cnt), hi);
+            r[u] = mbqm8_right(sum, m, cnt, rhalf);
         }
         _mm256_storeu_si256((__m256i *)(j->out + i), codes32(&k, r[0], r[1], r[2], r[3]));
     }

@@ -278,7 +278,7 @@ void intq_avg_pool(const uint8_t *x, uint8_t *out, const int64_t *g) {
 typedef struct {
     const uint8_t *x; int32_t *acc; long sh[INTQ_MAXDIM], red[INTQ_MAXDIM], ostr[INTQ_MAXDIM], istr[INTQ_MAXDIM];
     long nout;
-    int split, in_int8, level;
+    int split, in_int8, rows4;    /* rows4: AVX2 sums dim 4's rows (reduced) into one row of dim 5 (kept) */
 } mean_job;
 
 #ifdef INTQ_X86
@@ -321,10 +321,6 @@ static int mean_task(void *vp, long begin, long end, int thread) {
     lo[j->split] = begin;
     hi[j->split] = end;
     const long n5 = hi[5];
-#ifdef INTQ_X86
-    /* AVX2: dim 4's rows (reduced) summed at once into one output row of dim 5 (kept) */
-    const int rows4 = j->level >= 1 && !red5 && j->red[4] && n5 >= 32;
-#endif
     for (i[0] = lo[0]; i[0] < hi[0]; i[0]++)
     for (i[1] = lo[1]; i[1] < hi[1]; i[1]++)
     for (i[2] = lo[2]; i[2] < hi[2]; i[2]++)
@@ -336,7 +332,7 @@ static int mean_task(void *vp, long begin, long end, int thread) {
         int32_t *o = acc + oo;
         long f = 0;
 #ifdef INTQ_X86
-        if (rows4) {
+        if (j->rows4) {
             const long rows = hi[4] - i[4];
             f = mean_rows_avx2(x, istr[4], rows, n5, o, in_int8);
             for (long r = 0; r < rows; r++) {
@@ -360,7 +356,7 @@ static int mean_task(void *vp, long begin, long end, int thread) {
 
 void intq_mean_table(const uint8_t *x, uint8_t *out, const int64_t *meta, const uint8_t *table, int32_t *acc,
                      int nthreads, int level) {
-    mean_job j = {x, acc, {0}, {0}, {0}, {0}, 1, 0, (int)meta[0], level};
+    mean_job j = {x, acc, {0}, {0}, {0}, {0}, 1, 0, (int)meta[0], 0};
     const int64_t offset = meta[1];
     /* the dims without those of length 1, neighbours of one kind merged, right-aligned in 6 */
     long sh[INTQ_MAXDIM], red[INTQ_MAXDIM];
@@ -385,9 +381,12 @@ void intq_mean_table(const uint8_t *x, uint8_t *out, const int64_t *meta, const 
     }
     while (j.split < INTQ_MAXDIM - 2 && j.sh[j.split] < 2) j.split++;
     /* the AVX2 row sums take ~0.05 ns a code: a second thread pays from ~128K codes each (one-off, 27 Nov:
-     * 1x7x7x1280 ran slower on two, 1x28x28x512 1.6x faster) */
-    const int rows4 = level >= 1 && !j.red[5] && j.red[4] && j.sh[5] >= 32;
-    int nt = j.sh[j.split] < 2 ? 1 : threads_for_elements(rows4 ? nin / 16 : nin, nthreads);
+     * 1x7x7x1280 ran slower on two, 1x28x28x512 1.6-1.8x faster) */
+#ifdef INTQ_X86
+    j.rows4 = level >= 1 && !j.red[5] && j.red[4] && j.sh[5] >= 32;
+#endif
+    (void)level;
+    int nt = j.sh[j.split] < 2 ? 1 : threads_for_elements(j.rows4 ? nin / 16 : nin, nthreads);
     if (nt > j.sh[j.split]) nt = (int)j.sh[j.split];
     memset(acc, 0, (size_t)nt * (size_t)j.nout * sizeof(int32_t));
     intq_parallel_for(nt, j.sh[j.split], mean_task, &j);

@@ -68,7 +68,7 @@ static inline void resize_body(const uint8_t *x, uint8_t *out, long h, long w, l
  * dx')) + A[x1] dx') + B[x1] dx', the reference's order; or int32 V[x] = code(y0, x) (1024 - wy) + code(y1, x)
  * wy, so acc = V[x0] (1024 - wx) + V[x1] wx (integer sums: the same value in any grouping). Each source
  * column is then converted and multiplied once per output row instead of once per output pixel that reads
- * it: used where w <= 2 ow (upscaling, mild downscaling), with rw (2 w c floats or ints) scratch. */
+ * it: used where w <= 2 ow (upscaling, mild downscaling), with rw (2 w c floats or ints) scratch a thread. */
 __attribute__((always_inline))
 static inline void resize_rows_body(const uint8_t *x, uint8_t *out, long h, long w, long c, long oh, long ow,
                                     const int64_t *y0, const int64_t *y1, const int64_t *x0, const int64_t *x1,
@@ -128,6 +128,7 @@ static inline void resize_rows_body(const uint8_t *x, uint8_t *out, long h, long
 typedef struct {
     const uint8_t *x; uint8_t *out; long n, h, w, c, oh, ow;
     const int64_t *y0, *y1, *x0, *x1; const void *wy, *wx; int integer, in_int8, level;
+    uint8_t *rw; size_t rw_bytes;      /* resize_rows_body's scratch, rw_bytes a thread (NULL: resize_body) */
 } resize_job;
 
 #define RESIZE_ARGS(j, r0, r1) j->x, j->out, j->h, j->w, j->c, j->oh, j->ow, j->y0, j->y1, j->x0, j->x1, j->wy,     \
@@ -143,21 +144,18 @@ __attribute__((target("avx2"))) static void resize_avx2(const resize_job *j, lon
 }
 #endif
 
-/* a task's rows: combined source rows (resize_rows_body) where w <= 2 ow and the scratch could be allocated,
- * else each output pixel's four codes (resize_body) */
+/* a task's rows: combined source rows (resize_rows_body) with the thread's scratch, or each output pixel's four
+ * codes (resize_body) when the call has none */
 static int resize_task(void *vp, long begin, long end, int thread) {
-    (void)thread;
     const resize_job *j = vp;
-    void *rw = j->w <= 2 * j->ow ? malloc((size_t)2 * j->w * j->c * sizeof(float) + 64) : NULL;
+    void *rw = j->rw ? j->rw + (size_t)thread * j->rw_bytes : NULL;
 #ifdef INTQ_X86
     if (j->level >= 1) {
         resize_avx2(j, begin, end, rw);
-        free(rw);
         return 0;
     }
 #endif
     resize_any(j, begin, end, rw);
-    free(rw);
     return 0;
 }
 
@@ -166,6 +164,12 @@ static int resize_task(void *vp, long begin, long end, int thread) {
 void intq_resize_bilinear(const uint8_t *x, uint8_t *out, long n, long h, long w, long c, long oh, long ow,
                           const int64_t *y0, const int64_t *y1, const int64_t *x0, const int64_t *x1,
                           const void *wy, const void *wx, int integer, int in_int8, int level, int nthreads) {
-    const resize_job j = { x, out, n, h, w, c, oh, ow, y0, y1, x0, x1, wy, wx, integer, in_int8, level };
-    intq_parallel_for(threads_for_elements(n * oh * ow * c, nthreads), n * oh, resize_task, (void *)&j);
+    const int nt = threads_for_elements(n * oh * ow * c, nthreads);
+    /* combined source rows where w <= 2 ow (upscaling, mild downscaling): 2 w c floats (or ints) a thread,
+     * allocated once per call; without the memory, resize_body */
+    const size_t rw_bytes = align64((size_t)2 * w * c * sizeof(float));
+    uint8_t *rw = w <= 2 * ow ? malloc(rw_bytes * (size_t)(nt < 1 ? 1 : nt)) : NULL;
+    const resize_job j = { x, out, n, h, w, c, oh, ow, y0, y1, x0, x1, wy, wx, integer, in_int8, level, rw, rw_bytes };
+    intq_parallel_for(nt, n * oh, resize_task, (void *)&j);
+    free(rw);
 }

@@ -70,32 +70,40 @@ static int row_max(const uint8_t *xr, long depth, int in_int8) {
     return m;
 }
 
+/* A row's outputs reversed and padded: rev[255 - n] = clamp(RDBPOT(SRDHM(inv, exps[n]), e) + lo) where keep[n]
+ * (e <= 31), else lo, for n = max - code in 0..255, and rev[256..511] = lo (what the codes above the max would
+ * read; none occurs, but the gather loads whole table rows).
+ * Then the output of code c is rev[255 - max + c]: for uint8 the table by raw byte is rev + 255 - max itself; for
+ * int8 it is two 128-byte runs of rev. (A byte loop that reordered the outputs after the vector stores that
+ * wrote them took a quarter of the kernel's time.) */
+#define REV_BYTES 512
+
 #ifdef INTQ_X86
-/* by_n[n] = clamp(RDBPOT(SRDHM(inv, exps[n]), e) + lo) where keep[n], else lo, for n in 0..255 (e <= 31), 8 per
- * step: SRDHM as (p + 2^30) >> 31 on 64-bit products (equal to it for every operand pair but INT32_MIN^2; exps
- * are Q0.31 values of exp on [-inf, 0], never negative), the rounding shift in rdbpot8's sign-magnitude form;
- * values in [lo, lo + 255] pack to bytes without saturation changing them */
+/* rev from 32 outputs per step: 8 per mbqm8_right (inv >= 0; SRDHM as (p + 2^30) >> 31 equals it for every
+ * operand pair but INT32_MIN^2, and exps are Q0.31 values of exp on [-inf, 0], never negative); values in
+ * [lo, lo + 255] pack to bytes without saturation changing them; the 32 bytes reversed (vpshufb within the
+ * 128-bit lanes, then the lanes swapped) and stored at rev + 224 - n */
 __attribute__((target("avx2"))) static void outputs_avx2(int32_t inv, int e, const int32_t *exps,
-                                                          const uint8_t *keep, int lo, int s8, uint8_t *by_n) {
-    const __m256i iv = _mm256_set1_epi32(inv), half = _mm256_set1_epi64x(1LL << 30), lov = _mm256_set1_epi32(lo);
-    const __m256i hiv = _mm256_set1_epi32(lo + 255), rhalf = _mm256_set1_epi32(e > 0 ? 1 << (e - 1) : 0);
+                                                          const uint8_t *keep, int lo, int s8, uint8_t *rev) {
+    const __m256i iv = _mm256_set1_epi32(inv), lov = _mm256_set1_epi32(lo), hiv = _mm256_set1_epi32(lo + 255);
     const __m128i cnt = _mm_cvtsi32_si128(e);
+    const __m256i rhalf = _mm256_set1_epi32(e > 0 ? 1 << (e - 1) : 0);
+    const __m256i reverse = _mm256_setr_epi8(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0,
+                                             15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     for (int n = 0; n < 256; n += 32) {
         __m256i v[4];
         for (int u = 0; u < 4; u++) {
-            const __m256i x = _mm256_loadu_si256((const __m256i *)(exps + n + 8 * u));
-            const __m256i ev = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(x, iv), half), 31);
-            __m256i od = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), iv), half);
-            od = _mm256_add_epi64(od, od);
-            const __m256i h = _mm256_blend_epi32(ev, od, 0xAA);
-            __m256i q = _mm256_sign_epi32(_mm256_srl_epi32(_mm256_add_epi32(_mm256_abs_epi32(h), rhalf), cnt), h);
+            /* SRDHM is symmetric: SRDHM(inv, exps[n]) = SRDHM(exps[n], inv) */
+            __m256i q = mbqm8_right(_mm256_loadu_si256((const __m256i *)(exps + n + 8 * u)), iv, cnt, rhalf);
             q = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(q, lov), lov), hiv);
             const __m256i k = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(keep + n + 8 * u)));
             v[u] = _mm256_blendv_epi8(q, lov, _mm256_cmpeq_epi32(k, _mm256_setzero_si256()));
         }
         const __m256i ab = _mm256_packs_epi32(v[0], v[1]), cd = _mm256_packs_epi32(v[2], v[3]);
-        const __m256i b = s8 ? _mm256_packs_epi16(ab, cd) : _mm256_packus_epi16(ab, cd);
-        _mm256_storeu_si256((__m256i *)(by_n + n), _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+        const __m256i b = _mm256_permutevar8x32_epi32(s8 ? _mm256_packs_epi16(ab, cd) : _mm256_packus_epi16(ab, cd),
+                                                      _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)(rev + 224 - n),
+                            _mm256_permute4x64_epi64(_mm256_shuffle_epi8(b, reverse), 0x4E));
     }
 }
 #endif
@@ -105,7 +113,8 @@ static int softmax_task(void *vp, long begin, long end, int thread) {
     const softmax_job *j = vp;
     const long depth = j->depth;
     const int in_int8 = j->in_int8, lo = in_int8 ? -128 : 0, hi = in_int8 ? 127 : 255;
-    uint8_t table[256], by_n[256];
+    uint8_t table[256], rev[REV_BYTES];
+    memset(rev + 256, lo, REV_BYTES - 256);
     for (long r = begin; r < end; r++) {
         const uint8_t *xr = j->x + r * depth;
         const int mx = row_max(xr, depth, in_int8);
@@ -127,19 +136,21 @@ static int softmax_task(void *vp, long begin, long end, int thread) {
         int done = 0;
 #ifdef INTQ_X86
         if (j->level >= 1 && exponent <= 31) {
-            outputs_avx2(inv, exponent, j->exps, j->keep, lo, in_int8, by_n);
+            outputs_avx2(inv, exponent, j->exps, j->keep, lo, in_int8, rev);
             done = 1;
         }
 #endif
         if (!done)
             for (int n = 0; n < 256; n++)
-                by_n[n] = (uint8_t)(j->keep[n] && exponent <= 31
-                                    ? clamp_i32(rdbpot(srdhm(inv, j->exps[n]), exponent) + lo, lo, hi) : lo);
-        for (int b = 0; b < 256; b++) {                 /* by raw byte: the code's n = mx - code */
-            const int n = mx - (in_int8 ? (int)(int8_t)b : b);
-            table[b] = n >= 0 ? by_n[n] : (uint8_t)lo;
+                rev[255 - n] = (uint8_t)(j->keep[n] && exponent <= 31
+                                         ? clamp_i32(rdbpot(srdhm(inv, j->exps[n]), exponent) + lo, lo, hi) : lo);
+        const uint8_t *tb = rev + 255 - mx;          /* tb[c] = rev[255 - mx + c]: code c's output */
+        if (in_int8) {                               /* raw bytes 0..127 are codes 0..127, 128..255 codes -128..-1 */
+            memcpy(table, tb, 128);
+            memcpy(table + 128, tb - 128, 128);
+            tb = table;
         }
-        lut_bytes(xr, j->out + r * depth, depth, table, j->level);
+        lut_bytes(xr, j->out + r * depth, depth, tb, j->level);
     }
     return 0;
 }
