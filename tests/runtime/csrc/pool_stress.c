@@ -4,7 +4,8 @@
  * 1-6 threads from one caller, back to back and after pauses long enough for the workers to go to sleep
  * (the wake-up path, with its CPU affinity changes on Linux), then from three concurrent callers (one uses
  * the pool, the others start their own threads). Prints "ok" or the first failure. Built with
- * -DINTQ_POOL_TRACE, it also checks the pool's trace of the first part's calls. */
+ * -DINTQ_POOL_TRACE, it also checks the pool's trace of the first part's calls, and of calls whose first
+ * chunk waits for a worker's, so that workers' chunks are in the trace however the threads are scheduled. */
 #include "intq_common.h"
 #include <stdatomic.h>
 #include <stdio.h>
@@ -49,6 +50,20 @@ static void *caller(void *arg) {
 #ifdef INTQ_POOL_TRACE
 long intq_pool_trace(long *out, long max);
 
+static _Atomic int worker_ran;
+
+/* the caller's chunk (thread 0) waits, up to 10 s, until a worker has run one: with as many chunks as
+ * threads, no chunk is left for the caller to take from the others, so a worker must run one */
+static int wait_for_worker(void *ctx, long b, long e, int thread) {
+    (void)ctx; (void)b; (void)e;
+    if (thread != 0) { atomic_store(&worker_ran, 1); return 0; }
+    for (int i = 0; i < 100000 && !atomic_load(&worker_ran); i++) {
+        struct timespec pause = {0, 100000L};
+        nanosleep(&pause, NULL);
+    }
+    return atomic_load(&worker_ran) ? 0 : 1;
+}
+
 /* the trace of the calls so far: every call's times in order, chunk counts in range, workers seen */
 static int check_trace(void) {
     static long t[8192][10];
@@ -75,6 +90,13 @@ int main(void) {
     for (int it = 0; it < 3000; it++)
         if (check(hits[0], 1 + it % 6, 1 + (it * 37) % MAXN)) return 1;
 #ifdef INTQ_POOL_TRACE
+    for (int nt = 2; nt <= 6; nt++) {
+        atomic_store(&worker_ran, 0);
+        if (intq_parallel_for(nt, nt, wait_for_worker, NULL)) {
+            printf("FAIL: %d threads: no worker ran a chunk within 10 s\n", nt);
+            return 1;
+        }
+    }
     if (check_trace()) return 1;
 #endif
     for (int it = 0; it < 200; it++) {                /* workers poll for 0.2 ms, then sleep */
