@@ -4,6 +4,9 @@ The library is a plain C shared object (no Python C API). It is optional: withou
 skips it and intq.runtime.kernels falls back to the reference kernels. ISA-specific code is selected at run
 time (__builtin_cpu_supports + per-function target attributes), so no -march flag is used here.
 -ffp-contract=off keeps the float32 RESIZE_BILINEAR (LiteRT's uint8 reference) free of fused multiply-adds.
+A second, small module (csrc/python/intq_entry.c -> _intq_entry*.so: the Python C API, no kernels) makes a
+planned graph's run one CPython call; it is optional too: without it intq.runtime.fast.plan runs the same
+plan from Python.
 """
 import sys
 
@@ -17,5 +20,10 @@ setup(ext_modules=[Extension(
     depends=["csrc/intq_common.h", "csrc/intq_kernels.h", "csrc/intq_v512.h"],
     extra_compile_args=["-O3", "-std=gnu11", "-pthread", "-ffp-contract=off"] if _unix else ["/O2", "/fp:precise"],
     extra_link_args=["-pthread"] if _unix else [],
+    optional=True,
+), Extension(
+    "intq.runtime.fast._intq_entry",
+    sources=["csrc/python/intq_entry.c"],
+    extra_compile_args=["-O2", "-std=gnu11"] if _unix else ["/O2"],
     optional=True,
 )])

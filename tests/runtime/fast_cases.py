@@ -56,12 +56,18 @@ def assert_conv_like_equal(g, x, prep, run_level, ref_kernel, levels) -> None:
 
 def planned_run(it, *inputs) -> list[np.ndarray]:
     """The outputs of Interpreter ``it``'s one-call plan itself (Interpreter.run would fall back to the
-    node-by-node path if the plan refused the inputs, hiding a plan that never runs)."""
+    node-by-node path if the plan refused the inputs, hiding a plan that never runs), run by Plan.run and, where
+    it was built, by the plan's C entry (csrc/python/intq_entry.c), which must give the same arrays."""
     plan = it._plan if it._plan is not None and it._plan.accepts(list(inputs)) else \
         it._other_plans.get(tuple(x.shape for x in inputs))
     assert plan is not None, "no plan for these inputs"
-    outs = plan.run([np.ascontiguousarray(x) for x in inputs])
+    xs = [np.ascontiguousarray(x) for x in inputs]
+    outs = plan.run(xs)
     assert outs is not None
+    if plan.entry is not None:
+        again = plan.entry(*xs)
+        assert again is not None, "the plan's C entry declined its planned inputs"
+        assert all(a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b) for a, b in zip(outs, again))
     return outs
 
 

@@ -219,14 +219,24 @@ def test_plan_reuses_dead_activation_memory():
     assert len(set(ys)) == 2
 
 
+def _short_path(it: Interpreter, entry: bool) -> Interpreter:
+    """``it`` with its short path in C (the plan's entry, csrc/python/intq_entry.c) or in Python (no entry)."""
+    if entry and it._entry is None:
+        pytest.skip("the plan's C entry (_intq_entry) is not built")
+    if not entry:
+        it._entry = None
+    return it
+
+
+@pytest.mark.parametrize("entry", [True, False], ids=["c-entry", "python"])
 @pytest.mark.parametrize("dtype", ["uint8", "int8"])
-def test_one_planned_input_goes_straight_to_the_plan_with_the_same_bytes(dtype, monkeypatch):
+def test_one_planned_input_goes_straight_to_the_plan_with_the_same_bytes(dtype, entry, monkeypatch):
     """Interpreter.run's short path (one integer input of the planned shape and dtype) skips _check_inputs and
     gives the reference's bytes for contiguous, strided and read-only inputs; anything else takes the checked
     path (a wrong dtype still raises, another batch size runs node by node)."""
     from intq.errors import InputError
     g = small_net(dtype, seed=5)
-    it, ref = Interpreter(g), Interpreter(g, kernels="reference")
+    it, ref = _short_path(Interpreter(g), entry), Interpreter(g, kernels="reference")
     calls = []
     check = Interpreter._check_inputs
     monkeypatch.setattr(Interpreter, "_check_inputs", lambda self, xs: calls.append(len(xs)) or check(self, xs))
@@ -246,8 +256,9 @@ def test_one_planned_input_goes_straight_to_the_plan_with_the_same_bytes(dtype, 
     assert calls == [1, 1, 1, 1, 1, 1]                      # + the wrong dtype, the other batch in it and in ref
 
 
+@pytest.mark.parametrize("entry", [True, False], ids=["c-entry", "python"])
 @pytest.mark.parametrize("dtype", ["uint8", "int8"])
-def test_two_planned_inputs_go_straight_to_the_plan(dtype, monkeypatch):
+def test_two_planned_inputs_go_straight_to_the_plan(dtype, entry, monkeypatch):
     """The short path with two inputs (a same-shape ADD of 8 KB operands, which the plan's C call copies in):
     both ndarrays of the planned shape and dtype skip _check_inputs, including a strided and a read-only one,
     and give the reference's bytes; one input of another dtype, a list, or one argument too few take the
@@ -261,7 +272,7 @@ def test_two_planned_inputs_go_straight_to_the_plan(dtype, monkeypatch):
     g.add_tensor("y", shape, dtype, q(0.06, lo + 120))
     g.add_node("ADD", ["a", "b"], ["y"], OP_OPTIONS["ADD"]())
     g.inputs, g.outputs = ["a", "b"], ["y"]
-    it, ref = Interpreter(g), Interpreter(g, kernels="reference")
+    it, ref = _short_path(Interpreter(g), entry), Interpreter(g, kernels="reference")
     assert it._plan is not None and it._direct is not None
     calls = []
     check = Interpreter._check_inputs
@@ -290,7 +301,7 @@ def test_float_input_keeps_the_nan_check():
     g.add_node("QUANTIZE", ["x"], ["y"], OP_OPTIONS["QUANTIZE"]())
     g.inputs, g.outputs = ["x"], ["y"]
     it = Interpreter(g)
-    assert it._plan is not None and it._direct is None
+    assert it._plan is not None and it._direct is None and it._entry is None
     with pytest.raises(InputError, match="NaN"):
         it.run(np.full((1, 8), np.nan, np.float32))
 

@@ -1,6 +1,8 @@
 """Loads the compiled kernel library (csrc/intq_fast.c) with ctypes. Imports: ctypes, importlib, numpy.
 
 Raises ImportError when the library was not built, so intq.runtime.kernels falls back to the reference set.
+``PlanEntry``: the one-call run of a plan (csrc/python/intq_entry.c), or None where that module was not
+built.
 ``ISA_LEVEL``: 0 portable C, 1 AVX2, 2 AVX512-VNNI, as detected by ``__builtin_cpu_supports`` at load.
 """
 from __future__ import annotations
@@ -85,6 +87,13 @@ OP_CONV, OP_DEPTHWISE, OP_LUT2, OP_SOFTMAX, OP_GLOBAL_AVG, OP_CONCAT, OP_RESIZE_
 OP_TRANSPOSE, OP_PAD, OP_QUANTIZE_F32, OP_LUT1, OP_MAX_POOL, OP_MEAN_TABLE, OP_ADD = 8, 9, 10, 11, 12, 13, 14
 OP_SPLIT, OP_ARG_MAX, OP_AVG_POOL, OP_COPY, OP_MUL = 15, 16, 17, 18, 19
 ISA_LEVEL: int = int(LIB.intq_isa_level())
+#: intq_run_plan's address, for the one-call entry below
+RUN_PLAN_AT: int = ctypes.cast(LIB.intq_run_plan, ctypes.c_void_p).value
+
+try:                    # a planned run as one CPython call (csrc/python/intq_entry.c); optional, like LIB
+    from intq.runtime.fast._intq_entry import PlanEntry
+except ImportError:
+    PlanEntry = None
 
 
 #: multiply-accumulates below which a conv-family call stays on one thread: handing a chunk to a polling

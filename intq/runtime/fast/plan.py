@@ -5,15 +5,16 @@ a third of a 1 ms model. When every node of a graph has a compiled kernel with a
 RESHAPE or SQUEEZE, which becomes a view), :meth:`Plan.build` allocates the activation buffers once for the
 graph's batch size, reusing a dead tensor's memory for later ones (:class:`_Arena`), and one workspace for the
 kernels' scratch (the largest any call asks for), and records each node's C call (csrc/intq_plan.c
-``intq_run_plan``). :meth:`Plan.run` copies the inputs in, makes one call and returns
-the outputs as new arrays (the call itself copies inputs and outputs of 4 KB or more), so the results are
-those of the same kernels called one by one. ``intermediates=True`` and concurrent runs use the node-by-node path; the Interpreter builds
-a plan for another batch size from the shapes of its first node-by-node run at that size.
+``intq_run_plan``). :meth:`Plan.run` copies the inputs in, makes one call and returns the outputs as new
+arrays (the call itself copies inputs and outputs of 4 KB or more), so the results are those of the same
+kernels called one by one; :attr:`Plan.entry` does the same as one CPython call (csrc/python/intq_entry.c).
+``intermediates=True`` and concurrent runs use the node-by-node path; the Interpreter builds a plan for
+another batch size from the shapes of its first node-by-node run at that size.
 """
 from __future__ import annotations
 
+import functools
 import threading
-import weakref
 from ctypes import addressof as _addressof
 from ctypes import c_char as _c_char
 from typing import Mapping
@@ -21,7 +22,8 @@ from typing import Mapping
 import numpy as np
 
 from intq.ir.graph import Graph
-from intq.runtime.fast._lib import LIB, OP_COPY, PLAN_WORDS, aligned, aligned_empty, aligned_zeros, ptr
+from intq.runtime.fast._lib import (LIB, OP_COPY, PLAN_WORDS, RUN_PLAN_AT, PlanEntry, aligned, aligned_empty,
+                                   aligned_zeros, ptr)
 from intq.runtime.kernels import Kernel
 
 #: inputs and outputs at least this large are copied by the plan's C call (Plan.run)
@@ -93,8 +95,15 @@ class Plan:
         self._in_rows = [big_in.index(k) if k in big_in else -1 for k in range(len(self.inputs))]
         self._out_rows = [len(big_in) + len(records) + big_out.index(m) if m in big_out else -1
                           for m in range(len(self.outputs))]
-        self._sources: list = [None] * len(self.inputs)      # weak references to the last inputs (run)
         self._keep, self._lock = keep, threading.Lock()
+        #: ``entry(*inputs)``: :meth:`run` as one CPython call (csrc/python/intq_entry.c) for inputs of exactly
+        #: the planned shapes and buffer formats, C-contiguous; it returns None for any others (and while another
+        #: thread runs the plan), which :meth:`run` takes. None where the module was not built.
+        self.entry = None
+        if PlanEntry is not None and len(self.inputs) <= 64 and len(self.outputs) <= 64:
+            self.entry = PlanEntry(RUN_PLAN_AT, table, PLAN_WORDS, list(self.inputs), list(self._in_rows),
+                                   list(self.outputs), list(self._out_rows),
+                                   functools.partial(self._lock.acquire, False), self._lock.release, np.empty_like)
         self.n_blocks = 0                                     # activation blocks allocated (set by build)
         self.workspace: np.ndarray | None = None              # the kernels' shared scratch (set by build)
 
@@ -171,8 +180,7 @@ class Plan:
         None while another thread runs this plan. Inputs and outputs of _C_COPY_BYTES or more are copied in
         and out by the C call itself (csrc/intq_layout.c ``intq_copy``), smaller ones by NumPy: glibc's
         memcpy, which ``buf[...] = x`` and ``y.copy()`` use, ran 2-13x slower at some distances between two
-        large buffers (docs/performance.md). An input that is the same array as in the last run keeps its
-        address; a new one costs a pointer look-up (~1-2 us)."""
+        large buffers (docs/performance.md). :attr:`entry` does the same in C for the common inputs."""
         lock = self._lock
         if not lock.acquire(blocking=False):
             return None
@@ -183,12 +191,9 @@ class Plan:
                 if row < 0:
                     buf[...] = x
                     continue
-                last = self._sources[k]
-                if last is None or last() is not x:
-                    if x.dtype != buf.dtype or not x.flags.c_contiguous:
-                        x = np.ascontiguousarray(x, buf.dtype)            # a temporary: held below
-                    table[row, 2] = x.ctypes.data
-                    self._sources[k] = weakref.ref(x)
+                if x.dtype != buf.dtype or not x.flags.c_contiguous:
+                    x = np.ascontiguousarray(x, buf.dtype)                # a temporary: held below
+                table[row, 2] = x.ctypes.data
                 held.append(x)
             outs = [None if row < 0 else np.empty(y.shape, y.dtype) for y, row in zip(self.outputs, self._out_rows)]
             for out, row in zip(outs, self._out_rows):
