@@ -204,11 +204,32 @@ static long lut_bytes_avx2(const uint8_t *x, uint8_t *out, long n, const uint8_t
     }
     const __m256i sixteen = _mm256_set1_epi8(16);
     long i = 0;
+    /* 192 bytes a step, row by row: each row is loaded once for six vectors (the sixteen rows and the
+     * step's vectors do not fit AVX2's 16 registers together, and the compiler spilled the one-vector loop).
+     * The empty asm keeps the compiler from rewriting the chains (v as x - 16h from x, the XORs as a tree),
+     * which needs more registers than there are and spilled every look-up to the stack. */
+    for (; i + 192 <= n; i += 192) {
+        __m256i v[6], y[6];
+        for (int u = 0; u < 6; u++) {
+            v[u] = _mm256_loadu_si256((const __m256i *)(x + i + 32 * u));
+            y[u] = _mm256_shuffle_epi8(D[0], v[u]);
+        }
+#pragma GCC unroll 16
+        for (int h = 1; h < 16; h++)
+#pragma GCC unroll 6
+            for (int u = 0; u < 6; u++) {
+                v[u] = h <= 8 ? _mm256_sub_epi8(v[u], sixteen) : _mm256_subs_epi8(v[u], sixteen);
+                y[u] = _mm256_xor_si256(y[u], _mm256_shuffle_epi8(D[h], v[u]));
+                __asm__("" : "+x"(v[u]), "+x"(y[u]));   /* keep both chains in registers: see above */
+            }
+        for (int u = 0; u < 6; u++) _mm256_storeu_si256((__m256i *)(out + i + 32 * u), y[u]);
+    }
     for (; i + 32 <= n; i += 32) {
         __m256i v = _mm256_loadu_si256((const __m256i *)(x + i)), y = _mm256_shuffle_epi8(D[0], v);
         for (int h = 1; h < 16; h++) {
             v = h <= 8 ? _mm256_sub_epi8(v, sixteen) : _mm256_subs_epi8(v, sixteen);
             y = _mm256_xor_si256(y, _mm256_shuffle_epi8(D[h], v));
+            __asm__("" : "+x"(v), "+x"(y));
         }
         _mm256_storeu_si256((__m256i *)(out + i), y);
     }

@@ -66,8 +66,8 @@ def test_activation_tables_cover_every_code():
 
 @pytest.mark.parametrize("n", [1, 31, 32, 33, 256 * 5 + 17, 40_001])
 def test_byte_table_gather_at_every_level(n):
-    """The 1-byte table gather (intq_lut1; the AVX2 code takes 32 bytes per step, the tail is scalar; split
-    over 2 threads from 8192 bytes each) equals NumPy's take for every code, on random tables and on ones
+    """The 1-byte table gather (intq_lut1; the AVX2 code takes 192 bytes per step, then 32, the tail is
+    scalar; split over 2 threads from 8192 bytes each) equals NumPy's take for every code, on random tables and on ones
     with a single nonzero entry (so a look-up of the wrong row or half cannot hide behind equal entries)."""
     from intq.runtime.fast.layout import gather_run
     r = np.random.default_rng(n)
