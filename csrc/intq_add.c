@@ -13,7 +13,7 @@
  * MUL (reference_ops::Mul), as intq/runtime/reference/mul.py:
  *     out = clamp(MBQM((a - z1) * (b - z2), M, s) + z_out, lo, hi)
  * |a - z1| * |b - z2| <= 255^2; s may be a left shift (a multiplier above one), which wraps in int32 as the
- * reference's does. AVX2 likewise, 32 elements per step. */
+ * reference's does. AVX2 likewise, 32 elements per step, the output rescale on mbqm8_right for a right shift. */
 #include "intq_common.h"
 #include "intq_kernels.h"
 
@@ -106,21 +106,26 @@ static void mul_scalar(const add_job *j, long begin, long end) {
  * loop does the rest). Compiled for each op and code type (elementwise_avx2 picks): with s8 a run-time value
  * the loop branched on it for every load and pack. */
 __attribute__((target("avx2"), always_inline))
-static inline long elementwise_avx2_body(const add_job *j, long begin, long end, const int mul, const int s8) {
+static inline long elementwise_avx2_body(const add_job *j, long begin, long end, const int mul, const int s8,
+                                         const int right) {
     const int32_t *p = j->p;
     if (!mul && (!rescale_fits(p[P_S1]) || !rescale_fits(p[P_S2]))) return begin;
     /* ADD: the input rescales; MUL: the zero points in k1.z, k2.z. Both: the output multiplier and shift */
     const rescale_k k1 = rescale_init(p[mul ? Q_Z1 : P_Z1], mul ? 0 : p[P_M1], mul ? 0 : p[P_S1]);
     const rescale_k k2 = rescale_init(p[mul ? Q_Z2 : P_Z2], mul ? 0 : p[P_M2], mul ? 0 : p[P_S2]);
     const __m256i m = _mm256_set1_epi32(p[mul ? Q_M : P_MO]), sh = _mm256_set1_epi32(p[mul ? Q_S : P_SO]);
+    const int e = right ? -p[mul ? Q_S : P_SO] : 0;            /* right: a right shift e in [0, 31], mbqm8_right */
+    const __m128i cnt = _mm_cvtsi32_si128(e);
+    const __m256i rhalf = _mm256_set1_epi32(e > 0 ? 1 << (e - 1) : 0);
     const codes_k k = mul ? codes_init(p[Q_ZOUT], p[Q_LO], p[Q_HI], s8) : codes_init(p[P_ZOUT], p[P_LO], p[P_HI], s8);
     long i = begin;
     for (; i + 32 <= end; i += 32) {
         __m256i r[4];
         for (int u = 0; u < 4; u++) {
             const uint8_t *a = j->a + i + 8 * u, *b = j->b + i + 8 * u;
-            r[u] = mbqm8(mul ? _mm256_mullo_epi32(diff8(a, s8, k1.z), diff8(b, s8, k2.z))
-                             : _mm256_add_epi32(rescaled8(a, s8, &k1), rescaled8(b, s8, &k2)), m, sh);
+            const __m256i x = mul ? _mm256_mullo_epi32(diff8(a, s8, k1.z), diff8(b, s8, k2.z))
+                                  : _mm256_add_epi32(rescaled8(a, s8, &k1), rescaled8(b, s8, &k2));
+            r[u] = right ? mbqm8_right(x, m, cnt, rhalf) : mbqm8(x, m, sh);
         }
         _mm256_storeu_si256((__m256i *)(j->out + i), codes32(&k, r[0], r[1], r[2], r[3]));
     }
@@ -165,19 +170,23 @@ static int add_exact_applies(const int32_t *p) {
            ? p[P_SO] <= 0 && p[P_SO] >= -31 : 0;
 }
 
-#define ELEMENTWISE_VARIANT(NAME, MUL, S8) __attribute__((target("avx2"))) static long NAME(const add_job *j, long b, \
-                                                                                          long e) {             \
-    return elementwise_avx2_body(j, b, e, MUL, S8);                                                             \
-}
+/* MUL's output rescale takes mbqm8_right when its shift is to the right (a multiplier below one: most MULs), by at
+ * most 31; mbqm8 otherwise (a left shift) */
+static int mul_right_applies(const int32_t *p) { return p[Q_S] <= 0 && p[Q_S] >= -31; }
+
 #define ADD_VARIANT(NAME, S8) __attribute__((target("avx2"))) static long NAME(const add_job *j, long b, long e) { \
-    return add_exact_applies(j->p) ? add_exact_avx2_body(j, b, e, S8) : elementwise_avx2_body(j, b, e, 0, S8);   \
+    return add_exact_applies(j->p) ? add_exact_avx2_body(j, b, e, S8) : elementwise_avx2_body(j, b, e, 0, S8, 0); \
+}
+#define MUL_VARIANT(NAME, S8) __attribute__((target("avx2"))) static long NAME(const add_job *j, long b, long e) { \
+    return mul_right_applies(j->p) ? elementwise_avx2_body(j, b, e, 1, S8, 1)                                   \
+                                   : elementwise_avx2_body(j, b, e, 1, S8, 0);                                  \
 }
 ADD_VARIANT(add_avx2_u8, 0)
 ADD_VARIANT(add_avx2_s8, 1)
+MUL_VARIANT(mul_avx2_u8, 0)
+MUL_VARIANT(mul_avx2_s8, 1)
 #undef ADD_VARIANT
-ELEMENTWISE_VARIANT(mul_avx2_u8, 1, 0)
-ELEMENTWISE_VARIANT(mul_avx2_s8, 1, 1)
-#undef ELEMENTWISE_VARIANT
+#undef MUL_VARIANT
 static long (*const elementwise_avx2[2][2])(const add_job *, long, long) = {{add_avx2_u8, add_avx2_s8},
                                                                             {mul_avx2_u8, mul_avx2_s8}};
 #endif
