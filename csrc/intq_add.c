@@ -67,7 +67,8 @@ __attribute__((target("avx2"))) static inline __m256i rescaled8(const uint8_t *x
     const __m256i d = diff8(x, s8, k->z);
     const __m256i lo = _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(d, k->ml), k->bias), 11);
     const __m256i hi = _mm256_add_epi32(_mm256_mullo_epi32(d, k->mh), lo);
-    return _mm256_sra_epi32(_mm256_add_epi32(hi, _mm256_and_si256(_mm256_srai_epi32(d, 31), k->corr)), k->e);
+    const __m256i neg = _mm256_cmpgt_epi32(_mm256_setzero_si256(), d);      /* not a shift: those share 2 pipes */
+    return _mm256_sra_epi32(_mm256_add_epi32(hi, _mm256_and_si256(neg, k->corr)), k->e);
 }
 
 __attribute__((target("avx2"))) static long add_rescale_avx2(const uint8_t *x, int32_t *out, long n, int32_t z,
