@@ -1,7 +1,7 @@
 /* Where a 1x1 conv's time goes at the machine's ISA level (run on demand, never in tests):
  *
  *   cc -O3 -std=gnu11 -pthread -ffp-contract=off -Icsrc benchmarks/gemm_probe.c \
- *      $(find csrc -name '*.c' ! -name intq_fast.c) -lm -o /tmp/gemm_probe
+ *      $(find csrc -maxdepth 1 -name '*.c' ! -name intq_fast.c) -lm -o /tmp/gemm_probe
  *   /tmp/gemm_probe [H C_in C_out]...      default: MobileNet v1 1.0/224's 1x1 shapes
  *
  * Includes csrc/intq_fast.c to reach its static functions. For each shape, at 1 thread, median us per image

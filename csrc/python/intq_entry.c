@@ -1,5 +1,6 @@
 /* intq.runtime.fast._intq_entry: a planned graph's run (intq.runtime.fast.plan.Plan.run) as one CPython call.
- * The only C of the project that uses the Python C API (csrc/*.c is the kernel library, plain C).
+ * The only C of the project that uses the Python C API (the .c files directly in csrc/ are the kernel library,
+ * plain C).
  *
  * The kernel library (_intq_fast, plain C, loaded with ctypes) does the work; this module only moves the
  * Python side of a run into C: it takes the inputs through the buffer protocol, copies small ones into the
