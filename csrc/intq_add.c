@@ -7,13 +7,14 @@
  * MultiplyByQuantizedMultiplierSmallerThanOneExp. |a - z1| <= 255, so (a - z1) << 20 < 2^28, and
  * |a'| + |b'| < 2^29: no int32 overflow anywhere.
  * AVX2 (level >= 1): 32 elements per step, the input rescales in 32-bit lanes (rescaled8), the output's on
- * mbqm8, codes32 (intq_common.h); a scalar loop elsewhere, for the tail, and for input shifts beyond 19.
+ * mbqm8_right, codes32 (intq_common.h); a scalar loop elsewhere, for the tail, and for input shifts beyond 19.
  * Split over threads as threads_for_elements says.
  *
  * MUL (reference_ops::Mul), as intq/runtime/reference/mul.py:
  *     out = clamp(MBQM((a - z1) * (b - z2), M, s) + z_out, lo, hi)
  * |a - z1| * |b - z2| <= 255^2; s may be a left shift (a multiplier above one), which wraps in int32 as the
- * reference's does. AVX2 likewise, 32 elements per step, the output rescale on mbqm8_right for a right shift. */
+ * reference's does. AVX2 likewise, 32 elements per step; both ops' output rescale on mbqm8_right for a
+ * right shift. */
 #include "intq_common.h"
 #include "intq_kernels.h"
 
@@ -115,9 +116,7 @@ static inline long elementwise_avx2_body(const add_job *j, long begin, long end,
     const rescale_k k1 = rescale_init(p[mul ? Q_Z1 : P_Z1], mul ? 0 : p[P_M1], mul ? 0 : p[P_S1]);
     const rescale_k k2 = rescale_init(p[mul ? Q_Z2 : P_Z2], mul ? 0 : p[P_M2], mul ? 0 : p[P_S2]);
     const __m256i m = _mm256_set1_epi32(p[mul ? Q_M : P_MO]), sh = _mm256_set1_epi32(p[mul ? Q_S : P_SO]);
-    const int e = right ? -p[mul ? Q_S : P_SO] : 0;            /* right: a right shift e in [0, 31], mbqm8_right */
-    const __m128i cnt = _mm_cvtsi32_si128(e);
-    const __m256i rhalf = _mm256_set1_epi32(e > 0 ? 1 << (e - 1) : 0);
+    const rshift_k rs = rshift_init(right ? -p[mul ? Q_S : P_SO] : 0);      /* right: mbqm8_right */
     const codes_k k = mul ? codes_init(p[Q_ZOUT], p[Q_LO], p[Q_HI], s8) : codes_init(p[P_ZOUT], p[P_LO], p[P_HI], s8);
     long i = begin;
     for (; i + 32 <= end; i += 32) {
@@ -126,7 +125,7 @@ static inline long elementwise_avx2_body(const add_job *j, long begin, long end,
             const uint8_t *a = j->a + i + 8 * u, *b = j->b + i + 8 * u;
             const __m256i x = mul ? _mm256_mullo_epi32(diff8(a, s8, k1.z), diff8(b, s8, k2.z))
                                   : _mm256_add_epi32(rescaled8(a, s8, &k1), rescaled8(b, s8, &k2));
-            r[u] = right ? mbqm8_right(x, m, cnt, rhalf) : mbqm8(x, m, sh);
+            r[u] = right ? mbqm8_right(x, m, &rs) : mbqm8(x, m, sh);
         }
         _mm256_storeu_si256((__m256i *)(j->out + i), codes32(&k, r[0], r[1], r[2], r[3]));
     }
@@ -145,9 +144,7 @@ static inline long add_exact_avx2_body(const add_job *j, long begin, long end, c
     const int32_t zx = a_exact ? p[P_Z1] : p[P_Z2];
     const rescale_k ky = a_exact ? rescale_init(p[P_Z2], p[P_M2], p[P_S2]) : rescale_init(p[P_Z1], p[P_M1], p[P_S1]);
     const __m256i cx = _mm256_set1_epi32(-zx * (1 << 19)), m = _mm256_set1_epi32(p[P_MO]);
-    const int e = -p[P_SO];
-    const __m128i cnt = _mm_cvtsi32_si128(e);
-    const __m256i rhalf = _mm256_set1_epi32(e > 0 ? 1 << (e - 1) : 0);
+    const rshift_k rs = rshift_init(-p[P_SO]);
     const codes_k k = codes_init(p[P_ZOUT], p[P_LO], p[P_HI], s8);
     long i = begin;
     for (; i + 32 <= end; i += 32) {
@@ -156,7 +153,7 @@ static inline long add_exact_avx2_body(const add_job *j, long begin, long end, c
             const __m128i xv = _mm_loadl_epi64((const __m128i *)(x + i + 8 * u));
             const __m256i xs = _mm256_slli_epi32(s8 ? _mm256_cvtepi8_epi32(xv) : _mm256_cvtepu8_epi32(xv), 19);
             const __m256i sum = _mm256_add_epi32(_mm256_add_epi32(xs, cx), rescaled8(y + i + 8 * u, s8, &ky));
-            r[u] = mbqm8_right(sum, m, cnt, rhalf);
+            r[u] = mbqm8_right(sum, m, &rs);
         }
         _mm256_storeu_si256((__m256i *)(j->out + i), codes32(&k, r[0], r[1], r[2], r[3]));
     }
@@ -167,27 +164,22 @@ static inline long add_exact_avx2_body(const add_job *j, long begin, long end, c
  * range, an output shift to the right by at most 31 */
 static int add_exact_applies(const int32_t *p) {
     const int a_exact = p[P_M1] == (1 << 30) && p[P_S1] == 0, b_exact = p[P_M2] == (1 << 30) && p[P_S2] == 0;
-    return (a_exact && rescale_fits(p[P_S2])) || (b_exact && rescale_fits(p[P_S1]))
-           ? p[P_SO] <= 0 && p[P_SO] >= -31 : 0;
+    return ((a_exact && rescale_fits(p[P_S2])) || (b_exact && rescale_fits(p[P_S1]))) && shift_is_right(p[P_SO]);
 }
 
-/* MUL's output rescale takes mbqm8_right when its shift is to the right (a multiplier below one: most MULs), by at
- * most 31; mbqm8 otherwise (a left shift) */
-static int mul_right_applies(const int32_t *p) { return p[Q_S] <= 0 && p[Q_S] >= -31; }
-
-#define ADD_VARIANT(NAME, S8) __attribute__((target("avx2"))) static long NAME(const add_job *j, long b, long e) { \
-    return add_exact_applies(j->p) ? add_exact_avx2_body(j, b, e, S8) : elementwise_avx2_body(j, b, e, 0, S8, 0); \
+/* ADD or MUL: the output rescale on mbqm8_right when its shift is to the right (a multiplier below one: every
+ * ADD, most MULs), mbqm8 otherwise (a left shift) */
+#define ELEMENTWISE_VARIANT(NAME, MUL, S8)                                                                  \
+__attribute__((target("avx2"))) static long NAME(const add_job *j, long b, long e) {                        \
+    if (!MUL && add_exact_applies(j->p)) return add_exact_avx2_body(j, b, e, S8);                           \
+    return shift_is_right(j->p[MUL ? Q_S : P_SO]) ? elementwise_avx2_body(j, b, e, MUL, S8, 1)              \
+                                                  : elementwise_avx2_body(j, b, e, MUL, S8, 0);             \
 }
-#define MUL_VARIANT(NAME, S8) __attribute__((target("avx2"))) static long NAME(const add_job *j, long b, long e) { \
-    return mul_right_applies(j->p) ? elementwise_avx2_body(j, b, e, 1, S8, 1)                                   \
-                                   : elementwise_avx2_body(j, b, e, 1, S8, 0);                                  \
-}
-ADD_VARIANT(add_avx2_u8, 0)
-ADD_VARIANT(add_avx2_s8, 1)
-MUL_VARIANT(mul_avx2_u8, 0)
-MUL_VARIANT(mul_avx2_s8, 1)
-#undef ADD_VARIANT
-#undef MUL_VARIANT
+ELEMENTWISE_VARIANT(add_avx2_u8, 0, 0)
+ELEMENTWISE_VARIANT(add_avx2_s8, 0, 1)
+ELEMENTWISE_VARIANT(mul_avx2_u8, 1, 0)
+ELEMENTWISE_VARIANT(mul_avx2_s8, 1, 1)
+#undef ELEMENTWISE_VARIANT
 static long (*const elementwise_avx2[2][2])(const add_job *, long, long) = {{add_avx2_u8, add_avx2_s8},
                                                                             {mul_avx2_u8, mul_avx2_s8}};
 #endif

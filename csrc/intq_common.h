@@ -140,16 +140,27 @@ __attribute__((target("avx2"))) static inline __m256i mbqm8(__m256i x, __m256i m
     return rdbpot8(hi, right, rhalf);
 }
 
-/* mbqm8 for one multiplier m (>= 0) and one right shift for every lane (ADD's output rescale, SOFTMAX's
- * outputs): no left shift, the odd lanes multiplied by m as it is, their SRDHM doubled in place as in rq8, and
- * rdbpot8's sign-magnitude rounding with one shift count (cnt = the shift, rhalf = 2^(shift-1), 0 for 0) */
-__attribute__((target("avx2"))) static inline __m256i mbqm8_right(__m256i x, __m256i m, __m128i cnt, __m256i rhalf) {
+/* one right shift e in [0, 31] for every lane, as mbqm8_right takes it: the count and 2^(e-1) (0 for e = 0) */
+typedef struct { __m128i cnt; __m256i rhalf; } rshift_k;
+
+/* whether a MBQM shift s is such a right shift (s <= 0: a multiplier below one) */
+static inline int shift_is_right(int32_t s) { return s <= 0 && s >= -31; }
+
+__attribute__((target("avx2"))) static inline rshift_k rshift_init(int e) {
+    rshift_k r = {_mm_cvtsi32_si128(e), _mm256_set1_epi32(e > 0 ? 1 << (e - 1) : 0)};
+    return r;
+}
+
+/* mbqm8 for one multiplier m (>= 0) and one right shift for every lane (ADD's and MUL's output rescale,
+ * SOFTMAX's outputs): no left shift, the odd lanes multiplied by m as it is, their SRDHM doubled in place as
+ * in rq8, and rdbpot8's sign-magnitude rounding with one shift count */
+__attribute__((target("avx2"))) static inline __m256i mbqm8_right(__m256i x, __m256i m, const rshift_k *r) {
     const __m256i half = _mm256_set1_epi64x(1LL << 30);
     const __m256i ev = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(x, m), half), 31);
     __m256i od = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), m), half);
     od = _mm256_add_epi64(od, od);
     const __m256i h = _mm256_blend_epi32(ev, od, 0xAA);
-    return _mm256_sign_epi32(_mm256_srl_epi32(_mm256_add_epi32(_mm256_abs_epi32(h), rhalf), cnt), h);
+    return _mm256_sign_epi32(_mm256_srl_epi32(_mm256_add_epi32(_mm256_abs_epi32(h), r->rhalf), r->cnt), h);
 }
 
 /* mbqm8 with the per-channel constants at channel c precomputed (the same arithmetic). The odd lanes' SRDHM

@@ -86,15 +86,14 @@ static int row_max(const uint8_t *xr, long depth, int in_int8) {
 __attribute__((target("avx2"))) static void outputs_avx2(int32_t inv, int e, const int32_t *exps,
                                                           const uint8_t *keep, int lo, int s8, uint8_t *rev) {
     const __m256i iv = _mm256_set1_epi32(inv), lov = _mm256_set1_epi32(lo), hiv = _mm256_set1_epi32(lo + 255);
-    const __m128i cnt = _mm_cvtsi32_si128(e);
-    const __m256i rhalf = _mm256_set1_epi32(e > 0 ? 1 << (e - 1) : 0);
+    const rshift_k r = rshift_init(e);
     const __m256i reverse = _mm256_setr_epi8(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0,
                                              15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     for (int n = 0; n < 256; n += 32) {
         __m256i v[4];
         for (int u = 0; u < 4; u++) {
             /* SRDHM is symmetric: SRDHM(inv, exps[n]) = SRDHM(exps[n], inv) */
-            __m256i q = mbqm8_right(_mm256_loadu_si256((const __m256i *)(exps + n + 8 * u)), iv, cnt, rhalf);
+            __m256i q = mbqm8_right(_mm256_loadu_si256((const __m256i *)(exps + n + 8 * u)), iv, &r);
             q = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(q, lov), lov), hiv);
             const __m256i k = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(keep + n + 8 * u)));
             v[u] = _mm256_blendv_epi8(q, lov, _mm256_cmpeq_epi32(k, _mm256_setzero_si256()));

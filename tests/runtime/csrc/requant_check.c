@@ -1,4 +1,4 @@
-/* The AVX2 requantization (mbqm8, rq8 in csrc/intq_common.h) and the VNNI level's 16-lane one (rq16 and the
+/* The AVX2 requantization (mbqm8, rq8, mbqm8_right in csrc/intq_common.h) and the VNNI level's 16-lane one (rq16 and the
  * codes16 clamp, csrc/intq_v512.h) against the scalar mbqm() on edge and random inputs: every multiplier/shift
  * pair drawn over the whole range of TFLite's QuantizeMultiplier output (M0 in [2^30, 2^31), shifts
  * -31..+30), accumulators at the int32 edges, powers of two, their neighbours and ties; codes for random zero
@@ -45,7 +45,7 @@ static void draw_lanes(int trial, int n, int32_t *m0, int32_t *sh, int32_t *x) {
 
 __attribute__((target("avx2"))) static int check(void) {
     for (int trial = 0; trial < 20000; trial++) {
-        int32_t m0[8], sh[8], x[8], got[8], got2[8];
+        int32_t m0[8], sh[8], x[8], got[8], got2[8], got3[8];
         draw_lanes(trial, 8, m0, sh, x);
         rq_consts q;
         int32_t block[RQ_BLOCK_WORDS(8)];
@@ -55,10 +55,21 @@ __attribute__((target("avx2"))) static int check(void) {
         _mm256_storeu_si256((__m256i *)got, mbqm8(v, _mm256_loadu_si256((const __m256i *)m0),
                                                   _mm256_loadu_si256((const __m256i *)sh)));
         _mm256_storeu_si256((__m256i *)got2, rq8(v, m0, &q, 0));
+        /* mbqm8_right: lane 0's multiplier and shift for every lane, when that shift is to the right */
+        const int right = shift_is_right(sh[0]);
+        if (right) {
+            const rshift_k r = rshift_init(-sh[0]);
+            _mm256_storeu_si256((__m256i *)got3, mbqm8_right(v, _mm256_set1_epi32(m0[0]), &r));
+        }
         for (int l = 0; l < 8; l++) {
             int32_t want = mbqm(x[l], m0[l], sh[l]);
             if (got[l] != want || got2[l] != want) {
                 printf("FAIL x %d m0 %d shift %d: mbqm %d, mbqm8 %d, rq8 %d\n", x[l], m0[l], sh[l], want, got[l], got2[l]);
+                return 1;
+            }
+            if (right && got3[l] != mbqm(x[l], m0[0], sh[0])) {
+                printf("FAIL x %d m0 %d shift %d: mbqm %d, mbqm8_right %d\n", x[l], m0[0], sh[0],
+                       mbqm(x[l], m0[0], sh[0]), got3[l]);
                 return 1;
             }
         }
