@@ -13,7 +13,8 @@
  *   inputs / outputs: the plan's buffers; in_rows / out_rows: the table row of each one's copy record, or -1
  *   (copied here: inputs by memcpy before the call, outputs by their .copy() after it); try_lock / unlock:
  *   the plan's lock (shared with Plan.run), e.g. functools.partial(lock.acquire, False) and lock.release;
- *   empty_like: numpy.empty_like, which makes each large output.
+ *   empty_like: numpy.empty_like, which makes each large output. At most MAX_TENSORS (a module constant)
+ *   inputs and as many outputs.
  * entry(*inputs) -> list of outputs, or None when the inputs are not exactly the planned ones (count, shape,
  * buffer format, C-contiguous) or another thread holds the plan: the caller then takes its general path,
  * which accepts or rejects what this one declines. It never raises for the inputs it is given. */
@@ -264,6 +265,10 @@ PyMODINIT_FUNC PyInit__intq_entry(void) {
     s_copy = PyUnicode_InternFromString("copy");
     PyObject *m = PyModule_Create(&entry_module);
     if (!m || !s_copy) return NULL;
+    if (PyModule_AddIntConstant(m, "MAX_TENSORS", MAX_TENSORS) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
     Py_INCREF(&PlanEntryType);
     if (PyModule_AddObject(m, "PlanEntry", (PyObject *)&PlanEntryType) < 0) {
         Py_DECREF(&PlanEntryType);

@@ -91,9 +91,10 @@ ISA_LEVEL: int = int(LIB.intq_isa_level())
 RUN_PLAN_AT: int = ctypes.cast(LIB.intq_run_plan, ctypes.c_void_p).value
 
 try:                    # a planned run as one CPython call (csrc/python/intq_entry.c); optional, like LIB
+    from intq.runtime.fast._intq_entry import MAX_TENSORS as ENTRY_MAX_TENSORS
     from intq.runtime.fast._intq_entry import PlanEntry
 except ImportError:
-    PlanEntry = None
+    PlanEntry, ENTRY_MAX_TENSORS = None, 0
 
 
 #: multiply-accumulates below which a conv-family call stays on one thread: handing a chunk to a polling

@@ -22,8 +22,8 @@ from typing import Mapping
 import numpy as np
 
 from intq.ir.graph import Graph
-from intq.runtime.fast._lib import (LIB, OP_COPY, PLAN_WORDS, RUN_PLAN_AT, PlanEntry, aligned, aligned_empty,
-                                   aligned_zeros, ptr)
+from intq.runtime.fast._lib import (ENTRY_MAX_TENSORS, LIB, OP_COPY, PLAN_WORDS, RUN_PLAN_AT, PlanEntry, aligned,
+                                   aligned_empty, aligned_zeros, ptr)
 from intq.runtime.kernels import Kernel
 
 #: inputs and outputs at least this large are copied by the plan's C call (Plan.run)
@@ -100,7 +100,7 @@ class Plan:
         #: the planned shapes and buffer formats, C-contiguous; it returns None for any others (and while another
         #: thread runs the plan), which :meth:`run` takes. None where the module was not built.
         self.entry = None
-        if PlanEntry is not None and len(self.inputs) <= 64 and len(self.outputs) <= 64:
+        if PlanEntry is not None and max(len(self.inputs), len(self.outputs)) <= ENTRY_MAX_TENSORS:
             self.entry = PlanEntry(RUN_PLAN_AT, table, PLAN_WORDS, list(self.inputs), list(self._in_rows),
                                    list(self.outputs), list(self._out_rows),
                                    functools.partial(self._lock.acquire, False), self._lock.release, np.empty_like)
