@@ -195,7 +195,8 @@ void intq_quantize_f32(const float *x, uint8_t *out, long n, float scale, int zp
 /* nv (<= 6) vectors of 32 bytes at x looked up in the rows D, row by row: each row is loaded once for all nv
  * (the sixteen rows and the vectors do not fit AVX2's 16 registers together). The empty asm keeps the compiler
  * from rewriting the chains (v as x - 16h from x, the XORs as a tree), which needs more registers than there
- * are: it spilled every look-up to the stack. 192 bytes a step took 0.84-0.87x the time of 32 (LOGISTIC). */
+ * are: four vectors a step without it stored every look-up to the stack. 192 bytes a step took 0.84-0.87x the
+ * time of the earlier one-vector loop (LOGISTIC, ab_builds.py --op). */
 __attribute__((target("avx2"), always_inline))
 static inline void lut_vectors(const uint8_t *x, uint8_t *out, const __m256i *D, const int nv) {
     const __m256i sixteen = _mm256_set1_epi8(16);
