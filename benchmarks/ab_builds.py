@@ -22,7 +22,7 @@ buffers in the same minutes of a noisy machine:
 
 Each library has its own thread pool, so at 2 threads one library's polling worker may still run during the
 other's call: compare ratios, not absolute times. Models as in bench_runtime.py (``random`` is the random
-MobileNet v1 1.0/224). Imports: numpy, intq.
+MobileNet v1 1.0/224, ``int8_random`` its int8 twin). Imports: numpy, intq.
 """
 from __future__ import annotations
 
@@ -48,9 +48,12 @@ KINDS = {1: "conv/fc", 2: "depthwise", 3: "pair table", 4: "softmax", 5: "global
 
 def planned(model: str, threads: int):
     """(Interpreter, input) with the plan built for batch 1."""
-    g = mobilenet_v1_graph() if model == "random" else intq.load_tflite(MODELS / f"{model}.tflite")
+    schemes = {"random": "uint8", "int8_random": "int8"}
+    g = (mobilenet_v1_graph(scheme=schemes[model]) if model in schemes
+         else intq.load_tflite(MODELS / f"{model}.tflite"))
     shape = g.tensor(g.inputs[0]).shape
-    x = np.random.default_rng(0).integers(0, 256, (1, *shape[1:])).astype(np.uint8)
+    info = np.iinfo(g.tensor(g.inputs[0]).dtype)
+    x = np.random.default_rng(0).integers(info.min, info.max + 1, (1, *shape[1:])).astype(info.dtype)
     it = intq.Interpreter(g, num_threads=threads)
     it.run(x)
     if it._plan is None:
