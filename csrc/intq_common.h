@@ -74,6 +74,23 @@ static inline int32_t mbqm(int32_t x, int32_t m, int32_t shift) {
     return rdbpot((int32_t)((ab + (1LL << 30)) >> 31), right);
 }
 
+/* n codes from int32 sums: clamp(mbqm(acc[j], m0[j], shift[j]) + zout, lo, hi), the low byte stored (uint8 or
+ * int8 codes). mbqm's arithmetic without branches or 64-bit rounding sums (srdhm's product is the only 64-bit
+ * step), so that compilers can vectorise it where the target has per-lane shifts (NEON) and run it without
+ * branches elsewhere: the portable level's epilogues. */
+static inline void requant_row_c(const int32_t *acc, const int32_t *m0, const int32_t *shift, int n, int zout,
+                                 int lo, int hi, uint8_t *out) {
+    for (int j = 0; j < n; j++) {
+        const int32_t s = shift[j], left = s > 0 ? s : 0, right = s > 0 ? 0 : -s;
+        const int32_t xs = (int32_t)((uint32_t)acc[j] << left);
+        const int32_t h = (int32_t)(((int64_t)xs * m0[j] + (1LL << 30)) >> 31);
+        const int32_t mask = (int32_t)((1u << right) - 1u), rem = h & mask, thr = (mask >> 1) + (h < 0);
+        int32_t q = (h >> right) + (rem > thr) + zout;
+        q = q < lo ? lo : q;
+        out[j] = (uint8_t)(q > hi ? hi : q);
+    }
+}
+
 /* per-channel requantization constants for rq8(), derived once by the Python prepare (intq_rq_pack) and
  * stored after the np shifts they come from, in one "shift block" of RQ_BLOCK_WORDS(np) int32:
  * shift[np], left[np], right[np], half[np], msw[np], any_left: left and right shifts, half = 2^(right-1) (0

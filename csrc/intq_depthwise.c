@@ -18,30 +18,39 @@ typedef struct {
 } dw_geom;
 #define DW_MAX_TAPS 64     /* larger windows (kh*kw > 64) use the portable loop */
 
+/* one tap's products into acc for the portable row: channel j reads input channel j / mult. Depth multiplier 1
+ * with a fixed code type takes a plain loop over the channels that compilers vectorise (int32 products of
+ * (x - za) and w - zw, |.| <= 255 each); the sums wrap as the reference's int32 sums do (uint32). */
+static inline void dw_tap_c(const dw_geom *g, const uint8_t *src, const int32_t *wt, int32_t *acc) {
+    const int cout = g->cout, za = g->za;
+    uint32_t *a = (uint32_t *)acc;
+    if (g->mult == 1 && !g->in_int8)
+        for (int j = 0; j < cout; j++) a[j] += (uint32_t)(((int32_t)src[j] - za) * wt[j]);
+    else if (g->mult == 1)
+        for (int j = 0; j < cout; j++) a[j] += (uint32_t)(((int32_t)(int8_t)src[j] - za) * wt[j]);
+    else
+        for (int j = 0; j < cout; j++) {
+            const int ic = j / g->mult;
+            const int v = g->in_int8 ? (int)(int8_t)src[ic] : (int)src[ic];
+            a[j] += (uint32_t)((v - za) * wt[j]);
+        }
+}
+
 static void dw_row_c(const dw_geom *g, const uint8_t *x, const int32_t *w32, const int32_t *bias,
                      const int32_t *m0, const int32_t *shift, uint8_t *out, int b, int oy, int32_t *acc) {
     for (int ox = 0; ox < g->ow; ox++) {
-        for (int j = 0; j < g->cout; j++) acc[j] = bias[j];
+        memcpy(acc, bias, (size_t)g->cout * sizeof(int32_t));
         for (int ky = 0; ky < g->kh; ky++) {
             int iy = oy * g->sh - g->ph + ky * g->dh;
             if (iy < 0 || iy >= g->h) continue;
             for (int kx = 0; kx < g->kw; kx++) {
                 int ix = ox * g->sw - g->pw + kx * g->dw;
                 if (ix < 0 || ix >= g->w) continue;
-                const uint8_t *src = x + (((size_t)b * g->h + iy) * g->w + ix) * g->c;
-                const int32_t *wt = w32 + (size_t)(ky * g->kw + kx) * g->cpad;
-                for (int j = 0; j < g->cout; j++) {
-                    int ic = j / g->mult;
-                    int v = g->in_int8 ? (int)(int8_t)src[ic] : (int)src[ic];
-                    acc[j] = (int32_t)((uint32_t)acc[j] + (uint32_t)((v - g->za) * wt[j]));
-                }
+                dw_tap_c(g, x + (((size_t)b * g->h + iy) * g->w + ix) * g->c,
+                         w32 + (size_t)(ky * g->kw + kx) * g->cpad, acc);
             }
         }
-        uint8_t *o = out + (((size_t)b * g->oh + oy) * g->ow + ox) * g->cout;
-        for (int j = 0; j < g->cout; j++) {
-            int32_t q = mbqm(acc[j], m0[j], shift[j]) + g->zout;
-            o[j] = (uint8_t)clamp_i32(q, g->lo, g->hi);
-        }
+        requant_row_c(acc, m0, shift, g->cout, g->zout, g->lo, g->hi, out + (((size_t)b * g->oh + oy) * g->ow + ox) * g->cout);
     }
 }
 

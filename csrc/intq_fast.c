@@ -6,8 +6,8 @@
  * real depth, acc = sum a*b - za*sum_k b - zb*sum_k a + K*za*zb (mod 2^32) equals the reference's
  * sum (a-za)(b-zb) because int32 accumulation wraps in both. Padded taps read a = za so they add 0.
  * Requantization = TFLite MultiplyByQuantizedMultiplier with double rounding (intq.scheme.fixedpoint).
- * Dispatch: AVX512-VNNI (vpdpbusd) when __builtin_cpu_supports says so, else portable C compiled twice
- * (target avx2 and default) and chosen at run time. Threads: intq_parallel_for (intq_threads.c, a work-
+ * Dispatch by intq_isa_level (__builtin_cpu_supports at load): AVX512-VNNI (vpdpbusd on the u8 x s8 form above),
+ * AVX2 (vpmaddwd on int16 w - z_w, so no row sums), or portable C (int16 dot products over k, gemm_dot). Threads: intq_parallel_for (intq_threads.c, a work-
  * stealing pool of workers) over pixel tiles (or output-channel blocks when there are few pixels).
  * DEPTHWISE_CONV_2D is in intq_depthwise.c, the shared helpers in intq_common.h. */
 #include "intq_common.h"
@@ -31,18 +31,20 @@ typedef struct {
                                    * (even) in B16 and the int16 tile; 0: B16 rows of kp */
 } conv_geom;
 
-/* epilogue for rows [0, rows) of an int32 tile acc[tile][np] */
+/* epilogue for rows [0, rows) of an int32 tile acc[tile][np], channels [j0, min(j1, cout)): the row-sum and
+ * column terms added, 64 channels at a time, then requant_row_c (intq_common.h) */
 static void epilogue(const conv_geom *g, const int32_t *acc, const int32_t *rowsum, int rows,
                      const int32_t *colterm, const int32_t *m0, const int32_t *shift, uint8_t *out, int j0, int j1) {
+    const int je = j1 < g->cout ? j1 : g->cout;
+    int32_t v[64];
     for (int r = 0; r < rows; r++) {
-        uint32_t rt = (uint32_t)(-(int64_t)g->zb * rowsum[r]);
+        const uint32_t rt = (uint32_t)(-(int64_t)g->zb * rowsum[r]);
         const int32_t *a = acc + (size_t)r * g->np;
         uint8_t *o = out + (size_t)r * g->cout;
-        for (int j = j0; j < j1 && j < g->cout; j++) {
-            int32_t v = (int32_t)((uint32_t)a[j] + rt + (uint32_t)colterm[j]);
-            int32_t q = mbqm(v, m0[j], shift[j]) + g->zout;
-            q = clamp_i32(q, g->lo, g->hi);
-            o[j] = (uint8_t)q;
+        for (int j = j0; j < je; j += 64) {
+            const int n = je - j < 64 ? je - j : 64;
+            for (int i = 0; i < n; i++) v[i] = (int32_t)((uint32_t)a[j + i] + rt + (uint32_t)colterm[j + i]);
+            requant_row_c(v, m0 + j, shift + j, n, g->zout, g->lo, g->hi, o + j);
         }
     }
 }
@@ -350,26 +352,40 @@ static int im2col16_seg(const conv_geom *g, const uint8_t *x, long p0, long ptot
 }
 #endif
 
-/* portable GEMM on packed B: layout [np/NR][kp/4][NR][4] int8 */
-#define GEMM_PORTABLE_BODY                                                                    \
-    for (int r = 0; r < rows; r += MR)                                                        \
-        for (int nb = nb0; nb < nb1; nb++) {                                                  \
-            int32_t c[MR][NR];                                                                \
-            memset(c, 0, sizeof c);                                                           \
-            const int8_t *bp = B + (size_t)nb * g->kp * NR;                                   \
-            for (int k4 = 0; k4 < g->kp / 4; k4++, bp += NR * 4)                              \
-                for (int i = 0; i < MR; i++) {                                                \
-                    const uint8_t *a = A + (size_t)(r + i) * g->kp + 4 * k4;                  \
-                    for (int j = 0; j < NR; j++)                                              \
-                        c[i][j] += a[0] * bp[4 * j] + a[1] * bp[4 * j + 1] + a[2] * bp[4 * j + 2] \
-                                   + a[3] * bp[4 * j + 3];                                    \
-                }                                                                             \
-            for (int i = 0; i < MR; i++)                                                      \
-                memcpy(acc + (size_t)(r + i) * g->np + nb * NR, c[i], sizeof c[i]);           \
+/* The portable level's products: dot products over k of the int16 tile A16 [rows][kt] (the codes, widened)
+ * with BT [np][kt] (w - z_w, zero past k), two rows x four channels per step, channels [j0, j1) (multiples
+ * of 4), rows a multiple of 2. Written as plain reductions over k so that compilers vectorise them with their
+ * widening multiply-adds (GCC -O3: pmaddwd on x86-64's baseline SSE2, smull/smlal on AArch64 NEON); the sums
+ * are uint32, wrapping as the reference's int32 sums do. */
+static void gemm_dot(size_t kt, const int16_t *A16, const int16_t *BT, int32_t *acc, size_t np, int rows, int j0,
+                     int j1) {
+    for (int r = 0; r < rows; r += 2) {
+        const int16_t *a0 = A16 + (size_t)r * kt, *a1 = a0 + kt;
+        for (int j = j0; j < j1; j += 4) {
+            const int16_t *b0 = BT + (size_t)j * kt, *b1 = b0 + kt, *b2 = b1 + kt, *b3 = b2 + kt;
+            uint32_t s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+            for (size_t k = 0; k < kt; k++) {
+                s00 += (uint32_t)(a0[k] * b0[k]); s01 += (uint32_t)(a0[k] * b1[k]);
+                s02 += (uint32_t)(a0[k] * b2[k]); s03 += (uint32_t)(a0[k] * b3[k]);
+                s10 += (uint32_t)(a1[k] * b0[k]); s11 += (uint32_t)(a1[k] * b1[k]);
+                s12 += (uint32_t)(a1[k] * b2[k]); s13 += (uint32_t)(a1[k] * b3[k]);
+            }
+            int32_t *o = acc + (size_t)r * np + j;
+            o[0] = (int32_t)s00; o[1] = (int32_t)s01; o[2] = (int32_t)s02; o[3] = (int32_t)s03;
+            o[np] = (int32_t)s10; o[np + 1] = (int32_t)s11; o[np + 2] = (int32_t)s12; o[np + 3] = (int32_t)s13;
         }
+    }
+}
 
-static void gemm_c(const conv_geom *g, const uint8_t *A, const int8_t *B, int32_t *acc, int rows, int nb0,
-                   int nb1) { GEMM_PORTABLE_BODY }
+/* rows [0, rows) of the uint8 tile A [.][kp] (k real bytes) as int16 rows of kt, zero past k */
+static void widen_rows(const uint8_t *A, size_t kp, size_t k, int16_t *A16, size_t kt, int rows) {
+    for (int r = 0; r < rows; r++) {
+        const uint8_t *a = A + (size_t)r * kp;
+        int16_t *d = A16 + (size_t)r * kt;
+        for (size_t i = 0; i < k; i++) d[i] = a[i];
+        for (size_t i = k; i < kt; i++) d[i] = 0;
+    }
+}
 #ifdef INTQ_X86
 /* AVX2: B16 is [np/NR][kp/2][NR][2] int16; vpmaddwd of (a[k], a[k+1]) pairs is exact (no int16 saturation,
  * unlike vpmaddubsw). 3 rows x 32 channels = 12 accumulators. */
@@ -642,6 +658,8 @@ typedef struct {
     conv_geom g16;                /* the AVX2 int16 path's view of g: B16 = w - z_w, so no row sums (zb = 0) */
     conv_geom gw;                 /* g16 with kp = the int16 tile's and B16's row length (kh*lp in segments) */
     const uint8_t *x; const int8_t *B; const int16_t *B16; const int32_t *colterm, *m0, *shift, *colterm16;
+    const int16_t *BT;            /* the portable level's [np][kt] int16 copy (w - z_w), stored after B16 */
+    size_t kt;                    /* k rounded up to 8: BT's and the portable int16 tile's row length */
     uint8_t *out; int level; long ptotal, ntiles; int by_channel, nbt, tile;
     int cap;                      /* rows of a tile's buffers: tile rounded up to NARROW_ROWS */
     rq_consts rq;                 /* the AVX2 epilogue's view of the shift block */
@@ -654,7 +672,9 @@ enum { TILE_PORTABLE, TILE_VNNI, TILE_VNNI_DIRECT, TILE_W16, TILE_GEMV };
 
 /* scratch bytes of one tile's inputs: A (uint8, with im2col's slack), A16 (int16, AVX2), rs */
 static size_t a_bytes(const conv_job *c) { return align64((size_t)c->cap * c->g.kp) + 64; }
-static size_t a16_bytes(const conv_job *c) { return align64((size_t)c->cap * c->gw.kp * 2) + 64; }
+static size_t a16_bytes(const conv_job *c) {
+    return align64((size_t)c->cap * (c->level == 0 ? c->kt : (size_t)c->gw.kp) * 2) + 64;
+}
 
 #ifdef INTQ_X86
 /* AVX2 products of a widened tile (rows rounded up to 12 are valid, zero past `rows`) with blocks [nb0, nb1):
@@ -730,9 +750,10 @@ static int build_tile(const conv_job *c, long t, uint8_t *A, int16_t *A16, int32
         return rows;
     }
 #endif
-    (void)A16;
-    *mode = TILE_PORTABLE;
-    return im2col(g, c->x, p0, c->ptotal, tile, A, rs);
+    *mode = TILE_PORTABLE;             /* no row sums (g16: BT holds w - z_w), rows widened for gemm_dot */
+    const int rows = im2col(&c->g16, c->x, p0, c->ptotal, tile, A, rs);
+    widen_rows(A, (size_t)g->kp, (size_t)g->k, A16, c->kt, (rows + 1) / 2 * 2);
+    return rows;
 }
 
 /* products of a built tile t with channel blocks [nb0, nb1), requantized into the output */
@@ -759,10 +780,10 @@ static void compute_tile(const conv_job *c, long t, int mode, int rows, const ui
         return;
     }
 #endif
-    (void)A16;
+    (void)A;
     (void)mode;
-    gemm_c(g, A, c->B, acc, (rows + MR - 1) / MR * MR, nb0, nb1);
-    epilogue(g, acc, rs, rows, c->colterm, c->m0, c->shift, o, j0, j1);
+    gemm_dot(c->kt, A16, c->BT, acc, (size_t)g->np, (rows + 1) / 2 * 2, j0, j1);
+    epilogue(&c->g16, acc, rs, rows, c->colterm16, c->m0, c->shift, o, j0, j1);
 }
 
 /* per-thread scratch, each part 64-byte aligned. Tile path: acc, rs, A, A16 (AVX2) for one tile. By channel
@@ -770,7 +791,7 @@ static void compute_tile(const conv_job *c, long t, int mode, int rows, const ui
 static size_t acc_bytes(const conv_job *c) { return align64((size_t)c->cap * c->g.np * 4); }
 static size_t rs_bytes(const conv_job *c) { return align64((size_t)c->cap * 4); }
 static size_t tile_bytes(const conv_job *c) {
-    return rs_bytes(c) + a_bytes(c) + (c->level == 1 ? a16_bytes(c) : 0);
+    return rs_bytes(c) + a_bytes(c) + (c->level <= 1 ? a16_bytes(c) : 0);
 }
 static size_t scratch_bytes(const conv_job *c) {
     return acc_bytes(c) + (c->by_channel ? (size_t)c->ntiles * tile_bytes(c)
@@ -783,7 +804,7 @@ static void tile_parts(const conv_job *c, uint8_t *mem, long slot, int32_t **rs,
     uint8_t *base = mem + acc_bytes(c) + (size_t)slot * tile_bytes(c);
     *rs = (int32_t *)base;
     *A = base + rs_bytes(c);
-    *A16 = c->level == 1 ? (int16_t *)(*A + a_bytes(c)) : NULL;
+    *A16 = c->level <= 1 ? (int16_t *)(*A + a_bytes(c)) : NULL;
 }
 
 /* tasks are pixel tiles (each built and multiplied by every channel block), or, when there are few pixels,
@@ -832,6 +853,7 @@ static void conv_setup(conv_job *c, const int32_t *geom, int nt, int level) {
     c->g16.zb = 0;
     c->gw = c->g16;
     if (c->g.lp) c->gw.kp = c->g.kh * c->g.lp;
+    c->kt = ((size_t)c->g.k + 7) / 8 * 8;
     c->level = level;
     c->ptotal = (long)c->g.n * c->g.oh * c->g.ow;
     long nt0 = c->ptotal <= 2 * TILE ? 1 : (c->ptotal + TILE - 1) / TILE;
@@ -880,9 +902,10 @@ long intq_conv_work_bytes(const int32_t *geom, int nthreads, int level) {
 }
 
 /* B int8 [np/NR][kp/4][NR][4] (w, or w - 128 for uint8) with colterm = bias - za sum b + K za zb (VNNI,
- * portable, GEMV: the zb * row-sum term is added per pixel); B16 int16 [np/NR][kp16/2][NR][2] holding w - z_w
- * (kp16 = kp, or kh*lp with each kernel row's taps padded to lp by zeros when geom's lp > 0) with
- * colterm16 = bias - za sum (w - z_w) (AVX2: no row sums). shift: a shift block of np channels
+ * GEMV: the zb * row-sum term is added per pixel); B16 int16 [np/NR][kp16/2][NR][2] holding w - z_w
+ * (kp16 = kp, or kh*lp with each kernel row's taps padded to lp by zeros when geom's lp > 0), followed by
+ * BT int16 [np][kt] holding w - z_w too (kt = k rounded up to 8, zeros past k: the portable gemm_dot), both
+ * with colterm16 = bias - za sum (w - z_w) (no row sums). shift: a shift block of np channels
  * (intq_rq_pack, intq_common.h). work: intq_conv_work_bytes() bytes, 64-byte aligned, or NULL (then allocated
  * here for the call). */
 int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int16_t *B16,
@@ -893,6 +916,7 @@ int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int1
     conv_setup(&c, geom, nt, level);
     c.x = x; c.B = B; c.B16 = B16; c.colterm = colterm; c.m0 = m0; c.shift = shift; c.out = out;
     c.colterm16 = colterm16;
+    c.BT = B16 + (size_t)c.g.np * (size_t)c.gw.kp;
     const conv_work w = conv_work_layout(&c, nt);
     uint8_t *owned, *mem = work_take(work, w.total, &owned);
     if (!mem) return 1;

@@ -26,7 +26,9 @@ def pack_gemm(wmat: np.ndarray, w_dtype: str, z_w: int, z_in: int, in_dtype: str
               segments: tuple[int, int] | None = None) -> dict:
     """Pack weights [C_out, K] (uint8|int8) for intq_conv: B int8 [Np/32][Kp/4][32][4] (VNNI, portable, GEMV)
     with colterm = bias - z_a sum b + K z_a z_b; B16 int16 [Np/32][Kp16/2][32][2] = w - z_w (AVX2 vpmaddwd)
-    with colterm16 = bias - z_a sum (w - z_w), which needs no per-pixel row sums; z_a, z_b, K, Kp, Np, lp.
+    with colterm16 = bias - z_a sum (w - z_w), which needs no per-pixel row sums, followed in the same array
+    by the portable level's copy of w - z_w, int16 [Np][Kt] (Kt = K rounded up to 8, zeros past K), whose
+    dot products over K compilers vectorise (csrc/intq_fast.c gemm_dot); z_a, z_b, K, Kp, Np, lp.
 
     ``segments`` = (kh, kw*C): B16's K is kh rows of kw*C taps, each padded with zeros to lp (even), the
     layout of the AVX2 tile built straight from the input (csrc/intq_fast.c im2col16_seg); else lp = 0 and
@@ -52,7 +54,11 @@ def pack_gemm(wmat: np.ndarray, w_dtype: str, z_w: int, z_in: int, in_dtype: str
         centred[:cout, :, :seg] = (b.astype(np.int16) - z_b).reshape(cout, kh, seg)
         centred = centred.reshape(np_, kh * lp)
     kp16 = centred.shape[1]
-    packed16 = np.ascontiguousarray(centred.reshape(np_ // NR, NR, kp16 // 2, 2).transpose(0, 2, 1, 3))
+    packed16 = centred.reshape(np_ // NR, NR, kp16 // 2, 2).transpose(0, 2, 1, 3)
+    kt = -(-k // 8) * 8                                    # the portable level's copy: [Np][Kt], Kt = K up to 8
+    bt = np.zeros((np_, kt), np.int16)
+    bt[:cout, :k] = b.astype(np.int16) - z_b
+    packed16 = np.concatenate([packed16.ravel(), bt.ravel()])
     colsum = b.astype(np.int64).sum(axis=1)
     colterm = wrap32(bias.astype(np.int64) - z_a * colsum + k * z_a * z_b).astype(np.int32)
     colterm16 = wrap32(bias.astype(np.int64) - z_a * (colsum - k * z_b)).astype(np.int32)
