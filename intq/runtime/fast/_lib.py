@@ -3,12 +3,15 @@
 Raises ImportError when the library was not built, so intq.runtime.kernels falls back to the reference set.
 ``PlanEntry``: the one-call run of a plan (csrc/python/intq_entry.c), or None where that module was not
 built.
-``ISA_LEVEL``: 0 portable C, 1 AVX2, 2 AVX512-VNNI, as detected by ``__builtin_cpu_supports`` at load.
+``ISA_LEVEL``: 0 portable C, 1 AVX2, 2 AVX512-VNNI, as detected by ``__builtin_cpu_supports`` at load, capped
+by the environment variable ``INTQ_ISA`` (``portable``, ``avx2`` or ``avx512-vnni``) when it is set: the
+kernels of a lower level, e.g. the portable C that CPUs without AVX2 run, on this machine.
 """
 from __future__ import annotations
 
 import ctypes
 import importlib.machinery
+import os
 from pathlib import Path
 
 import numpy as np
@@ -86,7 +89,19 @@ PLAN_WORDS = 16
 OP_CONV, OP_DEPTHWISE, OP_LUT2, OP_SOFTMAX, OP_GLOBAL_AVG, OP_CONCAT, OP_RESIZE_BILINEAR = 1, 2, 3, 4, 5, 6, 7
 OP_TRANSPOSE, OP_PAD, OP_QUANTIZE_F32, OP_LUT1, OP_MAX_POOL, OP_MEAN_TABLE, OP_ADD = 8, 9, 10, 11, 12, 13, 14
 OP_SPLIT, OP_ARG_MAX, OP_AVG_POOL, OP_COPY, OP_MUL = 15, 16, 17, 18, 19
-ISA_LEVEL: int = int(LIB.intq_isa_level())
+
+
+def _isa_level(detected: int) -> int:
+    """``detected`` capped by INTQ_ISA (unset or empty: not capped); ValueError naming the choices otherwise."""
+    want = os.environ.get("INTQ_ISA", "").strip().lower()
+    if not want:
+        return detected
+    if want not in ISA_NAMES:
+        raise ValueError(f"INTQ_ISA must be one of {', '.join(ISA_NAMES)} (or unset), got {want!r}")
+    return min(detected, ISA_NAMES.index(want))
+
+
+ISA_LEVEL: int = _isa_level(int(LIB.intq_isa_level()))
 #: intq_run_plan's address, for the one-call entry below
 RUN_PLAN_AT: int = ctypes.cast(LIB.intq_run_plan, ctypes.c_void_p).value
 

@@ -1,0 +1,58 @@
+"""INTQ_ISA caps the kernels' ISA level for a process (read when intq.runtime.fast is first imported)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("intq.runtime.fast", reason="fast kernels not built", exc_type=ImportError)
+
+PROBE = """
+import numpy as np, intq, intq.runtime.fast as f
+from intq.runtime.fast._lib import LIB
+from reference_cases import one_op, q
+from intq.ir.ops import OP_OPTIONS
+x = np.random.default_rng(0).integers(0, 256, (1, 6, 6, 8)).astype(np.uint8)
+w = np.random.default_rng(1).integers(0, 256, (16, 3, 3, 8)).astype(np.uint8)
+g = one_op("CONV_2D", [("x", x.shape, "uint8", q(0.05, 120))],
+           [("w", w, q(0.01, 130)), ("b", np.arange(16, dtype=np.int32) * 50, q(0.0005))],
+           ((1, 6, 6, 16), "uint8", q(0.2, 110)), OP_OPTIONS["CONV_2D"](padding="SAME"))
+it = intq.Interpreter(g)
+same = np.array_equal(it.run(x)[0], intq.Interpreter(g, kernels="reference").run(x)[0])
+print(f.ISA, f.ISA_LEVEL, int(LIB.intq_isa_level()), it._plan is not None, same)
+"""
+
+
+def _probe(value):
+    env = {k: v for k, v in os.environ.items() if k != "INTQ_ISA"}
+    if value is not None:
+        env["INTQ_ISA"] = value
+    env["PYTHONPATH"] = os.pathsep.join([os.path.dirname(os.path.dirname(__file__)), os.path.dirname(__file__)]
+                                        + [p for p in [os.environ.get("PYTHONPATH")] if p])
+    return subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_unset_and_empty_keep_the_detected_level():
+    for value in (None, ""):
+        r = _probe(value)
+        assert r.returncode == 0, r.stderr[-2000:]
+        isa, level, detected, planned, same = r.stdout.split()
+        assert level == detected and planned == "True" and same == "True"
+
+
+@pytest.mark.parametrize("value", ["portable", "PORTABLE ", "avx512-vnni"])
+def test_caps_the_level(value):
+    r = _probe(value)
+    assert r.returncode == 0, r.stderr[-2000:]
+    isa, level, detected, planned, same = r.stdout.split()
+    want = min(int(detected), ("portable", "avx2", "avx512-vnni").index(value.strip().lower()))
+    assert int(level) == want and isa == ("portable", "avx2", "avx512-vnni")[want]
+    assert planned == "True" and same == "True"
+
+
+def test_unknown_value_is_a_clear_error():
+    r = _probe("neon")
+    assert r.returncode != 0
+    assert "INTQ_ISA must be one of portable, avx2, avx512-vnni" in r.stderr and "'neon'" in r.stderr
