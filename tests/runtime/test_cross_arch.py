@@ -1,16 +1,23 @@
 """The kernel library built for AArch64 (NEON, where the portable level's loops are vectorised by the compiler)
-gives the reference bytes: conv and depthwise cases are prepared here by the fast kernels' own prepare, their
-reference outputs computed here, and tests/runtime/csrc/replay_cases.c, linked with csrc/ by the AArch64 cross
-compiler, replays them under qemu-user at the portable level.
+gives the reference bytes, under qemu-user at the portable level:
+
+- conv and depthwise cases, prepared here by the fast kernels' own prepare with the reference kernels' outputs,
+  replayed by tests/runtime/csrc/replay_cases.c;
+- whole one-call plans (every op the plans run: QUANTIZE, TRANSPOSE, PAD, pools, MEAN, ADD, CONCATENATION,
+  SOFTMAX, DEQUANTIZE, ...) of converted models and of the shared real ones when present, written by
+  tests/runtime/plan_dump.py in a process at the portable level (INTQ_ISA=portable) and run by
+  tests/runtime/csrc/replay_plan.c through intq_run_plan with poisoned outputs.
 
 Runs where ``aarch64-linux-gnu-gcc`` and ``qemu-aarch64`` are installed (Debian: gcc-aarch64-linux-gnu,
 qemu-user), else skips; a source checkout only.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import struct
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -71,15 +78,70 @@ def _write_cases(path: Path) -> int:
     return n
 
 
-def test_aarch64_build_replays_reference_bytes(tmp_path):
-    exe = tmp_path / "replay"
+def _cross_build(harness: str, exe: Path) -> Path:
+    """The AArch64 executable of tests/runtime/csrc/``harness`` linked with every csrc/*.c (static, for qemu)."""
     build = subprocess.run([CROSS, "-O3", "-std=gnu11", "-pthread", "-ffp-contract=off", "-static", "-Icsrc",
-                            str(Path(__file__).parent / "csrc" / "replay_cases.c"),
-                            *sorted(str(p) for p in (ROOT / "csrc").glob("*.c")), "-o", str(exe)],
+                            str(Path(__file__).parent / "csrc" / harness),
+                            *sorted(str(p) for p in (ROOT / "csrc").glob("*.c")), "-lm", "-o", str(exe)],
                            capture_output=True, text=True, cwd=ROOT)
     assert build.returncode == 0, build.stderr[-3000:]
+    return exe
+
+
+def test_aarch64_build_replays_reference_bytes(tmp_path):
+    exe = _cross_build("replay_cases.c", tmp_path / "replay")
     cases = tmp_path / "cases.bin"
     n = _write_cases(cases)
     r = subprocess.run([QEMU, str(exe), str(cases)], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert f"{n} cases equal" in r.stdout
+
+
+SHARED = ROOT.parent / "shared" / "data" / "tflite-quant-models"
+ZOO = [("mobilenet_v2", "uint8"), ("mobilenet_v2", "int8"), ("resnet", "uint8"), ("inception", "uint8")]
+
+
+@pytest.fixture(scope="module")
+def replay_plan(tmp_path_factory):
+    return _cross_build("replay_plan.c", tmp_path_factory.mktemp("aarch64") / "replay_plan")
+
+
+def _converted(name: str, scheme: str, path: Path) -> Path:
+    """A small converted model (intq.convert of a calibrated zoo model, float32 NCHW in and out) as .tflite."""
+    torch = pytest.importorskip("torch")
+    import intq
+    from intq.models import build_model
+    from intq.qat import QatConfig
+    torch.manual_seed(0)
+    m = build_model(name, 3, 10, 28, **({"width": 0.25} if name.startswith("mobilenet") else {}))
+    cfg = QatConfig(scheme=scheme, per_channel=True) if scheme == "int8" else None
+    intq.save_tflite(intq.convert(intq.calibrate(m, [torch.randn(2, 3, 28, 28)], config=cfg)), path)
+    return path
+
+
+def _replay(model: Path, exe: Path, tmp_path: Path, threads: int) -> str:
+    dump = tmp_path / f"plan{threads}.bin"
+    env = dict(os.environ, INTQ_ISA="portable")
+    w = subprocess.run([sys.executable, str(Path(__file__).parent / "plan_dump.py"), str(model), str(dump),
+                        "--threads", str(threads)], capture_output=True, text=True, env=env, timeout=600)
+    assert w.returncode == 0, w.stdout[-2000:] + w.stderr[-3000:]
+    assert "level 0" in w.stdout
+    r = subprocess.run([QEMU, str(exe), str(dump)], capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "every output equal" in r.stdout
+    return r.stdout
+
+
+@pytest.mark.parametrize("name, scheme", ZOO)
+def test_aarch64_build_runs_converted_models(replay_plan, tmp_path, name, scheme):
+    model = _converted(name, scheme, tmp_path / "model.tflite")
+    for threads in (1, 2):
+        _replay(model, replay_plan, tmp_path, threads)
+
+
+@pytest.mark.parametrize("model", ["mobilenet_v1_0.25_128_quant", "mobilenet_v2_1.0_224_quant"])
+def test_aarch64_build_runs_shared_models(replay_plan, tmp_path, model):
+    path = SHARED / f"{model}.tflite"
+    if not path.exists():
+        pytest.skip("../shared/data not present")
+    _replay(path, replay_plan, tmp_path, 2)
