@@ -50,7 +50,8 @@ static void dw_row_c(const dw_geom *g, const uint8_t *x, const int32_t *w32, con
                          w32 + (size_t)(ky * g->kw + kx) * g->cpad, acc);
             }
         }
-        requant_row_c(acc, m0, shift, g->cout, g->zout, g->lo, g->hi, out + (((size_t)b * g->oh + oy) * g->ow + ox) * g->cout);
+        requant_row_c(acc, m0, shift, g->cout, g->zout, g->lo, g->hi,
+                      out + (((size_t)b * g->oh + oy) * g->ow + ox) * g->cout);
     }
 }
 

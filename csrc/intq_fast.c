@@ -6,9 +6,10 @@
  * real depth, acc = sum a*b - za*sum_k b - zb*sum_k a + K*za*zb (mod 2^32) equals the reference's
  * sum (a-za)(b-zb) because int32 accumulation wraps in both. Padded taps read a = za so they add 0.
  * Requantization = TFLite MultiplyByQuantizedMultiplier with double rounding (intq.scheme.fixedpoint).
- * Dispatch by intq_isa_level (__builtin_cpu_supports at load): AVX512-VNNI (vpdpbusd on the u8 x s8 form above),
- * AVX2 (vpmaddwd on int16 w - z_w, so no row sums), or portable C (int16 dot products over k, gemm_dot). Threads: intq_parallel_for (intq_threads.c, a work-
- * stealing pool of workers) over pixel tiles (or output-channel blocks when there are few pixels).
+ * Dispatch by intq_isa_level (__builtin_cpu_supports at load): AVX512-VNNI (vpdpbusd on the u8 x s8 form
+ * above), AVX2 (vpmaddwd on int16 w - z_w, so no row sums), or portable C (int16 dot products over k,
+ * gemm_dot). Threads: intq_parallel_for (intq_threads.c, a work-stealing pool of workers) over pixel tiles
+ * (or output-channel blocks when there are few pixels).
  * DEPTHWISE_CONV_2D is in intq_depthwise.c, the shared helpers in intq_common.h. */
 #include "intq_common.h"
 #include "intq_kernels.h"
@@ -670,7 +671,7 @@ typedef struct {
 
 enum { TILE_PORTABLE, TILE_VNNI, TILE_VNNI_DIRECT, TILE_W16, TILE_GEMV };
 
-/* scratch bytes of one tile's inputs: A (uint8, with im2col's slack), A16 (int16, AVX2), rs */
+/* scratch bytes of one tile's inputs: A (uint8, with im2col's slack), A16 (int16: AVX2, portable), rs */
 static size_t a_bytes(const conv_job *c) { return align64((size_t)c->cap * c->g.kp) + 64; }
 static size_t a16_bytes(const conv_job *c) {
     return align64((size_t)c->cap * (c->level == 0 ? c->kt : (size_t)c->gw.kp) * 2) + 64;
@@ -786,7 +787,7 @@ static void compute_tile(const conv_job *c, long t, int mode, int rows, const ui
     epilogue(&c->g16, acc, rs, rows, c->colterm16, c->m0, c->shift, o, j0, j1);
 }
 
-/* per-thread scratch, each part 64-byte aligned. Tile path: acc, rs, A, A16 (AVX2) for one tile. By channel
+/* per-thread scratch, each part 64-byte aligned. Tile path: acc, rs, A, A16 (AVX2, portable) for one tile. By channel
  * blocks: acc, then the thread's own copy of every tile's rs, A, A16, rows and modes */
 static size_t acc_bytes(const conv_job *c) { return align64((size_t)c->cap * c->g.np * 4); }
 static size_t rs_bytes(const conv_job *c) { return align64((size_t)c->cap * 4); }
