@@ -787,8 +787,8 @@ static void compute_tile(const conv_job *c, long t, int mode, int rows, const ui
     epilogue(&c->g16, acc, rs, rows, c->colterm16, c->m0, c->shift, o, j0, j1);
 }
 
-/* per-thread scratch, each part 64-byte aligned. Tile path: acc, rs, A, A16 (AVX2, portable) for one tile. By channel
- * blocks: acc, then the thread's own copy of every tile's rs, A, A16, rows and modes */
+/* per-thread scratch, each part 64-byte aligned. Tile path: acc, rs, A, A16 (AVX2, portable) for one tile.
+ * By channel blocks: acc, then the thread's own copy of every tile's rs, A, A16, rows and modes */
 static size_t acc_bytes(const conv_job *c) { return align64((size_t)c->cap * c->g.np * 4); }
 static size_t rs_bytes(const conv_job *c) { return align64((size_t)c->cap * 4); }
 static size_t tile_bytes(const conv_job *c) {
