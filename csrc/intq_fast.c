@@ -904,8 +904,9 @@ long intq_conv_work_bytes(const int32_t *geom, int nthreads, int level) {
 
 /* B int8 [np/NR][kp/4][NR][4] (w, or w - 128 for uint8) with colterm = bias - za sum b + K za zb (VNNI,
  * GEMV: the zb * row-sum term is added per pixel); B16 int16 [np/NR][kp16/2][NR][2] holding w - z_w
- * (kp16 = kp, or kh*lp with each kernel row's taps padded to lp by zeros when geom's lp > 0), followed by
- * BT int16 [np][kt] holding w - z_w too (kt = k rounded up to 8, zeros past k: the portable gemm_dot), both
+ * (kp16 = kp, or kh*lp with each kernel row's taps padded to lp by zeros when geom's lp > 0), followed, for
+ * calls at level 0 only, by BT int16 [np][kt] holding w - z_w too (kt = k rounded up to 8, zeros past k: the
+ * portable gemm_dot; intq.runtime.fast.conv.level_consts), both
  * with colterm16 = bias - za sum (w - z_w) (no row sums). shift: a shift block of np channels
  * (intq_rq_pack, intq_common.h). work: intq_conv_work_bytes() bytes, 64-byte aligned, or NULL (then allocated
  * here for the call). */

@@ -68,6 +68,9 @@ def _write_cases(path: Path) -> int:
         names = ("B", "B16", "colterm", "m0", "shift", "colterm16") if code == 1 else \
                 ("w32", "bias", "m0", "shift", "w2", "bint")
         arrays = [x] + [p[k] for k in names] + [want]
+        if code == 1 and fast.ISA_LEVEL > 0:     # B16 with the portable level's copy appended (level_consts)
+            fast_conv.level_consts(p, fast_conv.CONSTS, 0)
+            arrays[2] = p["portable"][0]
         for threads in (1, 2):
             words.append(struct.pack(f"<3i{geom.size}i", code, threads, geom.size, *geom.tolist()))
             for a in arrays:
@@ -121,7 +124,8 @@ def _converted(name: str, scheme: str, path: Path) -> Path:
 
 def _replay(model: Path, exe: Path, tmp_path: Path, threads: int) -> str:
     dump = tmp_path / f"plan{threads}.bin"
-    env = dict(os.environ, INTQ_ISA="portable")
+    env = dict(os.environ, INTQ_ISA="portable",       # this checkout's intq, whatever is installed
+               PYTHONPATH=os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
     w = subprocess.run([sys.executable, str(Path(__file__).parent / "plan_dump.py"), str(model), str(dump),
                         "--threads", str(threads)], capture_output=True, text=True, env=env, timeout=600)
     assert w.returncode == 0, w.stdout[-2000:] + w.stderr[-3000:]

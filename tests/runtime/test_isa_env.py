@@ -9,6 +9,7 @@ import pytest
 
 pytest.importorskip("intq.runtime.fast", reason="fast kernels not built", exc_type=ImportError)
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROBE = """
 import numpy as np, intq, intq.runtime.fast as f
 from intq.runtime.fast._lib import LIB
@@ -21,7 +22,7 @@ g = one_op("CONV_2D", [("x", x.shape, "uint8", q(0.05, 120))],
            ((1, 6, 6, 16), "uint8", q(0.2, 110)), OP_OPTIONS["CONV_2D"](padding="SAME"))
 it = intq.Interpreter(g)
 same = np.array_equal(it.run(x)[0], intq.Interpreter(g, kernels="reference").run(x)[0])
-print(f.ISA, f.ISA_LEVEL, int(LIB.intq_isa_level()), it._plan is not None, same)
+print(f.ISA, f.ISA_LEVEL, int(LIB.intq_isa_level()), it._plan is not None, same, intq.__file__)
 """
 
 
@@ -29,7 +30,8 @@ def _probe(value):
     env = {k: v for k, v in os.environ.items() if k != "INTQ_ISA"}
     if value is not None:
         env["INTQ_ISA"] = value
-    env["PYTHONPATH"] = os.pathsep.join([os.path.dirname(os.path.dirname(__file__)), os.path.dirname(__file__)]
+    here = os.path.dirname(os.path.abspath(__file__))       # this checkout's intq and the tests' helpers
+    env["PYTHONPATH"] = os.pathsep.join([os.path.dirname(os.path.dirname(here)), os.path.dirname(here), here]
                                         + [p for p in [os.environ.get("PYTHONPATH")] if p])
     return subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, env=env, timeout=300)
 
@@ -38,7 +40,8 @@ def test_unset_and_empty_keep_the_detected_level():
     for value in (None, ""):
         r = _probe(value)
         assert r.returncode == 0, r.stderr[-2000:]
-        isa, level, detected, planned, same = r.stdout.split()
+        isa, level, detected, planned, same, where = r.stdout.split()
+        assert where.startswith(ROOT)
         assert level == detected and planned == "True" and same == "True"
 
 
@@ -46,7 +49,8 @@ def test_unset_and_empty_keep_the_detected_level():
 def test_caps_the_level(value):
     r = _probe(value)
     assert r.returncode == 0, r.stderr[-2000:]
-    isa, level, detected, planned, same = r.stdout.split()
+    isa, level, detected, planned, same, where = r.stdout.split()
+    assert where.startswith(ROOT)
     want = min(int(detected), ("portable", "avx2", "avx512-vnni").index(value.strip().lower()))
     assert int(level) == want and isa == ("portable", "avx2", "avx512-vnni")[want]
     assert planned == "True" and same == "True"

@@ -179,16 +179,19 @@ def ptr(a: np.ndarray) -> int:
     return a.ctypes.data
 
 
-def call_conv_like(fn, name: str, p: dict, x: np.ndarray, num_threads: int, level: int) -> np.ndarray:
+def call_conv_like(fn, name: str, p: dict, x: np.ndarray, num_threads: int, level: int,
+                   consts: tuple | None = None) -> np.ndarray:
     """Run a packed conv-family C kernel ``fn`` (intq_conv / intq_depthwise) on x uint8|int8[N,H,W,C].
 
     ``p`` is the prepared dict (geom, consts, out_hw, cout, dtype); the batch comes from ``x``; ``level`` is
-    capped at the machine's ISA_LEVEL. Returns [N, oh, ow, C_out] in p's dtype.
+    capped at the machine's ISA_LEVEL; ``consts`` replaces ``p["consts"]`` when given. Returns
+    [N, oh, ow, C_out] in p's dtype.
     """
     x = np.ascontiguousarray(x)
     geom = p["geom"].copy()
     geom[0] = x.shape[0]
     out = aligned_empty((x.shape[0], *p["out_hw"], p["cout"]), p["dtype"])
-    if fn(ptr(geom), ptr(x), *p["consts"], ptr(out), int(num_threads), int(min(level, ISA_LEVEL)), None):
+    if fn(ptr(geom), ptr(x), *(p["consts"] if consts is None else consts), ptr(out), int(num_threads),
+          int(min(level, ISA_LEVEL)), None):
         raise MemoryError(f"{name}: scratch allocation failed")
     return out

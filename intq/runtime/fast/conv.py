@@ -14,21 +14,26 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
-from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_CONV, call_conv_like, pinned_consts, ptr, shift_block, threads_for
+from intq.runtime.fast._lib import (ISA_LEVEL, LIB, OP_CONV, aligned, call_conv_like, pinned_consts, ptr, shift_block,
+                                     threads_for)
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import conv as ref
 from intq.scheme.fixedpoint import wrap32
 
 NR = 32
+#: intq_conv's constant arguments, in order (conv.py and fully_connected.py)
+CONSTS = ("B", "B16", "colterm", "m0", "shift", "colterm16")
 
 
 def pack_gemm(wmat: np.ndarray, w_dtype: str, z_w: int, z_in: int, in_dtype: str, bias: np.ndarray,
-              segments: tuple[int, int] | None = None) -> dict:
+              segments: tuple[int, int] | None = None, portable: bool = ISA_LEVEL == 0) -> dict:
     """Pack weights [C_out, K] (uint8|int8) for intq_conv: B int8 [Np/32][Kp/4][32][4] (VNNI, portable, GEMV)
     with colterm = bias - z_a sum b + K z_a z_b; B16 int16 [Np/32][Kp16/2][32][2] = w - z_w (AVX2 vpmaddwd)
-    with colterm16 = bias - z_a sum (w - z_w), which needs no per-pixel row sums, followed in the same array
-    by the portable level's copy of w - z_w, int16 [Np][Kt] (Kt = K rounded up to 8, zeros past K), whose
-    dot products over K compilers vectorise (csrc/intq_fast.c gemm_dot); z_a, z_b, K, Kp, Np, lp.
+    with colterm16 = bias - z_a sum (w - z_w), which needs no per-pixel row sums; z_a, z_b, K, Kp, Np, lp.
+    ``portable`` (this machine runs the portable level): B16 is followed in the same array by that level's
+    copy of w - z_w, int16 [Np][Kt] (Kt = K rounded up to 8, zeros past K), whose dot products over K
+    compilers vectorise (csrc/intq_fast.c gemm_dot); elsewhere :func:`level_consts` appends it on the first
+    call at level 0 (tests), so the SIMD levels do not carry 2 bytes a weight they never read.
 
     ``segments`` = (kh, kw*C): B16's K is kh rows of kw*C taps, each padded with zeros to lp (even), the
     layout of the AVX2 tile built straight from the input (csrc/intq_fast.c im2col16_seg); else lp = 0 and
@@ -54,16 +59,44 @@ def pack_gemm(wmat: np.ndarray, w_dtype: str, z_w: int, z_in: int, in_dtype: str
         centred[:cout, :, :seg] = (b.astype(np.int16) - z_b).reshape(cout, kh, seg)
         centred = centred.reshape(np_, kh * lp)
     kp16 = centred.shape[1]
-    packed16 = centred.reshape(np_ // NR, NR, kp16 // 2, 2).transpose(0, 2, 1, 3)
-    kt = -(-k // 8) * 8                                    # the portable level's copy: [Np][Kt], Kt = K up to 8
-    bt = np.zeros((np_, kt), np.int16)
-    bt[:cout, :k] = b.astype(np.int16) - z_b
-    packed16 = np.concatenate([packed16.ravel(), bt.ravel()])
+    packed16 = np.ascontiguousarray(centred.reshape(np_ // NR, NR, kp16 // 2, 2).transpose(0, 2, 1, 3))
+    if portable:
+        packed16 = np.concatenate([packed16.ravel(), _portable_copy(packed16, k, lp).ravel()])
     colsum = b.astype(np.int64).sum(axis=1)
     colterm = wrap32(bias.astype(np.int64) - z_a * colsum + k * z_a * z_b).astype(np.int32)
     colterm16 = wrap32(bias.astype(np.int64) - z_a * (colsum - k * z_b)).astype(np.int32)
     return dict(B=packed, B16=packed16, colterm=colterm, colterm16=colterm16, z_a=z_a, z_b=z_b, k=k, kp=kp,
                 np=np_, lp=lp)
+
+
+def _portable_copy(b16: np.ndarray, k: int, lp: int) -> np.ndarray:
+    """The portable level's int16 [Np][Kt] copy of w - z_w (Kt = K rounded up to 8, zeros past K) from the
+    AVX2 packing B16 [Np/32][Kp16/2][32][2] (its K in kernel rows padded to ``lp`` when lp > 0)."""
+    blocks, half = b16.shape[0], b16.shape[1]
+    centred = b16.transpose(0, 2, 1, 3).reshape(blocks * NR, 2 * half)         # [Np][Kp16]
+    if lp:
+        kh = centred.shape[1] // lp
+        centred = centred.reshape(-1, kh, lp)[:, :, :k // kh].reshape(-1, k)
+    bt = np.zeros((centred.shape[0], -(-k // 8) * 8), np.int16)
+    bt[:, :k] = centred[:, :k]
+    return bt
+
+
+def level_consts(p: dict, keys: tuple, level: int) -> tuple:
+    """``p``'s constant addresses for a call at ``level``: at the portable level where the prepare left out its
+    copy of the weights (a SIMD machine, in tests), B16 with that copy appended, made once and kept in
+    ``p["portable"]`` with the addresses."""
+    if level > 0 or ISA_LEVEL == 0:
+        return p["consts"]
+    if "portable" not in p:
+        g = p["geom"]                                     # [14] K, [17] Np; [25] lp (conv; FC geometry has 0)
+        k, np_, lp = int(g[14]), int(g[17]), int(g[25])
+        b16 = aligned(np.concatenate([p["B16"].ravel(),
+                                      _portable_copy(p["B16"].reshape(np_ // NR, -1, NR, 2), k, lp).ravel()]))
+        at = keys.index("B16")
+        # one assignment (atomic under the GIL): a concurrent first call keeps whichever pair won, whole
+        p.setdefault("portable", (b16, p["consts"][:at] + (ptr(b16),) + p["consts"][at + 1:]))
+    return p["portable"][1]
 
 
 def prepare(graph: Graph, node: Node) -> dict:
@@ -87,13 +120,14 @@ def prepare(graph: Graph, node: Node) -> dict:
                 shift=np.pad(p["shift"].astype(np.int32), (0, padn)), colterm16=np.pad(g["colterm16"], (0, padn)),
                 dtype=p["dtype"], cout=cout, out_hw=p["out_hw"])
     q["shift"] = shift_block(q["m0"], q["shift"])       # + the vector constants derived from it
-    q["consts"] = pinned_consts(q, ("B", "B16", "colterm", "m0", "shift", "colterm16"))
+    q["consts"] = pinned_consts(q, CONSTS)
     return q
 
 
 def run_level(p: dict, x: np.ndarray, num_threads: int, level: int) -> np.ndarray:
     """CONV_2D through the C kernel at ISA ``level`` (<= ISA_LEVEL): x uint8|int8[N,H,W,C] -> [N,oh,ow,C_out]."""
-    return call_conv_like(LIB.intq_conv, "intq_conv", p, x, num_threads, level)
+    return call_conv_like(LIB.intq_conv, "intq_conv", p, x, num_threads, level,
+                          level_consts(p, CONSTS, min(level, ISA_LEVEL)))
 
 
 def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:

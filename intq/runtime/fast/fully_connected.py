@@ -11,7 +11,7 @@ import numpy as np
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
 from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_CONV, aligned_empty, pinned_consts, ptr, shift_block, threads_for
-from intq.runtime.fast.conv import pack_gemm
+from intq.runtime.fast.conv import CONSTS, level_consts, pack_gemm
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import fully_connected as ref
 
@@ -31,7 +31,7 @@ def prepare(graph: Graph, node: Node) -> dict:
              colterm16=np.pad(g["colterm16"], (0, padn)), dtype=p["dtype"], units=units, depth=depth,
              keep_num_dims=p["keep_num_dims"])
     q["shift"] = shift_block(q["m0"], q["shift"])       # + the vector constants derived from it
-    q["consts"] = pinned_consts(q, ("B", "B16", "colterm", "m0", "shift", "colterm16"))
+    q["consts"] = pinned_consts(q, CONSTS)
     return q
 
 
@@ -41,8 +41,8 @@ def run_level(p: dict, x: np.ndarray, num_threads: int, level: int) -> np.ndarra
     geom = p["geom"].copy()
     geom[0] = rows.shape[0]
     out = aligned_empty((rows.shape[0], p["units"]), p["dtype"])
-    if LIB.intq_conv(ptr(geom), ptr(rows), *p["consts"], ptr(out), int(num_threads), int(min(level, ISA_LEVEL)),
-                     None):
+    level = int(min(level, ISA_LEVEL))
+    if LIB.intq_conv(ptr(geom), ptr(rows), *level_consts(p, CONSTS, level), ptr(out), int(num_threads), level, None):
         raise MemoryError("intq_conv: scratch allocation failed")
     return out.reshape(x.shape[:-1] + (-1,)) if p["keep_num_dims"] else out
 
