@@ -52,3 +52,7 @@ class ModelFileError(IntqError):
 
 class InputError(IntqError, ValueError):
     """Inputs given to an interpreter with the wrong count, dtype or shape, or NaN/inf floats."""
+
+
+class ConfigError(IntqError, ValueError):
+    """A setting read from the environment (e.g. INTQ_ISA) with a value intq cannot use; names the choices."""

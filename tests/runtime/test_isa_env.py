@@ -60,3 +60,21 @@ def test_unknown_value_is_a_clear_error():
     r = _probe("neon")
     assert r.returncode != 0
     assert "INTQ_ISA must be one of portable, avx2, avx512-vnni" in r.stderr and "'neon'" in r.stderr
+
+
+def test_cli_reports_an_unknown_value_as_an_error(tmp_path):
+    """`intq run` prints intq's one-line error for a bad INTQ_ISA (exit status 2), not a traceback."""
+    import numpy as np
+    import intq
+    from intq.ir.ops import OP_OPTIONS
+    from reference_cases import one_op, q
+    g = one_op("RELU", [("x", (1, 4), "uint8", q(0.1, 3))], [], ((1, 4), "uint8", q(0.1, 3)), OP_OPTIONS["RELU"]())
+    intq.save_tflite(g, tmp_path / "m.tflite")
+    np.save(tmp_path / "x.npy", np.arange(4, dtype=np.uint8).reshape(1, 4))
+    env = dict(os.environ, INTQ_ISA="neon",
+               PYTHONPATH=os.pathsep.join([ROOT] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    r = subprocess.run([sys.executable, "-c", "import sys; from intq.cli import main; sys.exit(main(sys.argv[1:]))",
+                        "run", str(tmp_path / "m.tflite"), str(tmp_path / "x.npy")],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stderr.startswith("intq: error: INTQ_ISA must be one of") and "Traceback" not in r.stderr

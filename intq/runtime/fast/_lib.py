@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from intq.errors import ConfigError
+
 ISA_NAMES = ("portable", "avx2", "avx512-vnni")
 
 
@@ -92,12 +94,13 @@ OP_SPLIT, OP_ARG_MAX, OP_AVG_POOL, OP_COPY, OP_MUL = 15, 16, 17, 18, 19
 
 
 def _isa_level(detected: int) -> int:
-    """``detected`` capped by INTQ_ISA (unset or empty: not capped); ValueError naming the choices otherwise."""
+    """``detected`` capped by INTQ_ISA (unset or empty: not capped); ConfigError (a ValueError) naming the
+    choices otherwise."""
     want = os.environ.get("INTQ_ISA", "").strip().lower()
     if not want:
         return detected
     if want not in ISA_NAMES:
-        raise ValueError(f"INTQ_ISA must be one of {', '.join(ISA_NAMES)} (or unset), got {want!r}")
+        raise ConfigError(f"INTQ_ISA must be one of {', '.join(ISA_NAMES)} (or unset), got {want!r}")
     return min(detected, ISA_NAMES.index(want))
 
 
