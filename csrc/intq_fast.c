@@ -843,6 +843,14 @@ static int conv_task(void *vp, long begin, long end, int thread) {
     return 0;
 }
 
+/* a one-tile layer with at most this many weights splits its pixels over the threads, each reading all the
+ * weights, rather than its channel blocks, each thread building its own copy of the tile: v1 0.25/128's
+ * 8x8 layers (8-16K weights; the 8x8x128 -> 128 ones 23.5-24.4 us at 1 thread, 1.44-1.47x faster at 2 split
+ * by channel blocks, thread_scaling.py). `ab_builds.py --whole` at 2 threads, v1 0.25/128: 0.926x, 0.936x,
+ * 0.967x; `compare_builds.py --threads 2`: 0.94-1.00x, v2 (no such layer) 0.99-1.00x. Applied to every
+ * one-tile layer (v2's 7x7 ones have 150-410K weights), v2 took 1.04-1.05x (27 Nov 2026, AVX2 EPYC). */
+#define SMALL_WEIGHTS (32L * 1024)
+
 /* the call's tiling and threading (no memory): one tile when the image has <= 2*TILE pixels (the weights
  * are read once), else balanced tiles; (channel block, tile) pairs as tasks when there are few tiles. Then,
  * when the blocks do not split evenly over the threads (3 blocks on 2 threads would leave one thread two
@@ -863,7 +871,15 @@ static void conv_setup(conv_job *c, const int32_t *geom, int nt, int level) {
     if (c->tile < NARROW_ROWS) c->tile = NARROW_ROWS;
     c->ntiles = (c->ptotal + c->tile - 1) / c->tile;
     c->nbt = c->g.np / NR;
-    c->by_channel = nt > 1 && c->ntiles < 4L * nt && c->nbt >= nt;
+    int pixel_split = 0;
+    if (nt > 1 && c->ntiles == 1 && c->ptotal >= (long)nt * NARROW_ROWS
+        && (long)c->g.np * c->g.k <= SMALL_WEIGHTS) {
+        const long per1 = (c->ptotal + nt - 1) / nt;
+        c->tile = (int)((per1 + NARROW_ROWS - 1) / NARROW_ROWS * NARROW_ROWS);
+        c->ntiles = (c->ptotal + c->tile - 1) / c->tile;
+        pixel_split = 1;
+    }
+    c->by_channel = !pixel_split && nt > 1 && c->ntiles < 4L * nt && c->nbt >= nt;
     if (c->by_channel && c->nbt % nt != 0) {
         const long want = (c->ntiles + nt - 1) / nt * nt;
         if (c->ptotal >= want * NARROW_ROWS) {
