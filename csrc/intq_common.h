@@ -19,7 +19,12 @@
 
 #define INTQ_HIDDEN __attribute__((visibility("hidden")))
 
-static inline int32_t clamp_i32(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
+/* two independent selects: the nested form compiled to branches where requant_row_c inlined it, and the portable
+ * level took 1.22-1.34x the time (`INTQ_ISA=portable benchmarks/ab_builds.py --whole`, v1 1.0/224 random, v2) */
+static inline int32_t clamp_i32(int32_t v, int32_t lo, int32_t hi) {
+    v = v < lo ? lo : v;
+    return v > hi ? hi : v;
+}
 
 /* memcpy of a block that may be large. glibc's memcpy moves large blocks with `rep movsb`, which on the AMD
  * EPYC (Zen 3) development VM ran 2-13x slower whenever (dst - src) mod 4096 lay in [1, 31] (a 200 KB copy:
@@ -58,10 +63,11 @@ static inline int32_t srdhm(int32_t a, int32_t b) {
     return (int32_t)((t + ((t >> 63) & ((1LL << 31) - 1))) >> 31);       /* C++ division: toward zero */
 }
 
-/* RoundingDivideByPOT, exponent in [0, 31]: ties away from zero */
+/* RoundingDivideByPOT, exponent in [0, 31]: ties away from zero (int32 throughout, no branch: loops over it
+ * vectorise where the target has per-lane shifts) */
 static inline int32_t rdbpot(int32_t x, int e) {
-    int64_t mask = (1LL << e) - 1, rem = (int64_t)x & mask, thr = (mask >> 1) + (x < 0);
-    return (int32_t)(((int64_t)x >> e) + (rem > thr));
+    const int32_t mask = (int32_t)((1u << e) - 1u), rem = x & mask, thr = (mask >> 1) + (x < 0);
+    return (x >> e) + (rem > thr);
 }
 
 /* ---- requantization: TFLite MultiplyByQuantizedMultiplier, double rounding ---- */
@@ -75,20 +81,11 @@ static inline int32_t mbqm(int32_t x, int32_t m, int32_t shift) {
 }
 
 /* n codes from int32 sums: clamp(mbqm(acc[j], m0[j], shift[j]) + zout, lo, hi), the low byte stored (uint8 or
- * int8 codes). mbqm's arithmetic without branches or 64-bit rounding sums (srdhm's product is the only 64-bit
- * step), so that compilers can vectorise it where the target has per-lane shifts (NEON) and run it without
- * branches elsewhere: the portable level's epilogues. */
+ * int8 codes): the portable level's epilogues, a loop that compilers vectorise where the target has per-lane
+ * shifts (NEON) and run without branches elsewhere */
 static inline void requant_row_c(const int32_t *acc, const int32_t *m0, const int32_t *shift, int n, int zout,
                                  int lo, int hi, uint8_t *out) {
-    for (int j = 0; j < n; j++) {
-        const int32_t s = shift[j], left = s > 0 ? s : 0, right = s > 0 ? 0 : -s;
-        const int32_t xs = (int32_t)((uint32_t)acc[j] << left);
-        const int32_t h = (int32_t)(((int64_t)xs * m0[j] + (1LL << 30)) >> 31);
-        const int32_t mask = (int32_t)((1u << right) - 1u), rem = h & mask, thr = (mask >> 1) + (h < 0);
-        int32_t q = (h >> right) + (rem > thr) + zout;
-        q = q < lo ? lo : q;
-        out[j] = (uint8_t)(q > hi ? hi : q);
-    }
+    for (int j = 0; j < n; j++) out[j] = (uint8_t)clamp_i32(mbqm(acc[j], m0[j], shift[j]) + zout, lo, hi);
 }
 
 /* per-channel requantization constants for rq8(), derived once by the Python prepare (intq_rq_pack) and

@@ -32,19 +32,18 @@ typedef struct {
                                    * (even) in B16 and the int16 tile; 0: B16 rows of kp */
 } conv_geom;
 
-/* epilogue for rows [0, rows) of an int32 tile acc[tile][np], channels [j0, min(j1, cout)): the row-sum and
- * column terms added, 64 channels at a time, then requant_row_c (intq_common.h) */
-static void epilogue(const conv_geom *g, const int32_t *acc, const int32_t *rowsum, int rows,
-                     const int32_t *colterm, const int32_t *m0, const int32_t *shift, uint8_t *out, int j0, int j1) {
+/* the portable level's epilogue for rows [0, rows) of an int32 tile acc[tile][np], channels [j0, min(j1, cout)):
+ * the column term added (its products need no row sums), 64 channels at a time, then requant_row_c */
+static void epilogue(const conv_geom *g, const int32_t *acc, int rows, const int32_t *colterm, const int32_t *m0,
+                     const int32_t *shift, uint8_t *out, int j0, int j1) {
     const int je = j1 < g->cout ? j1 : g->cout;
     int32_t v[64];
     for (int r = 0; r < rows; r++) {
-        const uint32_t rt = (uint32_t)(-(int64_t)g->zb * rowsum[r]);
         const int32_t *a = acc + (size_t)r * g->np;
         uint8_t *o = out + (size_t)r * g->cout;
         for (int j = j0; j < je; j += 64) {
             const int n = je - j < 64 ? je - j : 64;
-            for (int i = 0; i < n; i++) v[i] = (int32_t)((uint32_t)a[j + i] + rt + (uint32_t)colterm[j + i]);
+            for (int i = 0; i < n; i++) v[i] = (int32_t)((uint32_t)a[j + i] + (uint32_t)colterm[j + i]);
             requant_row_c(v, m0 + j, shift + j, n, g->zout, g->lo, g->hi, o + j);
         }
     }
@@ -782,9 +781,10 @@ static void compute_tile(const conv_job *c, long t, int mode, int rows, const ui
     }
 #endif
     (void)A;
+    (void)rs;                          /* zero: BT holds w - z_w */
     (void)mode;
     gemm_dot(c->kt, A16, c->BT, acc, (size_t)g->np, (rows + 1) / 2 * 2, j0, j1);
-    epilogue(&c->g16, acc, rs, rows, c->colterm16, c->m0, c->shift, o, j0, j1);
+    epilogue(g, acc, rows, c->colterm16, c->m0, c->shift, o, j0, j1);
 }
 
 /* per-thread scratch, each part 64-byte aligned. Tile path: acc, rs, A, A16 (AVX2, portable) for one tile.
