@@ -39,7 +39,7 @@ import intq
 from intq.runtime.fast._lib import LIB, PLAN_WORDS
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_runtime import MODELS, mobilenet_v1_graph  # noqa: E402
+from bench_runtime import MODELS, mobilenet_v1_graph, random_input  # noqa: E402
 
 KINDS = {1: "conv/fc", 2: "depthwise", 3: "pair table", 4: "softmax", 5: "global pool", 6: "concat", 7: "resize",
          8: "transpose", 9: "pad", 10: "quantize", 11: "byte table", 12: "max pool", 13: "mean", 14: "add",
@@ -51,9 +51,7 @@ def planned(model: str, threads: int):
     schemes = {"random": "uint8", "int8_random": "int8"}
     g = (mobilenet_v1_graph(scheme=schemes[model]) if model in schemes
          else intq.load_tflite(MODELS / f"{model}.tflite"))
-    shape = g.tensor(g.inputs[0]).shape
-    info = np.iinfo(g.tensor(g.inputs[0]).dtype)
-    x = np.random.default_rng(0).integers(info.min, info.max + 1, (1, *shape[1:])).astype(info.dtype)
+    x = random_input(g)
     it = intq.Interpreter(g, num_threads=threads)
     it.run(x)
     if it._plan is None:

@@ -55,9 +55,9 @@ def mobilenet_v1_graph(alpha: float = 1.0, size: int = 224, seed: int = 0, schem
     symmetric per-channel int8 weights, zero point 0, what TensorFlow's converter writes today)."""
     r = np.random.default_rng(seed)
     g = Graph()
-    act, dt = 6.0 / 255, scheme
+    act = 6.0 / 255
     off = 0 if scheme == "uint8" else -128             # activation codes: int8 = uint8 - 128
-    g.add_tensor("input", (1, size, size, 3), dt, _q(1 / 127.5, 128 + off))
+    g.add_tensor("input", (1, size, size, 3), scheme, _q(1 / 127.5, 128 + off))
     cur, c_in, hw, s_in = "input", 3, size, 1 / 127.5
 
     def weights(shape, axis: int):
@@ -84,7 +84,7 @@ def mobilenet_v1_graph(alpha: float = 1.0, size: int = 224, seed: int = 0, schem
                        _q(s_b) if s_b.size == 1 else Quantization(s_b, np.zeros(c_out, np.int64), 0))
         hw = -(-hw // stride)
         s_out = act if relu6 else s_in * 0.02 * 16 * np.sqrt(depth) / 8
-        g.add_tensor(f"t{i}", (1, hw, hw, c_out), dt, _q(s_out, (0 if relu6 else 128) + off))
+        g.add_tensor(f"t{i}", (1, hw, hw, c_out), scheme, _q(s_out, (0 if relu6 else 128) + off))
         g.add_node(op, [cur, f"w{i}", f"b{i}"], [f"t{i}"], opts, name=f"{op.lower()}_{i}")
         cur, c_in, s_in = f"t{i}", c_out, s_out
 
@@ -92,17 +92,24 @@ def mobilenet_v1_graph(alpha: float = 1.0, size: int = 224, seed: int = 0, schem
     for c_out, stride in V1_BLOCKS:
         layer("DEPTHWISE_CONV_2D", c_in, 3, stride)
         layer("CONV_2D", int(c_out * alpha), 1, 1)
-    g.add_tensor("pool", (1, 1, 1, c_in), dt, _q(s_in, off))
+    g.add_tensor("pool", (1, 1, 1, c_in), scheme, _q(s_in, off))
     g.add_node("AVERAGE_POOL_2D", [cur], ["pool"], OP_OPTIONS["AVERAGE_POOL_2D"](padding="VALID", filter_h=hw,
                                                                                 filter_w=hw), name="pool")
     cur, hw = "pool", 1
     layer("CONV_2D", 1001, 1, 1, relu6=False)
-    g.add_tensor("logits", (1, 1001), dt, _q(s_in, 128 + off))
+    g.add_tensor("logits", (1, 1001), scheme, _q(s_in, 128 + off))
     g.add_node("RESHAPE", [cur], ["logits"], OP_OPTIONS["RESHAPE"](new_shape=(-1, 1001)), name="reshape")
-    g.add_tensor("prob", (1, 1001), dt, _q(1 / 256, off))
+    g.add_tensor("prob", (1, 1001), scheme, _q(1 / 256, off))
     g.add_node("SOFTMAX", ["logits"], ["prob"], OP_OPTIONS["SOFTMAX"](beta=1.0), name="softmax")
     g.inputs, g.outputs = ["input"], ["prob"]
     return g
+
+
+def random_input(graph: Graph, batch: int = 1, seed: int = 0) -> np.ndarray:
+    """Codes over the whole range of the graph's (first, integer) input dtype, at ``batch``."""
+    t = graph.tensor(graph.inputs[0])
+    info = np.iinfo(t.dtype)
+    return np.random.default_rng(seed).integers(info.min, info.max + 1, (batch, *t.shape[1:])).astype(info.dtype)
 
 
 def torch_mobilenet_v1(threads: int, batch: int = 1):
@@ -435,10 +442,8 @@ def main(argv=None) -> int:
     print("| model | batch | threads | intq fast ms | LiteRT XNNPACK ms | intq/XNNPACK | others (ms) |")
     print("|---|---|---|---|---|---|---|")
     for name, graph in graphs.items():
-        shape = graph.tensor(graph.inputs[0]).shape
         for batch in a.batch:
-            info = np.iinfo(graph.tensor(graph.inputs[0]).dtype)
-            x = np.random.default_rng(0).integers(info.min, info.max + 1, (batch, *shape[1:])).astype(info.dtype)
+            x = random_input(graph, batch)
             same = np.array_equal(intq.Interpreter(graph).run(x), intq.Interpreter(graph, kernels="reference").run(x))
             runners, litert_error = {}, None  # every engine at every thread count, timed in the same rounds
             qdq = onnx_qdq_mobilenet_v1() if not a.skip_ort and name == "mobilenet_v1_1.0_224_random" else None

@@ -65,11 +65,10 @@ def _write_cases(path: Path) -> int:
         p = fk.prepare(g, node)
         geom = p["geom"].copy()
         geom[0] = x.shape[0]
-        names = ("B", "B16", "colterm", "m0", "shift", "colterm16") if code == 1 else \
-                ("w32", "bias", "m0", "shift", "w2", "bint")
+        names = fast_conv.CONSTS if code == 1 else ("w32", "bias", "m0", "shift", "w2", "bint")
         arrays = [x] + [p[k] for k in names] + [want]
         if code == 1 and fast.ISA_LEVEL > 0:     # B16 with the portable level's copy appended (level_consts)
-            fast_conv.level_consts(p, fast_conv.CONSTS, 0)
+            fast_conv.level_consts(p, 0)
             arrays[2] = p["portable"][0]
         for threads in (1, 2):
             words.append(struct.pack(f"<3i{geom.size}i", code, threads, geom.size, *geom.tolist()))
@@ -122,7 +121,7 @@ def _converted(name: str, scheme: str, path: Path) -> Path:
     return path
 
 
-def _replay(model: Path, exe: Path, tmp_path: Path, threads: int) -> str:
+def _replay(model: Path, exe: Path, tmp_path: Path, threads: int) -> None:
     dump = tmp_path / f"plan{threads}.bin"
     env = dict(os.environ, INTQ_ISA="portable",       # this checkout's intq, whatever is installed
                PYTHONPATH=os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
@@ -133,7 +132,6 @@ def _replay(model: Path, exe: Path, tmp_path: Path, threads: int) -> str:
     r = subprocess.run([QEMU, str(exe), str(dump)], capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "every output equal" in r.stdout
-    return r.stdout
 
 
 @pytest.mark.parametrize("name, scheme", ZOO)

@@ -27,7 +27,7 @@ CONSTS = ("B", "B16", "colterm", "m0", "shift", "colterm16")
 
 def pack_gemm(wmat: np.ndarray, w_dtype: str, z_w: int, z_in: int, in_dtype: str, bias: np.ndarray,
               segments: tuple[int, int] | None = None, portable: bool = ISA_LEVEL == 0) -> dict:
-    """Pack weights [C_out, K] (uint8|int8) for intq_conv: B int8 [Np/32][Kp/4][32][4] (VNNI, portable, GEMV)
+    """Pack weights [C_out, K] (uint8|int8) for intq_conv: B int8 [Np/32][Kp/4][32][4] (VNNI, GEMV)
     with colterm = bias - z_a sum b + K z_a z_b; B16 int16 [Np/32][Kp16/2][32][2] = w - z_w (AVX2 vpmaddwd)
     with colterm16 = bias - z_a sum (w - z_w), which needs no per-pixel row sums; z_a, z_b, K, Kp, Np, lp.
     ``portable`` (this machine runs the portable level): B16 is followed in the same array by that level's
@@ -82,7 +82,7 @@ def _portable_copy(b16: np.ndarray, k: int, lp: int) -> np.ndarray:
     return bt
 
 
-def level_consts(p: dict, keys: tuple, level: int) -> tuple:
+def level_consts(p: dict, level: int) -> tuple:
     """``p``'s constant addresses for a call at ``level``: at the portable level where the prepare left out its
     copy of the weights (a SIMD machine, in tests), B16 with that copy appended, made once and kept in
     ``p["portable"]`` with the addresses."""
@@ -93,7 +93,7 @@ def level_consts(p: dict, keys: tuple, level: int) -> tuple:
         k, np_, lp = int(g[14]), int(g[17]), int(g[25])
         b16 = aligned(np.concatenate([p["B16"].ravel(),
                                       _portable_copy(p["B16"].reshape(np_ // NR, -1, NR, 2), k, lp).ravel()]))
-        at = keys.index("B16")
+        at = CONSTS.index("B16")
         # one assignment (atomic under the GIL): a concurrent first call keeps whichever pair won, whole
         p.setdefault("portable", (b16, p["consts"][:at] + (ptr(b16),) + p["consts"][at + 1:]))
     return p["portable"][1]
@@ -127,7 +127,7 @@ def prepare(graph: Graph, node: Node) -> dict:
 def run_level(p: dict, x: np.ndarray, num_threads: int, level: int) -> np.ndarray:
     """CONV_2D through the C kernel at ISA ``level`` (<= ISA_LEVEL): x uint8|int8[N,H,W,C] -> [N,oh,ow,C_out]."""
     return call_conv_like(LIB.intq_conv, "intq_conv", p, x, num_threads, level,
-                          level_consts(p, CONSTS, min(level, ISA_LEVEL)))
+                          level_consts(p, min(level, ISA_LEVEL)))
 
 
 def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:

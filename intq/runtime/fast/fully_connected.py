@@ -42,7 +42,7 @@ def run_level(p: dict, x: np.ndarray, num_threads: int, level: int) -> np.ndarra
     geom[0] = rows.shape[0]
     out = aligned_empty((rows.shape[0], p["units"]), p["dtype"])
     level = int(min(level, ISA_LEVEL))
-    if LIB.intq_conv(ptr(geom), ptr(rows), *level_consts(p, CONSTS, level), ptr(out), int(num_threads), level, None):
+    if LIB.intq_conv(ptr(geom), ptr(rows), *level_consts(p, level), ptr(out), int(num_threads), level, None):
         raise MemoryError("intq_conv: scratch allocation failed")
     return out.reshape(x.shape[:-1] + (-1,)) if p["keep_num_dims"] else out
 
