@@ -848,7 +848,7 @@ static int conv_task(void *vp, long begin, long end, int thread) {
  * 8x8 layers (8-16K weights; the 8x8x128 -> 128 ones 23.5-24.4 us at 1 thread, 1.44-1.47x faster at 2 split
  * by channel blocks, thread_scaling.py). `ab_builds.py --whole` at 2 threads, v1 0.25/128: 0.926x, 0.936x,
  * 0.967x, 0.940x; `compare_builds.py --threads 2`, six runs: 0.93-1.00x (a small gain, within the VM's noise
- * across processes), v2 and v1 1.0/224 (no such layer) 0.98-1.02x. Applied to every
+ * across processes), v2 and v1 1.0/224 (no such layer) 0.97-1.02x. Applied to every
  * one-tile layer (v2's 7x7 ones have 150-410K weights), v2 took 1.04-1.05x (27 Nov 2026, AVX2 EPYC). */
 #define SMALL_WEIGHTS (32L * 1024)
 
