@@ -658,7 +658,7 @@ typedef struct {
     conv_geom g16;                /* the AVX2 int16 path's view of g: B16 = w - z_w, so no row sums (zb = 0) */
     conv_geom gw;                 /* g16 with kp = the int16 tile's and B16's row length (kh*lp in segments) */
     const uint8_t *x; const int8_t *B; const int16_t *B16; const int32_t *colterm, *m0, *shift, *colterm16;
-    const int16_t *BT;            /* the portable level's [np][kt] int16 copy (w - z_w), stored after B16 */
+    const int16_t *BT;            /* the portable level's [np][kt] int16 copy (w - z_w): B16 at level 0 */
     size_t kt;                    /* k rounded up to 8: BT's and the portable int16 tile's row length */
     uint8_t *out; int level; long ptotal, ntiles; int by_channel, nbt, tile;
     int cap;                      /* rows of a tile's buffers: tile rounded up to NARROW_ROWS */
@@ -921,9 +921,9 @@ long intq_conv_work_bytes(const int32_t *geom, int nthreads, int level) {
 
 /* B int8 [np/NR][kp/4][NR][4] (w, or w - 128 for uint8) with colterm = bias - za sum b + K za zb (VNNI,
  * GEMV: the zb * row-sum term is added per pixel); B16 int16 [np/NR][kp16/2][NR][2] holding w - z_w
- * (kp16 = kp, or kh*lp with each kernel row's taps padded to lp by zeros when geom's lp > 0), followed, for
- * calls at level 0 only, by BT int16 [np][kt] holding w - z_w too (kt = k rounded up to 8, zeros past k: the
- * portable gemm_dot; intq.runtime.fast.conv.level_consts), both
+ * (kp16 = kp, or kh*lp with each kernel row's taps padded to lp by zeros when geom's lp > 0), or, in calls at
+ * level 0, BT int16 [np][kt] holding w - z_w too (kt = k rounded up to 8, zeros past k: the portable
+ * gemm_dot, which reads no other weights, so B may then be a placeholder; intq.runtime.fast.conv.level_consts), both
  * with colterm16 = bias - za sum (w - z_w) (no row sums). shift: a shift block of np channels
  * (intq_rq_pack, intq_common.h). work: intq_conv_work_bytes() bytes, 64-byte aligned, or NULL (then allocated
  * here for the call). */
@@ -935,7 +935,7 @@ int intq_conv(const int32_t *geom, const uint8_t *x, const int8_t *B, const int1
     conv_setup(&c, geom, nt, level);
     c.x = x; c.B = B; c.B16 = B16; c.colterm = colterm; c.m0 = m0; c.shift = shift; c.out = out;
     c.colterm16 = colterm16;
-    c.BT = B16 + (size_t)c.g.np * (size_t)c.gw.kp;
+    c.BT = level == 0 ? B16 : NULL;
     const conv_work w = conv_work_layout(&c, nt);
     uint8_t *owned, *mem = work_take(work, w.total, &owned);
     if (!mem) return 1;

@@ -67,7 +67,7 @@ def _write_cases(path: Path) -> int:
         geom[0] = x.shape[0]
         names = fast_conv.CONSTS if code == 1 else ("w32", "bias", "m0", "shift", "w2", "bint")
         arrays = [x] + [p[k] for k in names] + [want]
-        if code == 1 and fast.ISA_LEVEL > 0:     # B16 with the portable level's copy appended (level_consts)
+        if code == 1 and fast.ISA_LEVEL > 0:     # the portable level's copy in B16's place (level_consts)
             fast_conv.level_consts(p, 0)
             arrays[2] = p["portable"][0]
         for threads in (1, 2):

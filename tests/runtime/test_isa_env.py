@@ -24,8 +24,11 @@ g = one_op("CONV_2D", [("x", x.shape, "uint8", q(0.05, 120))],
            ((1, 6, 6, 16), "uint8", q(0.2, 110)), OP_OPTIONS["CONV_2D"](padding="SAME"))
 it = intq.Interpreter(g)
 same = np.array_equal(it.run(x)[0], intq.Interpreter(g, kernels="reference").run(x)[0])
-print(f.ISA, f.ISA_LEVEL, int(LIB.intq_isa_level()), it._plan is not None, same, intq.__file__)
+p = it._steps[0][2]
+print(f.ISA, f.ISA_LEVEL, int(LIB.intq_isa_level()), it._plan is not None, same, intq.__file__,
+      p["B"].nbytes, p["B16"].nbytes)
 """
+PACKED16 = 32 * 72 * 2        # the probe's conv: 16 channels padded to 32, K = 3 * 3 * 8 = 72, int16
 
 
 def _env(isa):
@@ -47,7 +50,7 @@ def test_unset_and_empty_keep_the_detected_level():
     for value in (None, ""):
         r = _probe(value)
         assert r.returncode == 0, r.stderr[-2000:]
-        isa, level, detected, planned, same, where = r.stdout.split()
+        isa, level, detected, planned, same, where, b, b16 = r.stdout.split()
         assert where.startswith(ROOT)
         assert level == detected and planned == "True" and same == "True"
 
@@ -56,11 +59,15 @@ def test_unset_and_empty_keep_the_detected_level():
 def test_caps_the_level(value):
     r = _probe(value)
     assert r.returncode == 0, r.stderr[-2000:]
-    isa, level, detected, planned, same, where = r.stdout.split()
+    isa, level, detected, planned, same, where, b, b16 = r.stdout.split()
     assert where.startswith(ROOT)
     want = min(int(detected), ISA_NAMES.index(value.strip().lower()))
     assert int(level) == want and isa == ISA_NAMES[want]
     assert planned == "True" and same == "True"
+    if want == 0:      # the portable level keeps only its own int16 copy of the weights, no SIMD layout
+        assert (int(b), int(b16)) == (64, PACKED16)
+    else:              # int8 [Np][Kp] for VNNI and the GEMV beside the int16 copy
+        assert (int(b), int(b16)) == (PACKED16 // 2, PACKED16)
 
 
 def test_unknown_value_is_a_clear_error():

@@ -30,10 +30,11 @@ def pack_gemm(wmat: np.ndarray, w_dtype: str, z_w: int, z_in: int, in_dtype: str
     """Pack weights [C_out, K] (uint8|int8) for intq_conv: B int8 [Np/32][Kp/4][32][4] (VNNI, GEMV)
     with colterm = bias - z_a sum b + K z_a z_b; B16 int16 [Np/32][Kp16/2][32][2] = w - z_w (AVX2 vpmaddwd)
     with colterm16 = bias - z_a sum (w - z_w), which needs no per-pixel row sums; z_a, z_b, K, Kp, Np, lp.
-    ``portable`` (this machine runs the portable level): B16 is followed in the same array by that level's
-    copy of w - z_w, int16 [Np][Kt] (Kt = K rounded up to 8, zeros past K), whose dot products over K
-    compilers vectorise (csrc/intq_fast.c gemm_dot); elsewhere :func:`level_consts` appends it on the first
-    call at level 0 (tests), so the SIMD levels do not carry 2 bytes a weight they never read.
+    ``portable`` (this machine runs the portable level): B16 is that level's copy of w - z_w instead, int16
+    [Np][Kt] (Kt = K rounded up to 8, zeros past K), whose dot products over K compilers vectorise
+    (csrc/intq_fast.c gemm_dot), and B a 64-byte placeholder: the portable level reads neither SIMD layout, so it keeps
+    2 bytes a weight rather than 5. Elsewhere :func:`level_consts` makes that copy on the first call at level
+    0 (tests), so the SIMD levels do not carry 2 bytes a weight they never read.
 
     ``segments`` = (kh, kw*C): B16's K is kh rows of kw*C taps, each padded with zeros to lp (even), the
     layout of the AVX2 tile built straight from the input (csrc/intq_fast.c im2col16_seg); else lp = 0 and
@@ -61,7 +62,7 @@ def pack_gemm(wmat: np.ndarray, w_dtype: str, z_w: int, z_in: int, in_dtype: str
     kp16 = centred.shape[1]
     packed16 = np.ascontiguousarray(centred.reshape(np_ // NR, NR, kp16 // 2, 2).transpose(0, 2, 1, 3))
     if portable:
-        packed16 = np.concatenate([packed16.ravel(), _portable_copy(packed16, k, lp).ravel()])
+        packed, packed16 = np.zeros(64, np.int8), _portable_copy(packed16, k, lp)   # B: a placeholder
     colsum = b.astype(np.int64).sum(axis=1)
     colterm = wrap32(bias.astype(np.int64) - z_a * colsum + k * z_a * z_b).astype(np.int32)
     colterm16 = wrap32(bias.astype(np.int64) - z_a * (colsum - k * z_b)).astype(np.int32)
@@ -84,18 +85,17 @@ def _portable_copy(b16: np.ndarray, k: int, lp: int) -> np.ndarray:
 
 def level_consts(p: dict, level: int) -> tuple:
     """``p``'s constant addresses for a call at ``level``: at the portable level where the prepare left out its
-    copy of the weights (a SIMD machine, in tests), B16 with that copy appended, made once and kept in
+    copy of the weights (a SIMD machine, in tests), that copy in B16's place, made once and kept in
     ``p["portable"]`` with the addresses."""
     if level > 0 or ISA_LEVEL == 0:
         return p["consts"]
     if "portable" not in p:
         g = p["geom"]                                     # [14] K, [17] Np; [25] lp (conv; FC geometry has 0)
         k, np_, lp = int(g[14]), int(g[17]), int(g[25])
-        b16 = aligned(np.concatenate([p["B16"].ravel(),
-                                      _portable_copy(p["B16"].reshape(np_ // NR, -1, NR, 2), k, lp).ravel()]))
+        bt = aligned(_portable_copy(p["B16"].reshape(np_ // NR, -1, NR, 2), k, lp))
         at = CONSTS.index("B16")
         # one assignment (atomic under the GIL): a concurrent first call keeps whichever pair won, whole
-        p.setdefault("portable", (b16, p["consts"][:at] + (ptr(b16),) + p["consts"][at + 1:]))
+        p.setdefault("portable", (bt, p["consts"][:at] + (ptr(bt),) + p["consts"][at + 1:]))
     return p["portable"][1]
 
 
