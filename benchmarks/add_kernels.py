@@ -42,7 +42,7 @@ def main(argv=None) -> int:
         p = fe.KERNELS["ADD"].prepare(g, node)
         outs = {k: np.empty(t.shape, t.dtype) for k in total}
         px, py, n = ptr(x), ptr(y), x.size
-        calls = {"table": (LIB.intq_lut2, (px, py, ptr(p["table"]), ptr(outs["table"]), n, a.threads)),
+        calls = {"table": (LIB.intq_lut2, (px, py, ptr(fe.pair_table(p)), ptr(outs["table"]), n, a.threads)),
                  "arith": (LIB.intq_add, (px, py, ptr(p["params"]), ptr(outs["arith"]), n, a.threads, ISA_LEVEL))}
         times = {k: [] for k in total}
         for _ in range(a.reps):

@@ -4,8 +4,9 @@
   ``Mul`` arithmetic per element (the reference's offsets and multipliers, AVX2 32 elements per step), split
   over ``num_threads`` from 8192 elements per thread.
 * Broadcasting operands: for fixed quantization parameters the output is a function of the two input codes
-  alone (offsets, fixed-point multipliers, clamp per element), so prepare runs the reference kernel once on all
-  65536 code pairs (the table equals it by construction) and run is one gather per element, broadcasting as
+  alone (offsets, fixed-point multipliers, clamp per element), so the reference kernel runs once on all 65536
+  code pairs (the table equals it by construction; made by the first broadcasting run, :func:`pair_table`, so
+  the same-shape ADDs of a model keep no 64 KB table each) and run is one gather per element, broadcasting as
   the reference does (NumPy). ``intq_lut2`` (the same gather in C, for same-shape operands) remains for the
   table kernels' plans.
 """
@@ -29,6 +30,15 @@ def _code_table(ref: Kernel, p: dict, dtype: str) -> np.ndarray:
     (table,) = ref.run(p, [codes[:, None], codes[None, :]], ExecContext())
     order = np.argsort(codes.view(np.uint8))                        # rows/cols indexed by the raw byte
     return np.ascontiguousarray(table[order][:, order]).view(np.uint8).reshape(-1)
+
+
+def pair_table(p: dict) -> np.ndarray:
+    """The 65536-byte code-pair table of an arithmetic ADD / MUL's prepared ``p``, made on the first call and
+    kept in ``p`` (one assignment: a concurrent first call keeps whichever table won, both the same bytes)."""
+    if "table" not in p:
+        ref = {"ADD": ref_add, "MUL": ref_mul}[p["op"]].KERNELS[p["op"]]
+        p.setdefault("table", _code_table(ref, p["ref"], p["in_dtype"]))
+    return p["table"]
 
 
 def _lut_kernel(ref: Kernel) -> Kernel:
@@ -61,7 +71,7 @@ def _arith_prepare(op: str):
     ref = {"ADD": ref_add, "MUL": ref_mul}[op].KERNELS[op]
 
     def prepare(graph: Graph, node: Node) -> dict:
-        """The reference prepare once: the C kernel's int32 parameters, and the table for broadcasting runs."""
+        """The reference prepare once: the C kernel's int32 parameters (and the reference's, for a table)."""
         p = ref.prepare(graph, node)
         if op == "ADD":
             (m1, s1), (m2, s2), (mo, so) = p["multipliers"]
@@ -69,8 +79,7 @@ def _arith_prepare(op: str):
         else:
             words = [p["z1"], p["z2"], p["m0"], p["shift"], p["z_out"], p["lo"], p["hi"]]
         params = aligned(np.array(words + [int(p["dtype"] == "int8")], np.int32))
-        return dict(table=_code_table(ref, p, graph.tensor(node.inputs[0]).dtype), dtype=p["dtype"], params=params,
-                    op=op)
+        return dict(ref=p, in_dtype=graph.tensor(node.inputs[0]).dtype, dtype=p["dtype"], params=params, op=op)
     return prepare
 
 
@@ -87,6 +96,7 @@ def _arith_run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     """Integer-only ADD / MUL: the C arithmetic for same-shape operands, the table gather when they broadcast."""
     if np.shape(inputs[0]) == np.shape(inputs[1]):
         return [arith_run_level(p, inputs, ctx.num_threads, ISA_LEVEL)]
+    pair_table(p)
     return _TABLES[p["op"]].run(p, inputs, ctx)
 
 
