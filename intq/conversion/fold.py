@@ -40,14 +40,20 @@ def depthwise(w_oihw: np.ndarray) -> np.ndarray:
 
 
 def conv_padding(in_hw: tuple[int, int], k: tuple[int, int], s: tuple[int, int], d: tuple[int, int],
-                 p: tuple[int, int]) -> tuple[str, tuple[int, int] | None]:
-    """'VALID', 'SAME' or ('VALID', explicit symmetric pad) for torch's symmetric zero padding ``p``.
+                 p: tuple[int, int] | str) -> tuple[str, tuple[int, int] | None]:
+    """'VALID', 'SAME' or ('VALID', explicit symmetric pad) for torch's zero padding ``p``.
 
     TFLite SAME pads total = max((out - 1) * s + (k - 1) * d + 1 - in, 0), before = total // 2 with
-    out = ceil(in / s); it equals torch's padding only when both give the same before-pad and size.
+    out = ceil(in / s); it equals torch's symmetric padding only when both give the same before-pad and size.
+    torch's ``padding='same'`` (stride 1 only) pads total = (k - 1) * d, before = total // 2 and the odd one
+    after, which is TFLite SAME at stride 1 (asymmetric too); ``'valid'`` is no padding.
     """
-    if p == (0, 0):
+    if p == "same" and tuple(s) == (1, 1):
+        return "SAME", None
+    if p == "valid" or p == (0, 0):
         return "VALID", None
+    if isinstance(p, str):
+        raise ValueError(f"conv_padding: padding {p!r} needs 'valid', or 'same' at stride 1")
     same = True
     for i in range(2):
         eff = (k[i] - 1) * d[i] + 1

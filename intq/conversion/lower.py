@@ -76,6 +76,12 @@ class _Lowering:
     def src(self, node: fx.Node, i: int = 0) -> str:
         return self.env[node.args[i]]
 
+    def culprit(self, node: fx.Node) -> tuple[str, str]:
+        """(op, where) for an error about ``node``: the user's pooling module for a QAvgPool2d prepare_qat made."""
+        m = self.gm.get_submodule(node.target) if node.op == "call_module" else None
+        origin = getattr(m, "origin", None) if isinstance(m, QAvgPool2d) else None
+        return origin if origin is not None else (op_name(self.gm, node), describe(node))
+
     def pool_padding(self, node: fx.Node, xt, kernel, stride, pad) -> str:
         """'VALID' or 'SAME' for torch's symmetric pooling padding; TFLite pools have no explicit padding.
 
@@ -84,7 +90,7 @@ class _Lowering:
         """
         mode, explicit = fold.conv_padding(xt.shape[1:3], kernel, stride, (1, 1), tuple(pad))
         if explicit is not None:
-            raise UnsupportedOpError(op_name(self.gm, node), describe(node),
+            raise UnsupportedOpError(*self.culprit(node),
                                      f"padding {tuple(pad)} is neither VALID nor TFLite SAME on a "
                                      f"{xt.shape[1]}x{xt.shape[2]} input")
         return mode
@@ -119,7 +125,8 @@ class _Lowering:
             self.env[node] = out
             return
         c = m.conv
-        pad, explicit = fold.conv_padding(xt.shape[1:3], c.kernel_size, c.stride, c.dilation, tuple(c.padding))
+        padding = c.padding if isinstance(c.padding, str) else tuple(c.padding)   # 'same' / 'valid' or numbers
+        pad, explicit = fold.conv_padding(xt.shape[1:3], c.kernel_size, c.stride, c.dilation, padding)
         if explicit is not None:
             paddings = np.array([[0, 0], [explicit[0]] * 2, [explicit[1]] * 2, [0, 0]], np.int32)
             shp = (xt.shape[0], xt.shape[1] + 2 * explicit[0], xt.shape[2] + 2 * explicit[1], xt.shape[3])
@@ -210,16 +217,24 @@ class _Lowering:
                 "AVERAGE_POOL_2D", padding=pad, stride_h=sh, stride_w=sw, filter_h=kh, filter_w=kw), node.name)
         self.env[node] = out
 
-    def quant(self, node: fx.Node) -> None:
+    def quant(self, node: fx.Node, quantizer=None) -> None:
+        """``node``'s input on ``quantizer``'s grid (default: the ActQuant ``node`` calls)."""
         x = self.src(node)
-        qp = _quant(self.qp_of(self.gm.get_submodule(node.target), node))
+        qp = _quant(self.qp_of(quantizer or self.gm.get_submodule(node.target), node))
         xt = self.g.tensor(x)
         if xt.quant == qp:
             self.env[node] = x
             return
-        out = self.act(node, xt.shape, qp)   # a range the producer did not take: requantize (QUANTIZE u8->u8)
+        out = self.act(node, xt.shape, qp)   # a range the producer did not take: requantize (QUANTIZE q -> q')
         self.g.add_node("QUANTIZE", (x,), (out,), name=node.name)
         self.env[node] = out
+
+    def requantize(self, node: fx.Node) -> None:
+        """QRequantize (int8 concat input): QUANTIZE int8 -> int8 onto the concat's quantizer."""
+        target = self.gm.get_submodule(node.target).target
+        if target is None:
+            raise UnsupportedOpError("QRequantize", describe(node), "not linked to a quantizer (not prepared by intq?)")
+        self.quant(node, target)
 
     def output(self, node: fx.Node) -> None:
         args = node.args[0]
@@ -249,9 +264,8 @@ def lower(gm: fx.GraphModule) -> Graph:
         if kind == "input":
             s = next(inputs)
             lw.placeholder(node, tuple(s))   # the model's own layout (NCHW)
-        elif kind in ("layer", "add", "cat", "requant", "quant", "output"):
-            getattr(lw, {"layer": "layer", "add": "add", "cat": "cat", "requant": "requant", "quant": "quant",
-                         "output": "output"}[kind])(node)
+        elif kind in ("layer", "add", "cat", "requant", "quant", "requantize", "output"):
+            getattr(lw, kind)(node)
         elif kind == "pass":
             lw.passthrough(node)
         elif kind == "act":

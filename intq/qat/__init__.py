@@ -17,9 +17,12 @@ Public API:
 * ``example_inputs``: a tensor or tuple of tensors (NCHW images or [N, F] features) used for tracing and
   for the shapes convert records (the batch size of the exported graph; any batch runs). The model must be
   torch.fx-traceable; ops prepare cannot map raise intq.errors.UnsupportedOpError naming the op and the fx
-  node. Supported: Conv2d (any groups: depthwise -> DEPTHWISE_CONV_2D, else CONV_2D) (+BatchNorm2d)
-  (+ReLU/ReLU6/Hardtanh(0,6)), Linear(+ReLU/ReLU6), add (+ReLU), torch.cat, MaxPool2d, AvgPool2d,
-  global average pooling (AdaptiveAvgPool2d(1), mean over dims 2,3), flatten/view/reshape, Dropout, Identity.
+  node. Supported: Conv2d (any groups: depthwise -> DEPTHWISE_CONV_2D, else CONV_2D; zero padding given as
+  numbers, 'valid' or 'same') (+BatchNorm2d) (+ReLU/ReLU6/Hardtanh(0,6)), Linear(+ReLU/ReLU6) on a 2-D
+  [N, features] input (prepare_qat runs ``example_inputs`` once, in eval mode, to check), add (+ReLU),
+  torch.cat (int8 scheme: inputs on other grids requantized onto the concat's, intq.qat.requantize),
+  MaxPool2d, AvgPool2d, global average pooling (AdaptiveAvgPool2d(1), mean over dims 2,3),
+  flatten/view/reshape, Dropout, Identity.
 * prepare_qat deep-copies the float model and keeps its train/eval mode; quantizers are created on the
   device of the model's parameters, so call it after ``model.to(device)`` (or move the result).
 * Step counters are buffers inside each quantizer / fused layer, incremented once per *training-mode*

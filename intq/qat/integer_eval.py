@@ -1,10 +1,11 @@
 """Eval-mode integer simulation: what the integer kernels compute, in torch. Imports: torch, numpy, intq.scheme.
 
 A fake-quant model in eval is meant to predict its integer graph, but fake quantization alone rounds
-differently from the kernels in three places (each worth at most an output LSB or two, enough to flip
+differently from the kernels in four places (each worth at most an output LSB or two, enough to flip
 near-tied top-1 predictions): the kernels add an int32 bias and requantize the accumulator with the
-fixed-point multiplier ``M0 * 2^-n`` (paper eq. 5-10), ADD rescales both inputs in fixed point, and MEAN /
-AVERAGE_POOL_2D divide integer sums with integer rounding. The functions here take tensors that lie on a
+fixed-point multiplier ``M0 * 2^-n`` (paper eq. 5-10), ADD rescales both inputs in fixed point, MEAN /
+AVERAGE_POOL_2D divide integer sums with integer rounding, and QUANTIZE int8 -> int8 (before int8
+CONCATENATION inputs) requantizes in fixed point. The functions here take tensors that lie on a
 quantizer's grid (``S * (q - Z)`` in float32, as fake_quant returns them), recover the integer codes exactly,
 do the kernel's arithmetic with intq.scheme's code (the same functions the runtime's reference kernels call),
 and return the result on the output grid. Integer sums are carried in float64 (exact below 2^53) on the
@@ -81,6 +82,18 @@ def average_pool(x: torch.Tensor, qp: QParams, kernel: tuple[int, int], stride: 
     q = np.clip(average_round(sums.cpu().numpy().astype(np.int64), count.cpu().numpy().astype(np.int64)),
                 qp.qmin, qp.qmax)
     return _on_grid(q - qp.zero_point, qp, x.device)
+
+
+@torch.no_grad()
+def requantize(x: torch.Tensor, in_qp: QParams, out_qp: QParams) -> torch.Tensor:
+    """QUANTIZE q -> q' of a tensor on ``in_qp`` onto ``out_qp`` (intq.runtime.reference.quantize's Requantize):
+    ``clamp(MBQM(q - Z_in, M0, n) + Z_out)``, ``(M0, n) = QuantizeMultiplier((double)S_in / (double)S_out)``."""
+    s_in, s_out = np.float64(np.float32(in_qp.scale)), np.float64(np.float32(out_qp.scale))
+    m0, shift = quantize_multiplier(float(s_in / s_out))
+    q_minus_z = codes(x, in_qp).cpu().numpy().astype(np.int64)
+    q = np.clip(multiply_by_quantized_multiplier(q_minus_z, m0, shift).astype(np.int64) + out_qp.zero_point,
+                out_qp.qmin, out_qp.qmax)
+    return _on_grid(q - out_qp.zero_point, out_qp, x.device)
 
 
 @torch.no_grad()

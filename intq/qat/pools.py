@@ -40,6 +40,7 @@ class QAvgPool2d(torch.nn.Module):
         self.padding = pair(padding)
         self.keep_dims = bool(keep_dims)
         self._quant: tuple[ActQuant, ...] = ()
+        self.origin: tuple[str, str] | None = None   # (op, where) of the user's pooling, set by prepare_qat
 
     def link(self, quantizer: ActQuant) -> None:
         """Use ``quantizer``'s grid (input and output) for the eval-mode integer average."""

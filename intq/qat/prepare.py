@@ -7,15 +7,48 @@ from typing import Iterable
 import torch
 import torch.fx as fx
 
-from intq.errors import IntqError, UnsupportedOpError
+from intq.errors import InputError, IntqError, UnsupportedOpError
 from intq.qat.config import QatConfig
 from intq.qat.observers import ActQuant
-from intq.qat.rewrite import fuse_adds, fuse_layers, fuse_pools, link_quantizers, place_quantizers
+from intq.qat.rewrite import (check_layer_inputs, fuse_adds, fuse_layers, fuse_pools, link_quantizers,
+                              place_quantizers)
 from intq.qat.switches import freeze_bn
 
 
 def _as_tuple(example_inputs) -> tuple:
     return tuple(example_inputs) if isinstance(example_inputs, (tuple, list)) else (example_inputs,)
+
+
+class _ShapeRecorder(fx.Interpreter):
+    """Runs a GraphModule and stores each tensor value's shape as ``node.meta['intq_shape']``."""
+
+    def run_node(self, n: fx.Node):
+        result = super().run_node(n)
+        if isinstance(result, torch.Tensor):
+            n.meta["intq_shape"] = tuple(result.shape)
+        return result
+
+
+@torch.no_grad()
+def _record_shapes(gm: fx.GraphModule, example: tuple) -> None:
+    """Every fx value's shape from one eval-mode forward of ``example`` (BN running statistics untouched).
+
+    The inputs move to the parameters' device. A model that does not run on them raises InputError.
+    """
+    first = next(iter(gm.parameters()), None)
+    args = [t.to(first.device) if first is not None and isinstance(t, torch.Tensor) else t for t in example]
+    was_training = gm.training
+    gm.eval()
+    try:
+        _ShapeRecorder(gm).run(*args)
+    except IntqError:
+        raise
+    except Exception as e:
+        shapes = [tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__ for t in example]
+        raise InputError(f"prepare_qat: the model does not run on example_inputs of shapes {shapes}: "
+                         f"{type(e).__name__}: {(str(e).splitlines() or [''])[0]}") from e
+    finally:
+        gm.train(was_training)
 
 
 def prepare_qat(model: torch.nn.Module, example_inputs, config: QatConfig | None = None) -> fx.GraphModule:
@@ -24,7 +57,8 @@ def prepare_qat(model: torch.nn.Module, example_inputs, config: QatConfig | None
     The float ``model`` is deep-copied (left untouched) and traced; Conv2d(+BatchNorm2d)(+ReLU/ReLU6/
     Hardtanh(0, 6)) and Linear(+ReLU/ReLU6) become QConv2d / QLinear (BN folded, weights fake-quantized)
     and ActQuant modules are placed as described in intq.qat.rewrite. ``example_inputs`` (tensor or
-    tuple) fixes the input shapes recorded for intq.convert. The result keeps ``model``'s train/eval mode.
+    tuple) runs once through the traced model (eval mode, no gradient) to check layer input shapes, and fixes
+    the input shapes recorded for intq.convert. The result keeps ``model``'s train/eval mode.
     """
     cfg = config if config is not None else QatConfig()
     if not isinstance(cfg, QatConfig):
@@ -36,6 +70,8 @@ def prepare_qat(model: torch.nn.Module, example_inputs, config: QatConfig | None
         raise
     except Exception as e:  # fx raises many kinds for untraceable code
         raise UnsupportedOpError(type(model).__name__, "torch.fx trace", f"model is not fx-traceable: {e}") from e
+    _record_shapes(gm, _as_tuple(example_inputs))
+    check_layer_inputs(gm)
     fuse_layers(gm, cfg)
     fuse_pools(gm)
     fuse_adds(gm)

@@ -5,7 +5,9 @@ Imports: torch, intq.errors, intq.qat. Quantizers go exactly where the integer g
 CONCATENATION. Max pooling / flatten / reshape / view / dropout / identity pass their input's range through;
 average pooling and MEAN re-quantize onto their input's range (shared quantizer, no observation), as the
 uint8 kernels require equal input/output parameters. Concat producers with no other user reuse the
-concat's quantizer, so CONCATENATION is a plain copy.
+concat's quantizer, so CONCATENATION is a plain copy. In the int8 scheme every other concat input (pooled,
+shared, a model input, another concat) goes through a QRequantize onto the concat's grid (QUANTIZE int8 ->
+int8), since TFLite's int8 CONCATENATION needs equal input and output parameters.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from intq.qat.fused import QConv2d, QLinear
 from intq.qat.observers import ActQuant
 from intq.qat.add import QAdd
 from intq.qat.pools import QAvgPool2d, pool_spec
+from intq.qat.requantize import QRequantize
 
 PASS_MODULES = (torch.nn.MaxPool2d, torch.nn.Flatten, torch.nn.Dropout, torch.nn.Identity)
 PASS_FUNCTIONS = (torch.flatten, F.max_pool2d, F.dropout, torch.reshape)
@@ -32,7 +35,7 @@ NON_TENSOR_METHODS = ("size", "dim")
 
 
 def node_kind(gm: fx.GraphModule, node: fx.Node) -> str:
-    """One of: input, output, attr, layer, quant, act, pass, requant, add, cat, meta, or 'unsupported'."""
+    """One of: input, output, attr, layer, quant, act, pass, requant, requantize, add, cat, meta, 'unsupported'."""
     op, t = node.op, node.target
     if op == "placeholder":
         return "input"
@@ -46,6 +49,8 @@ def node_kind(gm: fx.GraphModule, node: fx.Node) -> str:
             return "layer"
         if isinstance(m, ActQuant):
             return "quant"
+        if isinstance(m, QRequantize):
+            return "requantize"
         if isinstance(m, QAdd):
             return "add"
         if isinstance(m, (torch.nn.ReLU, torch.nn.ReLU6)) or (
@@ -153,8 +158,7 @@ def fuse_layers(gm: fx.GraphModule, cfg: QatConfig) -> None:
             act = activation_name(gm, nxt)
             end = nxt
         if isinstance(m, torch.nn.Conv2d):
-            if m.padding_mode != "zeros" or isinstance(m.padding, str):
-                raise UnsupportedOpError("Conv2d", describe(node), "only numeric zero padding is supported")
+            _check_conv_padding(m, node)
             fused = QConv2d(m, bn, act, **kw)
         else:
             fused = QLinear(m, act, **kw)
@@ -172,6 +176,35 @@ def fuse_layers(gm: fx.GraphModule, cfg: QatConfig) -> None:
     for node in gm.graph.nodes:
         if node_kind(gm, node) == "bn":
             raise UnsupportedOpError("BatchNorm2d", describe(node), "BatchNorm must directly follow a Conv2d")
+
+
+def _check_conv_padding(conv: torch.nn.Conv2d, node: fx.Node) -> None:
+    """Zero padding only: numbers, 'valid' (none) or 'same' (stride 1; TFLite SAME, see fold.conv_padding)."""
+    if conv.padding_mode != "zeros":
+        raise UnsupportedOpError("Conv2d", describe(node), f"padding_mode={conv.padding_mode!r}: only zero padding "
+                                 "(padding_mode='zeros') maps to integer ops")
+    if isinstance(conv.padding, str) and conv.padding not in ("same", "valid"):
+        raise UnsupportedOpError("Conv2d", describe(node), f"padding={conv.padding!r}: only numbers, 'same' "
+                                 "and 'valid' are supported")
+    if conv.padding == "same" and tuple(conv.stride) != (1, 1):
+        raise UnsupportedOpError("Conv2d", describe(node), f"padding='same' with stride {tuple(conv.stride)}: "
+                                 "torch defines 'same' only at stride 1")
+
+
+def check_layer_inputs(gm: fx.GraphModule) -> None:
+    """Raise UnsupportedOpError for a Linear whose input (``meta['intq_shape']``, prepare_qat) is not [N, features].
+
+    FULLY_CONNECTED (and the eval-mode integer forward) takes a 2-D input; torch's Linear also maps the last
+    axis of any tensor, which the integer graph cannot hold.
+    """
+    for node in gm.graph.nodes:
+        if node.op != "call_module" or not isinstance(gm.get_submodule(node.target), torch.nn.Linear):
+            continue
+        arg = node.args[0] if node.args else None
+        shape = arg.meta.get("intq_shape") if isinstance(arg, fx.Node) else None
+        if shape is not None and len(shape) != 2:
+            raise UnsupportedOpError("Linear", describe(node), f"input is {list(shape)}: Linear needs a 2-D "
+                                     "[N, features] input (flatten first, e.g. torch.flatten(x, 1))")
 
 
 def _replace_by_module(gm: fx.GraphModule, node: fx.Node, name: str, module: torch.nn.Module, args: tuple) -> None:
@@ -195,6 +228,7 @@ def fuse_pools(gm: fx.GraphModule) -> None:
         pool = pool_spec(gm, node)
         if pool is None:
             continue   # convert names it; the float op still trains
+        pool.origin = (op_name(gm, node), describe(node))   # the user's op, for convert's errors
         _replace_by_module(gm, node, f"avg_pool_{counter}", pool, (node.args[0],))
         counter += 1
 
@@ -249,12 +283,23 @@ def link_quantizers(gm: fx.GraphModule) -> None:
             qi = input_quant(gm, node)
             if qi is not None and output_quant(gm, node) is qi:
                 m.link(qi)
+        elif isinstance(m, QRequantize):
+            _link_requantize(gm, node, m)
         elif isinstance(m, QAdd):
             qa, qb, qo = input_quant(gm, node, 0), input_quant(gm, node, 1), output_quant(gm, node)
             users = list(node.users)
             act = activation_name(gm, users[0]) if len(users) == 1 and node_kind(gm, users[0]) == "act" else "NONE"
             if qa is not None and qb is not None and qo is not None:
                 m.link(qa, qb, qo, act)
+
+
+def _link_requantize(gm: fx.GraphModule, node: fx.Node, m: QRequantize) -> None:
+    """Link a QRequantize to its input's quantizer and to the quantizer of the concat it feeds."""
+    source = input_quant(gm, node)
+    target = output_quant(gm, next(iter(node.users))) if len(node.users) == 1 else None
+    if source is None or target is None:
+        raise UnsupportedOpError("cat", describe(node), "concat input with no quantizer to requantize from")
+    m.link(source, target)
 
 
 def _insert_quant(gm: fx.GraphModule, after: fx.Node, target: str, observe: bool = True) -> fx.Node:
@@ -300,14 +345,18 @@ def place_quantizers(gm: fx.GraphModule, cfg: QatConfig) -> None:
                 for a in node.args[:2]:
                     if a not in owner:
                         raise UnsupportedOpError(op_name(gm, node), describe(node), "input is not a quantized tensor")
-            elif kind in ("layer",):
+            elif kind == "layer":
                 src(node)
+            elif kind == "cat":
+                _check_cat_inputs(gm, node, owner)
             name = new_quant()
             gm.get_submodule(name).label = f"{name} (output of fx node {node.name!r})"
             q = _insert_quant(gm, end, name)
             owner[node] = owner[end] = owner[q] = name
             if kind == "cat":
                 _share_cat_range(gm, node, name, owner)
+                if cfg.scheme == "int8":
+                    _requantize_cat_inputs(gm, node, name, owner)
         elif kind in ("pass",):
             owner[node] = src(node)
         elif kind == "requant":
@@ -338,3 +387,27 @@ def _share_cat_range(gm: fx.GraphModule, cat: fx.Node, name: str, owner: dict) -
         for n, o in list(owner.items()):
             if n in (a, prod, root):
                 owner[n] = name
+
+
+def _check_cat_inputs(gm: fx.GraphModule, cat: fx.Node, owner: dict) -> None:
+    """Every concat input must be a quantized tensor (placed before the concat)."""
+    if not cat.args or not isinstance(cat.args[0], (tuple, list)):
+        raise UnsupportedOpError("cat", describe(cat), "pass the tensors positionally, as a list or tuple")
+    for a in cat.args[0]:
+        if not isinstance(a, fx.Node) or a not in owner:
+            raise UnsupportedOpError("cat", describe(cat), "input is not a quantized tensor")
+
+
+def _requantize_cat_inputs(gm: fx.GraphModule, cat: fx.Node, name: str, owner: dict) -> None:
+    """int8: inputs not on the concat's quantizer ``name`` go through a QRequantize (QUANTIZE int8 -> int8)."""
+    for a in dict.fromkeys(cat.args[0]):   # each distinct input once
+        if owner[a] == name:
+            continue
+        i = 0
+        while hasattr(gm, f"requantize_{i}"):
+            i += 1
+        gm.add_submodule(f"requantize_{i}", QRequantize())
+        with gm.graph.inserting_before(cat):
+            r = gm.graph.call_module(f"requantize_{i}", (a,))
+        cat.replace_input_with(a, r)
+        owner[r] = name

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 import intq
 from intq.errors import UnsupportedOpError
@@ -245,3 +246,58 @@ def test_broadcasting_add_converts_and_matches_litert(tmp_path):
     add = next(n for n in g.nodes if n.op == "ADD")
     assert [g.tensor(t).shape for t in add.inputs] == [(2, 6, 6, 4), (2, 1, 1, 4)]
     _assert_eval_intq_litert_equal(gm, g, torch.randn(2, 3, 6, 6), tmp_path)
+
+
+class _StringPaddedConvs(nn.Module):
+    """conv (padding 1) -> ReLU -> conv with torch's padding='same' / 'valid' (kernel, dilation, groups)."""
+
+    def __init__(self, kernel, dilation, groups, padding):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 4, 3, padding=1)
+        self.conv = nn.Conv2d(4, 4, kernel, padding=padding, dilation=dilation, groups=groups)
+
+    def forward(self, x):
+        return self.conv(torch.relu(self.stem(x)))
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@pytest.mark.parametrize("kernel,dilation,groups,padding,mode", [
+    (4, 1, 1, "same", "SAME"),    # total padding 3: torch puts 1 before, 2 after, as TFLite SAME at stride 1
+    (2, 3, 1, "same", "SAME"),    # dilated: total 3, asymmetric too
+    (4, 1, 4, "same", "SAME"),    # depthwise
+    (3, 2, 1, "valid", "VALID")])
+def test_conv_string_padding_converts_and_matches_float_and_litert(kernel, dilation, groups, padding, mode, tmp_path):
+    torch.manual_seed(7)
+    m = _StringPaddedConvs(kernel, dilation, groups, padding).eval()
+    x = torch.randn(3, 1, 9, 7)
+    gm = calibrate(m, [x], method="minmax")
+    g = intq.convert(gm)
+    conv = [n for n in g.nodes if n.op in ("CONV_2D", "DEPTHWISE_CONV_2D")][-1]
+    assert conv.options.padding == mode and "PAD" not in g.op_counts()
+    _assert_eval_intq_litert_equal(gm, g, x, tmp_path)
+    (y,) = intq.Interpreter(g).run(x.numpy())
+    with torch.no_grad():
+        f = m(x).numpy()
+    assert y.shape == f.shape and np.abs(y - f).max() <= 3 * _out_scale(g)   # geometry as torch's, error ~1 LSB
+
+
+def test_average_pool_error_names_the_users_module():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(1, 4, 3, padding=1)
+            self.mid = nn.AvgPool2d(3, 2, padding=1, count_include_pad=False)   # not TFLite SAME on 8x8
+
+        def forward(self, x):
+            return self.mid(self.stem(x))
+
+    class Functional(Net):
+        def forward(self, x):
+            return F.avg_pool2d(self.stem(x), 3, 2, 1, count_include_pad=False)
+
+    gm = calibrate(Net().eval(), [torch.randn(2, 1, 8, 8)])
+    with pytest.raises(UnsupportedOpError, match=r"'AvgPool2d' at fx node 'mid' \(call_module mid\): padding"):
+        intq.convert(gm)
+    gm = calibrate(Functional().eval(), [torch.randn(2, 1, 8, 8)])
+    with pytest.raises(UnsupportedOpError, match=r"'avg_pool2d' at fx node 'avg_pool2d' \(call_function"):
+        intq.convert(gm)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.nn as nn
 
 import intq
 from intq.errors import QuantizationError
@@ -101,3 +102,59 @@ def test_symmetric_fake_quant_codes_and_straight_through_gradient():
     assert (q.flatten(1).abs().amax(1) == 127).all()          # each channel's largest weight is a full code
     y.sum().backward()
     assert torch.equal(w.grad, torch.ones_like(w))              # every weight lies inside its channel's range
+
+
+class _PooledConcat(nn.Module):
+    """torch.cat of inputs that cannot take the concat's range: pooled, the model input, a shared conv, a concat."""
+
+    def __init__(self, kind: str):
+        super().__init__()
+        self.kind = kind
+        self.c, self.c2 = nn.Conv2d(1, 4, 3, padding=1), nn.Conv2d(1, 4, 3, padding=1)
+        self.mp, self.ap = nn.MaxPool2d(2), nn.AvgPool2d(2)
+
+    def forward(self, x):
+        a = self.c(x)
+        if self.kind == "max+avg":
+            return torch.cat([self.mp(a), self.ap(a)], 1)
+        if self.kind == "avg+avg":
+            return torch.cat([self.ap(a), self.ap(self.c2(x))], 1)
+        if self.kind == "max+avg(other conv)":
+            return torch.cat([self.mp(a), self.ap(self.c2(x))], 1)
+        return torch.cat([torch.cat([x, a], 1), self.c2(x) + a], 1)   # "input, shared conv, nested concat"
+
+
+@pytest.mark.parametrize("kind", ["max+avg", "avg+avg", "max+avg(other conv)", "input, shared conv, nested concat"])
+def test_int8_concat_inputs_on_other_grids_are_requantized(kind, tmp_path):
+    """TFLite's int8 CONCATENATION needs equal input/output parameters: such inputs get QUANTIZE int8->int8."""
+    oracles = pytest.importorskip("oracles")
+    torch.manual_seed(2)
+    cfg = QatConfig(scheme="int8", per_channel=True)
+    gm = prepare_qat(_PooledConcat(kind), torch.randn(2, 1, 8, 8), cfg)
+    train_a_little(gm, (8, 1, 8, 8), steps=6, seed=2)
+    g = intq.convert(gm.eval())
+    for n in g.nodes:
+        if n.op == "CONCATENATION":
+            out = g.tensor(n.outputs[0])
+            assert all(g.tensor(t).quant == out.quant for t in n.inputs)
+    requant = [n for n in g.nodes if n.op == "QUANTIZE" and g.tensor(n.inputs[0]).dtype == "int8"]
+    assert requant and all(g.tensor(n.outputs[0]).dtype == "int8" for n in requant)
+    x = torch.randn(16, 1, 8, 8) * 1.5
+    with torch.no_grad():
+        ref = gm(x).numpy()
+    for kernels in ("reference", "fast"):
+        (y,) = intq.Interpreter(g, kernels=kernels).run(x.numpy())
+        assert np.array_equal(y, ref), kernels
+    intq.save_tflite(g, tmp_path / "m.tflite")
+    data = (tmp_path / "m.tflite").read_bytes()
+    env = intq.Interpreter(g, kernels="reference").run(x.numpy(), intermediates=True)
+    lite = oracles.run_litert(data, [x.numpy()], all_tensors=True)
+    shared = [t for t in env if t in lite]
+    assert len(shared) > 5 and all(np.array_equal(np.asarray(env[t]), lite[t]) for t in shared)
+    (z,) = oracles.run_litert(data, [x.numpy()])
+    assert np.array_equal(z, ref)
+
+
+def test_uint8_concat_of_pooled_inputs_keeps_no_requantize():
+    gm = calibrate(_PooledConcat("max+avg").eval(), [torch.randn(4, 1, 8, 8)])
+    assert intq.convert(gm).op_counts()["QUANTIZE"] == 1   # uint8 CONCATENATION rescales its inputs itself

@@ -116,3 +116,26 @@ def test_links_survive_deepcopy_and_pickle():
         assert other.c1._io_quant[0] is other.act_quant_0          # the copy's own quantizers
         with torch.no_grad():
             assert np.array_equal(other(x).numpy(), ref)
+
+
+@pytest.mark.parametrize("s_in,z_in,s_out,z_out", [
+    (0.02, -3, 0.04, 5),          # M = 0.5: every odd q - Z_in is an exact tie (negative ties go toward +inf)
+    (0.0123, 10, 0.0371, -7),
+    (0.05, 0, 0.011, -128)])      # M > 1: saturates at both ends
+def test_requantize_equals_the_quantize_kernel_on_every_int8_code(s_in, z_in, s_out, z_out):
+    """integer_eval.requantize (int8 concat inputs' eval forward) == QUANTIZE int8 -> int8, both kernel sets."""
+    from intq.ir import Graph
+    from intq.ir.tensor import Quantization
+    from intq.scheme.qparams import QParams
+    g = Graph(name="requantize")
+    g.inputs.append(g.add_tensor("x", (256,), "int8", Quantization.per_tensor(s_in, z_in)))
+    g.outputs.append(g.add_tensor("y", (256,), "int8", Quantization.per_tensor(s_out, z_out)))
+    g.add_node("QUANTIZE", ("x",), ("y",))
+    q = np.arange(-128, 128).astype(np.int8)
+    x = torch.from_numpy((q.astype(np.float32) - z_in) * np.float32(s_in))      # the codes on the input grid
+    out_qp = QParams(np.float32(s_out).item(), z_out, -128, 127)
+    y = integer_eval.requantize(x, QParams(np.float32(s_in).item(), z_in, -128, 127), out_qp)
+    sim = integer_eval.codes(y, out_qp).numpy().astype(np.int64) + z_out
+    for kernels in ("reference", "fast"):
+        (want,) = intq.Interpreter(g, kernels=kernels).run(q)
+        assert np.array_equal(sim, want.astype(np.int64)), kernels

@@ -182,3 +182,50 @@ def test_non_finite_activations_are_refused_naming_the_quantizer():
     gm.train()
     with pytest.raises(QuantizationError, match="non-finite"):
         gm(torch.full((2, 3, 8, 8), float("inf")))
+
+
+class _LinearOverWidth(nn.Module):
+    """Linear(8, out) on a [N, 4, 8, 8] conv output: valid torch (maps the last axis), no FULLY_CONNECTED."""
+
+    def __init__(self, out_features: int):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.fc = nn.Linear(8, out_features)
+
+    def forward(self, x):
+        return self.fc(self.conv(x))
+
+
+@pytest.mark.parametrize("out_features", [4, 3])   # 4 == channels: the eval forward used to give garbage
+def test_linear_on_a_4d_activation_is_refused_naming_the_module(out_features):
+    x = torch.randn(2, 1, 8, 8)
+    for make in (lambda: prepare_qat(_LinearOverWidth(out_features), x),
+                 lambda: calibrate(_LinearOverWidth(out_features).eval(), [x])):
+        with pytest.raises(UnsupportedOpError, match=r"'Linear' at fx node 'fc'.*\[2, 4, 8, 8\].*2-D \[N, features\]"):
+            make()
+
+
+def test_linear_after_flatten_still_prepares_and_bn_statistics_stay_untouched():
+    m = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(4 * 6 * 6, 3))
+    before = m[1].running_mean.clone()
+    gm = prepare_qat(m, torch.randn(2, 1, 8, 8) + 5.0)   # the shape check runs the example in eval mode
+    assert gm.training and torch.equal(gm.get_submodule("0").bn.running_mean, before)
+
+
+def test_example_that_does_not_run_is_refused():
+    m = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(10, 2))
+    with pytest.raises(intq.errors.InputError, match=r"example_inputs of shapes \[\(1, 3, 8, 8\)\].*mat1"):
+        prepare_qat(m, torch.randn(1, 3, 8, 8))
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_conv_string_padding_prepares(padding):
+    gm = prepare_qat(nn.Sequential(nn.Conv2d(1, 4, 4, padding=padding)), torch.randn(1, 1, 8, 8))
+    assert isinstance(gm.get_submodule("0"), QConv2d)
+
+
+def test_conv_non_zero_padding_mode_is_refused_by_name():
+    m = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1, padding_mode="reflect"))
+    with pytest.raises(UnsupportedOpError, match="padding_mode='reflect': only zero padding"):
+        prepare_qat(m, torch.randn(1, 1, 8, 8))
