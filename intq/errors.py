@@ -51,8 +51,25 @@ class ModelFileError(IntqError):
 
 
 class InputError(IntqError, ValueError):
-    """Inputs given to an interpreter with the wrong count, dtype or shape, or NaN/inf floats."""
+    """Inputs with the wrong count, dtype or shape, or NaN/inf floats: given to an interpreter (also a batch of 0,
+    or another batch where a node would mix samples), or as the example inputs of prepare_qat that the model
+    does not run on."""
 
 
 class ConfigError(IntqError, ValueError):
-    """A setting read from the environment (e.g. INTQ_ISA) with a value intq cannot use; names the choices."""
+    """A setting with a value intq cannot use: read from the environment (e.g. INTQ_ISA) or given as an argument
+    (e.g. an Interpreter's num_threads); names the choices."""
+
+
+class WriteError(IntqError, OSError):
+    """A file intq cannot write (missing or non-directory parent, no permission, a directory in the way...);
+    names the user's path. Also an OSError, so ``except OSError`` keeps catching it."""
+
+    def __init__(self, path: str, message: str):
+        super().__init__(f"cannot write {path}: {message}")
+        self.path = path
+
+
+class AllocationError(IntqError, MemoryError):
+    """A tensor or buffer too large to allocate (a corrupt shape, or a batch too big for memory); names the
+    tensor, its shape and its bytes. Also a MemoryError."""

@@ -7,9 +7,20 @@ import sys
 from intq.errors import IntqError
 
 
+def package_version() -> str:
+    """The installed distribution's version (importlib.metadata), else ``intq.__version__``."""
+    from importlib import metadata
+    try:
+        return metadata.version("intq")
+    except metadata.PackageNotFoundError:
+        from intq import __version__
+        return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     from intq.cli import model_commands
     parser = argparse.ArgumentParser(prog="intq", description="Integer-only quantized inference and training.")
+    parser.add_argument("--version", action="version", version=f"intq {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     model_commands.register(sub)
     try:

@@ -26,7 +26,10 @@ _BUFFER_ALIGNMENT = 16
 
 
 def save_tflite(graph: Graph, path: str | os.PathLike) -> None:
-    """Write ``graph`` to ``path`` as a .tflite file, atomically (see :func:`intq.io.atomic.atomic_write`)."""
+    """Write ``graph`` to ``path`` as a .tflite file, atomically (see :func:`intq.io.atomic.atomic_write`; a path
+    that cannot be written raises :class:`~intq.errors.WriteError`, an OSError, naming it)."""
+    if not isinstance(graph, Graph):
+        raise TypeError(f"save_tflite takes an intq.Graph, got {type(graph).__name__}")
     atomic_write(path, graph_to_tflite_bytes(graph))
 
 

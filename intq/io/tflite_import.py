@@ -4,10 +4,12 @@ Tensors keep their shape, dtype, quantization (per-channel ``quantized_dimension
 for constants, their buffer data; builtin options become intq.ir options dataclasses; an optional
 input written as -1 becomes ``None``. Anything that is not a readable model raises
 :class:`~intq.errors.ModelFileError`; an op intq lacks raises :class:`~intq.errors.UnsupportedOpError`
-naming the op and its operator index. No input makes this crash the process.
+naming the op and its operator index. A tensor of more than MAX_ELEMENTS elements (a corrupt shape) is a
+ModelFileError too. No input makes this crash the process.
 """
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -20,10 +22,15 @@ from intq.ir import Graph, Quantization
 from intq.ir.ops import OP_OPTIONS
 
 _MIN_SIZE = 8   # root offset (4) + file identifier (4)
+#: the most elements a tensor of a model file may have (2**31: a 2 GiB uint8 tensor; TFLite files are < 2 GB and
+#: real models' tensors far smaller, so a larger shape is a corrupt one)
+MAX_ELEMENTS = 2 ** 31
 
 
 def load_tflite(path: str | os.PathLike) -> Graph:
     """Read the .tflite file at ``path`` into a Graph (ModelFileError if it is missing or unreadable)."""
+    if os.fspath(path) in ("", b""):
+        raise ModelFileError("''", "the path is empty")
     p = Path(path)
     try:
         data = p.read_bytes()
@@ -104,6 +111,9 @@ class _Reader:
         shape = tuple(int(d) for d in _ints(t.ShapeAsNumpy()))
         if any(d < 0 for d in shape):
             raise self.fail(f"tensor {name!r} (#{i}) has negative dimension in shape {list(shape)}")
+        if math.prod(shape) > MAX_ELEMENTS:
+            raise self.fail(f"tensor {name!r} (#{i}) of shape {list(shape)} has {math.prod(shape):,} elements, more "
+                            f"than the {MAX_ELEMENTS:,} intq reads (a corrupt shape?)")
         data = self.buffer(t.Buffer(), name, i, dtype, shape)
         g.add_tensor(name, shape, dtype, self.quantization(t, name, shape), data)
         return name

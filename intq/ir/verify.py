@@ -16,7 +16,8 @@ def verify(graph: Graph) -> Graph:
 
     Checks: known ops with options of the right type; every input defined (graph input, constant or an
     earlier node's output: topological order); each tensor produced once; constants hold data of their
-    declared shape and dtype; quantized activation tensors carry scale > 0 and a zero point in range;
+    declared shape and dtype; quantized activation tensors, and uint8/int8 constants a node reads, carry
+    quantization parameters with scale > 0 and a zero point in range;
     biases of CONV/DEPTHWISE/FC are int32 with zero point 0 and scale = S_in * S_w (paper §2.4).
     """
     defined = set(graph.inputs)
@@ -52,6 +53,7 @@ def verify(graph: Graph) -> Graph:
             if name not in defined:
                 raise IRError("input used before it is produced (nodes not in topological order?)",
                               node=where, tensor=name)
+            _check_constant_quant(graph.tensors[name], where)
         for name in node.outputs:
             if name not in graph.tensors:
                 raise IRError("output tensor does not exist", node=where, tensor=name)
@@ -64,12 +66,19 @@ def verify(graph: Graph) -> Graph:
     for name in graph.outputs:
         if name not in defined:
             raise IRError("graph output is never produced", tensor=name)
+        _check_constant_quant(graph.tensors[name], None)
     return graph
+
+
+def _check_constant_quant(t, where: str | None) -> None:
+    """A uint8/int8 constant read by node ``where`` (or a graph output) must carry quantization parameters."""
+    if t.is_constant and t.quant is None and t.dtype in ("uint8", "int8"):
+        raise IRError(f"{t.dtype} constant has no quantization parameters", node=where, tensor=t.name)
 
 
 def _check_quant(t) -> None:
     q = t.quant
-    if q is None:
+    if q is None:      # constants: checked where a node reads them (_check_constant_quant names the node)
         if t.dtype in ("uint8", "int8") and not t.is_constant:
             raise IRError(f"{t.dtype} tensor has no quantization parameters", tensor=t.name)
         return

@@ -1,14 +1,15 @@
 """Interpreter: prepare every node once, then run inputs through the graph many times. Imports: ir, runtime."""
 from __future__ import annotations
 
+import os
 import threading
 from typing import Mapping
 
 import numpy as np
 
-from intq.errors import InputError, IntqError, IRError, UnsupportedOpError
+from intq.errors import AllocationError, InputError, IntqError, IRError, UnsupportedOpError
 from intq.ir import Graph, verify
-from intq.runtime.kernels import ExecContext, Kernel, compiled_plan, kernel_set
+from intq.runtime.kernels import MAX_THREADS, ExecContext, Kernel, check_num_threads, compiled_plan, kernel_set
 
 
 class Interpreter:
@@ -17,9 +18,13 @@ class Interpreter:
     >>> it = Interpreter(graph)                  # doctest: +SKIP
     >>> (y,) = it.run(x)                         # x in the graph input's dtype, e.g. uint8 NHWC
 
-    ``kernels``: "fast" (default; compiled where built, the reference kernels otherwise), "reference"
-    (the readable spec) or a mapping op -> Kernel. ``num_threads`` is passed to kernels that use it.
-    Inputs must have the graph's dtype and shape; the leading (batch) dimension may differ.
+    ``graph``: an intq.Graph (a .tflite file: ``intq.load_tflite(path)`` first). ``kernels``: "fast" (default;
+    compiled where built, the reference kernels otherwise), "reference" (the readable spec) or a mapping
+    op -> Kernel. ``num_threads`` (an integer from 1 to MAX_THREADS) is passed to kernels that use it.
+    Inputs must have the graph's dtype and shape; the leading (batch) dimension may differ (not be 0): each
+    sample is then computed as alone, and a node that would mix samples (a RESHAPE or SQUEEZE that does not
+    keep dimension 0 as the batch) raises InputError naming it. A tensor too large to allocate raises
+    AllocationError (a MemoryError) naming it.
 
     When every node's kernel can plan it, a run is one C call over buffers planned for the graph's batch
     size (intq.runtime.fast.plan). The first run at another batch size of up to OTHER_PLAN_MAX_BATCH goes node by
@@ -27,12 +32,15 @@ class Interpreter:
     OTHER_PLANS_KEPT such sizes are kept). Results are the same bytes on every path.
     """
 
+    MAX_THREADS = MAX_THREADS
     OTHER_PLANS_KEPT = 4
     OTHER_PLAN_MAX_BATCH = 16
 
     def __init__(self, graph: Graph, kernels: str | Mapping[str, Kernel] = "fast", num_threads: int = 1):
-        if not isinstance(num_threads, int) or num_threads < 1:
-            raise ValueError(f"num_threads must be a positive int, got {num_threads!r}")
+        if not isinstance(graph, Graph):
+            hint = "; load the model with intq.load_tflite(path) first" if isinstance(graph, (str, os.PathLike)) else ""
+            raise TypeError(f"Interpreter takes an intq.Graph, got {type(graph).__name__}{hint}")
+        num_threads = check_num_threads(num_threads)
         self.graph = verify(graph)
         self.kernels = kernel_set(kernels)
         self.ctx = ExecContext(num_threads=num_threads)
@@ -45,7 +53,7 @@ class Interpreter:
                 params = kernel.prepare(graph, node)
             except IntqError:
                 raise
-            except (ValueError, ArithmeticError, IndexError, KeyError, TypeError) as e:
+            except (ValueError, ArithmeticError, IndexError, KeyError, TypeError, AttributeError) as e:
                 raise IRError(f"cannot prepare {node.op}: {e}", node=f"{node.name} (#{i})") from e
             self._steps.append((node, kernel.run, params))
         self._constants = {n: t.data for n, t in graph.tensors.items() if t.is_constant}
@@ -78,6 +86,8 @@ class Interpreter:
                 raise InputError(f"input {name!r} must be {t.dtype}, got {x.dtype}")
             if x.ndim != len(t.shape) or tuple(x.shape[1:]) != t.shape[1:]:
                 raise InputError(f"input {name!r} must have shape {list(t.shape)} (any batch), got {list(x.shape)}")
+            if x.ndim and x.shape[0] == 0:
+                raise InputError(f"batch of 0 in input {name!r} (shape {list(x.shape)}): nothing to run")
             if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
                 raise InputError(f"input {name!r} contains NaN or inf")
             checked.append(x if x.flags.c_contiguous else np.ascontiguousarray(x))
@@ -114,9 +124,14 @@ class Interpreter:
                 return outs
         env: dict[str, np.ndarray] = dict(self._constants)
         env.update(zip(self.graph.inputs, checked))
-        for node, run, params in self._steps:
+        for i, (node, run, params) in enumerate(self._steps):
             args = [None if n is None else env[n] for n in node.inputs]
-            outs = run(params, args, self.ctx)
+            try:
+                outs = run(params, args, self.ctx)
+            except AllocationError:
+                raise
+            except MemoryError as e:
+                raise self._out_of_memory(i, node, checked) from e
             for name, value in zip(node.outputs, outs):
                 env[name] = value
         if intermediates:
@@ -124,6 +139,18 @@ class Interpreter:
         if plan_other:
             self._plan_other(key, env)
         return [env[n] for n in self.graph.outputs]
+
+    def _out_of_memory(self, i: int, node, inputs: list) -> AllocationError:
+        """AllocationError for node #i that ran out of memory, naming its outputs at this run's batch."""
+        batch = inputs[0].shape[0] if inputs and inputs[0].ndim else None
+        outs = []
+        for name in node.outputs:
+            t = self.graph.tensor(name)
+            shape = [batch, *t.shape[1:]] if t.shape and batch is not None else list(t.shape)
+            nbytes = int(np.prod(shape, dtype=np.float64)) * np.dtype(t.dtype).itemsize
+            outs.append(f"tensor {name!r} {t.dtype}{shape} ({nbytes:,} bytes)")
+        return AllocationError(f"node {node.name!r} (#{i}): out of memory running {node.op} at batch {batch}, "
+                               f"output {', '.join(outs)}")
 
     def _plan_other(self, key: tuple, env: dict) -> None:
         """Plan the input shapes ``key`` from a node-by-node run's tensors ``env`` (kept: the last few)."""

@@ -1,4 +1,4 @@
-"""Kernel sets: immutable maps from op name to (prepare, run). Imports: intq.ir, runtime kernels.
+"""Kernel sets: immutable maps from op name to (prepare, run). Imports: numpy, intq.errors, runtime kernels.
 
 A kernel is two functions, as TFLite splits Prepare and Eval:
 
@@ -21,9 +21,15 @@ the same ops and must match it byte for byte. An op missing from a set raises Un
 """
 from __future__ import annotations
 
+import numbers
+import operator
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from intq.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,21 @@ class Kernel:
     prepare: Callable[..., Any]
     run: Callable[..., list]
     plan: Callable[..., Any] | None = None
+
+
+#: the most threads an Interpreter takes (``num_threads``; the compiled kernels use at most 64 of them)
+MAX_THREADS = 1024
+
+
+def check_num_threads(num_threads) -> int:
+    """``num_threads`` as an int: any integral number (int, numpy integer) from 1 to MAX_THREADS, not a bool;
+    ConfigError (a ValueError) otherwise."""
+    if isinstance(num_threads, (bool, np.bool_)) or not isinstance(num_threads, numbers.Integral):
+        raise ConfigError(f"num_threads must be an integer from 1 to {MAX_THREADS}, got {num_threads!r}")
+    n = operator.index(num_threads)
+    if not 1 <= n <= MAX_THREADS:
+        raise ConfigError(f"num_threads must be an integer from 1 to {MAX_THREADS}, got {n}")
+    return n
 
 
 @dataclass(frozen=True)

@@ -145,6 +145,18 @@ def test_save_tflite_writes_atomically_and_replaces(tmp_path):
     assert_graphs_equal(load_tflite(str(path)), g)
 
 
+def test_save_tflite_to_an_unwritable_path_is_a_write_error_naming_it(tmp_path):
+    g = _tiny_graph()
+    (tmp_path / "afile").write_bytes(b"x")
+    for path in (tmp_path / "nope" / "m.tflite", tmp_path / "afile" / "m.tflite", tmp_path, ""):
+        with pytest.raises(intq.errors.WriteError, match=f"cannot write {path if path != '' else repr(path)}: "):
+            intq.save_tflite(g, path)
+    with pytest.raises(OSError):                          # still an OSError for callers that catch those
+        save_tflite(g, tmp_path)
+    with pytest.raises(TypeError, match="intq.Graph"):
+        save_tflite("model.tflite", tmp_path / "m.tflite")
+
+
 @pytest.mark.parametrize("dtype", ["uint8", "int8"])
 @pytest.mark.parametrize("op", sorted(OP_OPTIONS))
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -33,6 +33,20 @@ def test_missing_file(tmp_path):
         load_tflite(tmp_path / "absent.tflite")
 
 
+def test_empty_path_says_so():
+    with pytest.raises(ModelFileError, match="the path is empty"):
+        load_tflite("")
+
+
+def test_tensor_with_an_impossible_element_count_is_a_model_file_error():
+    # one flipped byte made a shape [503316484, 1, 8, 8] (30 GiB): refused at load, naming the tensor
+    g = _relu_graph()
+    for name in ("x", "y"):
+        g.tensors[name].shape = (503316484, 1, 8, 8)
+    with pytest.raises(ModelFileError, match=r"tensor 'x' \(#0\) of shape \[503316484, 1, 8, 8\] has 32,212,254,976"):
+        load_tflite_bytes(graph_to_tflite_bytes(g), "big.tflite")
+
+
 def test_directory_is_not_a_model(tmp_path):
     with pytest.raises(ModelFileError):
         load_tflite(tmp_path)

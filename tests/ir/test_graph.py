@@ -85,3 +85,22 @@ def test_per_channel_scales_must_match_axis():
     g.tensors["w"].quant = Quantization(np.array([0.1, 0.2, 0.3], np.float32), np.zeros(3), axis=0)
     with pytest.raises(IRError, match="per-channel"):
         verify(g)
+
+
+
+def test_quantized_filter_without_quantization_names_node_and_tensor():
+    # a corrupted file whose filter lost its quantization used to verify, then crash in the kernel
+    g = conv_graph()
+    g.tensors["w"].quant = None
+    with pytest.raises(IRError, match=r"node 'conv1 \(#0\)', tensor 'w': uint8 constant has no quantization"):
+        verify(g)
+
+
+def test_quantized_constant_operand_without_quantization_names_node_and_tensor():
+    g = conv_graph()
+    g.add_constant("c", np.zeros((1, 4, 4, 2), np.uint8))
+    g.add_tensor("z", (1, 4, 4, 2), "uint8", Quantization.per_tensor(0.1, 3))
+    g.add_node("ADD", ["y", "c"], ["z"], options_for("ADD"), name="add1")
+    g.outputs = ["z"]
+    with pytest.raises(IRError, match=r"node 'add1 \(#1\)', tensor 'c': uint8 constant has no quantization"):
+        verify(g)

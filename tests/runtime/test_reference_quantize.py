@@ -60,3 +60,13 @@ def test_quantize_to_float_is_refused():
     g = _quant((1, 2), "uint8", "float32", q(1.0, 0), None)
     with pytest.raises(IRError, match="quantize_under_test"):
         run(g, np.zeros((1, 2), np.uint8))
+
+
+def test_float32_extremes_saturate_without_a_warning():
+    # |x| / scale overflows float32 to inf for x = +-3.4e38: saturates to the range ends, and no RuntimeWarning
+    import warnings
+    g = _quant((1, 4), "float32", "uint8", None, q(0.02740284, 105))
+    x = np.array([[3.4e38, -3.4e38, 1e10, 0.0]], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert run(g, x).tolist() == [[255, 0, 255, 105]]

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intq.errors import IRError
-from intq.ir.ops import ReshapeOptions, SqueezeOptions
+from intq.errors import InputError, IRError
+from intq.ir.ops import ReshapeOptions, SoftmaxOptions, SqueezeOptions
 from intq.runtime.interpreter import Interpreter
 from reference_cases import one_op, q, run
 
@@ -70,3 +70,51 @@ def test_errors():
         Interpreter(_reshape((1, 6), (6,), [6], out_quant=q(0.1, 5)))
     with pytest.raises(IRError, match="not 1"):
         Interpreter(one_op("SQUEEZE", [("x", (1, 2), "uint8", QQ)], [], ((1,), "uint8", QQ), SqueezeOptions((1,))))
+
+
+def _then_softmax(g):
+    """``g`` (one node, output y) followed by SOFTMAX over y: the op that shows a batch folded into a row."""
+    sq = q(1 / 256, 0)
+    g.add_tensor("p", g.tensor("y").shape, "uint8", sq)
+    g.add_node("SOFTMAX", ["y"], ["p"], SoftmaxOptions(beta=1.0), name="softmax")
+    g.outputs = ["p"]
+    return g
+
+
+# graphs whose shape op does not keep dimension 0 as the batch: another batch would mix samples
+_BATCH_FOLDING = {
+    "reshape to rank 1": lambda: _then_softmax(_reshape((1, 1, 1, 10), (10,), [10])),
+    "reshape [1,4] -> [2,2]": lambda: _reshape((1, 4), (2, 2), [2, 2]),
+    "squeeze every size-1 dim": lambda: _then_softmax(
+        one_op("SQUEEZE", [("x", (1, 1, 1, 10), "uint8", QQ)], [], ((10,), "uint8", QQ), SqueezeOptions())),
+    "squeeze dim 0": lambda: one_op("SQUEEZE", [("x", (1, 4), "uint8", QQ)], [], ((4,), "uint8", QQ),
+                                    SqueezeOptions((0,))),
+}
+
+
+@pytest.mark.parametrize("kernels", ["fast", "reference"])
+@pytest.mark.parametrize("case", list(_BATCH_FOLDING))
+def test_shape_op_folding_the_batch_refuses_another_batch(case, kernels):
+    g = _BATCH_FOLDING[case]()
+    it = Interpreter(g, kernels=kernels)
+    shape = g.tensor("x").shape
+    x1 = np.arange(int(np.prod(shape)), dtype=np.uint8).reshape(shape)
+    it.run(x1)                                                   # the graph's own batch runs
+    with pytest.raises(InputError, match=r"node '(reshape|squeeze)_under_test \(#0\)'.*batch"):
+        it.run(np.concatenate([x1, x1]))
+    with pytest.raises(InputError, match="under_test"):         # again: no plan was made of the failed run
+        it.run(np.concatenate([x1, x1]))
+
+
+@pytest.mark.parametrize("kernels", ["fast", "reference"])
+def test_batch_keeping_reshape_and_squeeze_run_any_batch(kernels):
+    rs = np.random.default_rng(0)
+    g = _then_softmax(_reshape((1, 1, 1, 10), (1, 10), [1, 10]))
+    gs = _then_softmax(one_op("SQUEEZE", [("x", (1, 1, 1, 10), "uint8", QQ)], [], ((1, 10), "uint8", QQ),
+                              SqueezeOptions((1, 2))))
+    for graph in (g, gs):
+        it = Interpreter(graph, kernels=kernels)
+        x = rs.integers(0, 256, (3, 1, 1, 10)).astype(np.uint8)
+        y = it.run(x)[0]
+        assert y.shape == (3, 10)
+        assert np.array_equal(y, np.concatenate([it.run(x[i:i + 1])[0] for i in range(3)]))

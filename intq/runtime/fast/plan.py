@@ -14,6 +14,7 @@ another batch size from the shapes of its first node-by-node run at that size.
 from __future__ import annotations
 
 import functools
+import math
 import threading
 from ctypes import addressof as _addressof
 from ctypes import c_char as _c_char
@@ -21,6 +22,7 @@ from typing import Mapping
 
 import numpy as np
 
+from intq.errors import AllocationError
 from intq.ir.graph import Graph
 from intq.runtime.fast._lib import (ENTRY_MAX_TENSORS, LIB, OP_COPY, PLAN_WORDS, RUN_PLAN_AT, PlanEntry, aligned,
                                    aligned_empty, aligned_zeros, ptr)
@@ -74,6 +76,17 @@ class _Arena:
             self.free.append(self.owned.pop(owner))
 
 
+def _allocating(name: str, shape, dtype, make, *args):
+    """``make(*args)``, the buffer of tensor ``name`` (``shape``, ``dtype``); AllocationError naming the tensor, its
+    shape and bytes when memory runs out."""
+    try:
+        return make(*args)
+    except MemoryError as e:
+        nbytes = math.prod(int(d) for d in shape) * np.dtype(dtype).itemsize
+        raise AllocationError(f"tensor {name!r} {np.dtype(dtype)}{[int(d) for d in shape]}: cannot allocate "
+                              f"{nbytes:,} bytes ({nbytes / 2 ** 30:.1f} GiB)") from e
+
+
 class Plan:
     """Planned buffers and the int64 record table of one graph (build with :meth:`build`)."""
 
@@ -125,7 +138,7 @@ class Plan:
             shape = tuple(shapes.get(name, t.shape))
             if name in bufs or any(int(d) < 1 for d in shape):
                 return None
-            bufs[name] = aligned_zeros(shape, t.dtype)
+            bufs[name] = _allocating(name, shape, t.dtype, aligned_zeros, shape, t.dtype)
         arena = _Arena(graph, steps)
         records, keep = [], []
         work_at, work_bytes = [], 0           # (record, word) of each workspace pointer; the largest request
@@ -143,8 +156,14 @@ class Plan:
                 arena.alias(outs_t[0].name, node.inputs[0])
                 continue
             fn = kernels[node.op].plan
-            outs = [arena.take(t.name, sh, t.dtype) for t, sh in zip(outs_t, out_shapes)]
-            rec = None if fn is None else fn(params, ins, outs, num_threads)
+            outs = [_allocating(t.name, sh, t.dtype, arena.take, t.name, sh, t.dtype)
+                    for t, sh in zip(outs_t, out_shapes)]
+            try:
+                rec = None if fn is None else fn(params, ins, outs, num_threads)
+            except MemoryError as e:
+                raise AllocationError(f"node {node.name!r} (#{i}): cannot allocate the scratch of its {node.op} "
+                                      f"(output {outs_t[0].name!r} {outs_t[0].dtype}{list(out_shapes[0])}, "
+                                      f"num_threads={num_threads})") from e
             if rec is None:
                 return None
             words, alive, *work = rec
@@ -161,7 +180,8 @@ class Plan:
             return None
         workspace = None
         if work_at:        # one workspace for every kernel's scratch: the records run one after another
-            workspace = aligned_empty(work_bytes, np.uint8)
+            workspace = _allocating("<kernels' workspace>", (work_bytes,), np.uint8,
+                                    aligned_empty, work_bytes, np.uint8)
             keep.append(workspace)
             at = ptr(workspace)
             for r, w in work_at:

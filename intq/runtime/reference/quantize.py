@@ -51,7 +51,8 @@ def run_quantize(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     """float32 -> q (AffineQuantize) or q -> q' (Requantize); output uint8|int8 of the input's shape."""
     lo, hi = dtype_range(p["dtype"])
     if p["mode"] == "float":
-        q = round_half_away(inputs[0].astype(np.float32) / p["scale"])        # float32 division, ties away
+        with np.errstate(over="ignore"):          # |x| / scale beyond float32 is inf, saturated below
+            q = round_half_away(inputs[0].astype(np.float32) / p["scale"])    # float32 division, ties away
         q = np.clip(q, -2.0 ** 31, 2.0 ** 31 - 128).astype(np.int64) + p["z_out"]
         return [clamp_cast(q, lo, hi, p["dtype"])]
     x = inputs[0].astype(np.int32) - np.int32(p["z_in"])

@@ -1,21 +1,25 @@
-"""Reference RESHAPE and SQUEEZE (any dtype; bytes unchanged). Imports: numpy, intq.ir, reference helpers.
+"""Reference RESHAPE and SQUEEZE (any dtype; bytes unchanged). Imports: numpy, intq.errors, intq.ir, reference helpers.
 
 RESHAPE (TFLite reshape.cc): the new shape comes from the optional shape tensor (input 1) or else
 ``ReshapeOptions.new_shape``, else the output tensor's shape; one entry may be -1. SQUEEZE
 (squeeze.cc) drops the listed size-1 dims, or every size-1 dim when ``squeeze_dims`` is empty.
 
 Batch: the graph fixes a shape, but the interpreter may feed another batch. When the element count at
-run time differs from the stored one, RESHAPE keeps every output dim but the first and infers the first
-(``(-1, *out[1:])``); SQUEEZE drops the same axes it drops at prepare time.
+run time differs from the stored one, RESHAPE keeps every output dim but the first and sets the first to
+the run's batch (``(n, *out[1:])``), which is only right when the stored target keeps dimension 0 as the batch
+(``out[0] == in[0]``); SQUEEZE drops the same axes it drops at prepare time, which is only right when they
+do not include the batch axis 0. Otherwise samples would be mixed (a [1, 10] -> [10] reshape run at batch 2
+would give one row of 20), so such a node raises InputError naming it at any other batch.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from intq.errors import InputError
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
 from intq.runtime.kernels import ExecContext, Kernel
-from intq.runtime.reference.common import require
+from intq.runtime.reference.common import node_where, require
 from intq.runtime.reference.shape_helpers import constant_ints, normalize_axis, require_same_quant
 
 
@@ -52,13 +56,27 @@ def prepare_reshape(graph: Graph, node: Node) -> dict:
     require(tuple(out.shape) == target, f"RESHAPE output tensor {list(out.shape)} should be {list(target)}",
             graph, node, out.name)
     require_same_quant(graph, node, x.name, out.name)
-    return dict(size=size, shape=target, batch_shape=(-1, *target[1:]) if len(target) > 1 else (-1,))
+    keeps_batch = len(x.shape) >= 1 and len(target) >= 1 and x.shape[0] >= 1 and target[0] == x.shape[0]
+    return dict(size=size, shape=target, in_shape=tuple(x.shape), keeps_batch=keeps_batch,
+                sample_size=int(np.prod(target[1:], dtype=np.int64)), where=node_where(graph, node))
+
+
+def _batch_error(p: dict, op: str, x: np.ndarray, why: str) -> InputError:
+    """InputError naming the node: ``op`` cannot run on ``x`` (another batch than the graph's) because ``why``."""
+    return InputError(f"node {p['where']!r}: {op} {why}, so it cannot run on {list(x.shape)} (the graph has "
+                      f"{list(p['in_shape'])} there): run this graph at its own batch size")
 
 
 def run_reshape(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
-    """x: T[any] -> T[shape] (first dim inferred when the batch differs from the stored one)."""
+    """x: T[any] -> T[shape] (first dim the run's batch when it differs from the stored one)."""
     x = inputs[0]
-    return [x.reshape(p["shape"] if x.size == p["size"] else p["batch_shape"])]
+    if x.size == p["size"]:
+        return [x.reshape(p["shape"])]
+    if not p["keeps_batch"]:
+        raise _batch_error(p, "RESHAPE", x, f"to {list(p['shape'])} does not keep dimension 0 as the batch")
+    if x.ndim < 1 or x.size != x.shape[0] * p["sample_size"]:
+        raise _batch_error(p, "RESHAPE", x, f"to {list(p['shape'])} needs {p['sample_size']} elements a sample")
+    return [x.reshape(x.shape[0], *p["shape"][1:])]
 
 
 def prepare_squeeze(graph: Graph, node: Node) -> dict:
@@ -78,12 +96,18 @@ def prepare_squeeze(graph: Graph, node: Node) -> dict:
     expect = [d for i, d in enumerate(x.shape) if i not in axes]
     require(list(out.shape) == expect, f"SQUEEZE output {list(out.shape)} should be {expect}", graph, node, out.name)
     require_same_quant(graph, node, x.name, out.name)
-    return dict(axes=tuple(axes))
+    return dict(axes=tuple(axes), in_shape=tuple(x.shape), where=node_where(graph, node))
 
 
 def run_squeeze(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
-    """x: T[..., 1, ...] -> T[...] without the squeezed axes."""
-    return [np.squeeze(inputs[0], axis=p["axes"])]
+    """x: T[..., 1, ...] -> T[...] without the squeezed axes (never the batch axis at another batch)."""
+    x = inputs[0]
+    if x.shape != p["in_shape"]:
+        if 0 in p["axes"]:
+            raise _batch_error(p, "SQUEEZE", x, "drops dimension 0, the batch")
+        if x.ndim != len(p["in_shape"]) or any(x.shape[a] != 1 for a in p["axes"]):
+            raise _batch_error(p, "SQUEEZE", x, f"drops axes {list(p['axes'])} of size 1")
+    return [np.squeeze(x, axis=p["axes"])]
 
 
 KERNELS = {"RESHAPE": Kernel(prepare_reshape, run_reshape), "SQUEEZE": Kernel(prepare_squeeze, run_squeeze)}
