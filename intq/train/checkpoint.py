@@ -1,16 +1,17 @@
-"""Atomic, resumable training checkpoints (model, optimizer, epoch, step, RNG states). Imports: torch, numpy, stdlib."""
+"""Atomic, resumable training checkpoints (model, optimizer, epoch, step, RNG states). Imports: torch, numpy, stdlib,
+intq.io."""
 from __future__ import annotations
 
-import os
+import io
 import pickle
 import random
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from intq.errors import ModelFileError
+from intq.io.atomic import atomic_write
 
 
 def rng_state() -> dict:
@@ -32,22 +33,14 @@ def set_rng_state(state: dict) -> None:
 
 def save_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, epoch: int,
                     step: int, extra: dict | None = None) -> None:
-    """Write the checkpoint to a temp file in the same directory, fsync, then os.replace (never half-written)."""
+    """Write the checkpoint atomically (intq.io.atomic_write: never half-written; WriteError naming ``path``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch, "step": step,
                "rng": rng_state(), "extra": extra or {}}
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    atomic_write(path, buf.getvalue())
 
 
 def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None,

@@ -1,6 +1,7 @@
-"""The demo's table, markdown report and PNG plot. Imports: stdlib, json, matplotlib (lazily)."""
+"""The demo's table, markdown report and PNG plot. Imports: stdlib, json, intq.io, matplotlib (lazily)."""
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,7 +73,7 @@ def _plot(path: Path, rows: list[Row], m_float: dict, m_qat: dict) -> None:
     b.set_title("training")
     b.legend()
     fig.tight_layout()
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=100)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
-    tmp.replace(path)
+    atomic_write(path, buf.getvalue())
