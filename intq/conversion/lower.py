@@ -4,6 +4,8 @@ float32 NCHW input -> QUANTIZE -> TRANSPOSE [0,2,3,1] -> NHWC uint8 ops -> (TRAN
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import torch
 import torch.fx as fx
@@ -11,7 +13,7 @@ from torch.fx.passes.shape_prop import ShapeProp
 
 from intq.conversion import fold
 from intq.conversion.patterns import output_quant, pool_args
-from intq.errors import QuantizationError, UnsupportedOpError
+from intq.errors import IntqError, QuantizationError, UnsupportedOpError
 from intq.ir import Graph, verify
 from intq.ir.ops import options_for
 from intq.ir.tensor import Quantization
@@ -256,7 +258,16 @@ def lower(gm: fx.GraphModule) -> Graph:
         raise UnsupportedOpError(type(gm).__name__, "intq.convert", "model was not made by intq.prepare_qat/calibrate")
     gm.eval()
     with torch.no_grad():
-        ShapeProp(gm).propagate(*[torch.zeros(s) for s in shapes])
+        try:
+            ShapeProp(gm).propagate(*[torch.zeros(s) for s in shapes])
+        except RuntimeError as e:          # ShapeProp wraps what a node raised: intq's own errors pass through
+            cause = e.__cause__
+            if isinstance(cause, QuantizationError):          # e.g. a NaN range: say at which node
+                found = re.search(r"node=%(\S+)", str(e))
+                raise QuantizationError(f"{cause} (at fx node {found.group(1)!r})" if found else str(cause)) from None
+            if isinstance(cause, IntqError):
+                raise cause from None
+            raise
     lw = _Lowering(gm)
     inputs = iter(shapes)
     for node in gm.graph.nodes:

@@ -17,7 +17,8 @@ Public API:
 * ``example_inputs``: a tensor or tuple of tensors (NCHW images or [N, F] features) used for tracing and
   for the shapes convert records (the batch size of the exported graph; any batch runs). The model must be
   torch.fx-traceable; ops prepare cannot map raise intq.errors.UnsupportedOpError naming the op and the fx
-  node. Supported: Conv2d (any groups: depthwise -> DEPTHWISE_CONV_2D, else CONV_2D; zero padding given as
+  node. Each Conv2d, Linear and BatchNorm2d module must be called once (a module called at two places is
+  refused: it would carry one fused activation and one pair of ranges). Supported: Conv2d (any groups: depthwise -> DEPTHWISE_CONV_2D, else CONV_2D; zero padding given as
   numbers, 'valid' or 'same') (+BatchNorm2d) (+ReLU/ReLU6/Hardtanh(0,6)), Linear(+ReLU/ReLU6) on a 2-D
   [N, features] input (prepare_qat runs ``example_inputs`` once, in eval mode, to check), add (+ReLU),
   torch.cat (int8 scheme: inputs on other grids requantized onto the concat's, intq.qat.requantize),

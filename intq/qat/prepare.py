@@ -10,8 +10,8 @@ import torch.fx as fx
 from intq.errors import InputError, IntqError, UnsupportedOpError
 from intq.qat.config import QatConfig
 from intq.qat.observers import ActQuant
-from intq.qat.rewrite import (check_layer_inputs, fuse_adds, fuse_layers, fuse_pools, link_quantizers,
-                              place_quantizers)
+from intq.qat.rewrite import (check_layer_inputs, check_shared_layers, fuse_adds, fuse_layers, fuse_pools,
+                              link_quantizers, place_quantizers)
 from intq.qat.switches import freeze_bn
 
 
@@ -70,6 +70,7 @@ def prepare_qat(model: torch.nn.Module, example_inputs, config: QatConfig | None
         raise
     except Exception as e:  # fx raises many kinds for untraceable code
         raise UnsupportedOpError(type(model).__name__, "torch.fx trace", f"model is not fx-traceable: {e}") from e
+    check_shared_layers(gm)
     _record_shapes(gm, _as_tuple(example_inputs))
     check_layer_inputs(gm)
     fuse_layers(gm, cfg)

@@ -191,6 +191,28 @@ def _check_conv_padding(conv: torch.nn.Conv2d, node: fx.Node) -> None:
                                  "torch defines 'same' only at stride 1")
 
 
+def check_shared_layers(gm: fx.GraphModule) -> None:
+    """Raise UnsupportedOpError for a Conv2d, Linear or BatchNorm2d module called at more than one place.
+
+    The rewrite fuses a layer's batch norm and activation into the module itself and gives it one pair of
+    activation quantizers, so a module reached by two calls would carry the first call's activation into the
+    second and one range for both (the eval model would silently differ from the float one and from the
+    graph). Each call needs its own module; weights tied across calls cannot be expressed.
+    """
+    calls: dict[str, list[fx.Node]] = {}
+    for node in gm.graph.nodes:
+        if node.op == "call_module" and isinstance(gm.get_submodule(node.target),
+                                                   (torch.nn.Conv2d, torch.nn.Linear, torch.nn.BatchNorm2d)):
+            calls.setdefault(node.target, []).append(node)
+    for target, nodes in calls.items():
+        if len(nodes) > 1:
+            m = gm.get_submodule(target)
+            raise UnsupportedOpError(type(m).__name__, describe(nodes[1]),
+                                     f"module {target!r} is called at {len(nodes)} places (fx nodes "
+                                     f"{', '.join(repr(n.name) for n in nodes)}): a quantized layer is fused with "
+                                     "its own batch norm, activation and ranges, so give each call its own module")
+
+
 def check_layer_inputs(gm: fx.GraphModule) -> None:
     """Raise UnsupportedOpError for a Linear whose input (``meta['intq_shape']``, prepare_qat) is not [N, features].
 

@@ -301,3 +301,15 @@ def test_average_pool_error_names_the_users_module():
     gm = calibrate(Functional().eval(), [torch.randn(2, 1, 8, 8)])
     with pytest.raises(UnsupportedOpError, match=r"'avg_pool2d' at fx node 'avg_pool2d' \(call_function"):
         intq.convert(gm)
+
+
+def test_nan_weights_raise_a_quantization_error_naming_the_node():
+    """Training that diverged (NaN weights): convert raises intq's QuantizationError with the fx node, not the
+    RuntimeError torch's ShapeProp wraps it in."""
+    m = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(8, 3))
+    x = torch.randn(4, 1, 4, 4)
+    qm = intq.calibrate(m.eval(), [x])
+    with torch.no_grad():
+        qm.get_submodule("3.linear").weight.fill_(float("nan"))
+    with pytest.raises(intq.errors.QuantizationError, match=r"finite.*at fx node '_3'"):
+        intq.convert(qm)

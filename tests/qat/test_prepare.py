@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 import intq
 from intq.errors import QuantizationError, UnsupportedOpError
@@ -229,3 +230,29 @@ def test_conv_non_zero_padding_mode_is_refused_by_name():
     m = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1, padding_mode="reflect"))
     with pytest.raises(UnsupportedOpError, match="padding_mode='reflect': only zero padding"):
         prepare_qat(m, torch.randn(1, 1, 8, 8))
+
+
+class _SharedConv(nn.Module):
+    """One Conv2d called twice, a ReLU after the first call only (the rewrite fused that ReLU into the module,
+    so the second call clamped too)."""
+
+    def __init__(self, shared: str):
+        super().__init__()
+        self.c, self.bn = nn.Conv2d(2, 2, 1), nn.BatchNorm2d(2)
+        self.shared = shared
+
+    def forward(self, x):
+        if self.shared == "conv":
+            return self.c(F.relu(self.c(x)))
+        return self.bn(self.c(x)) + self.bn(x)
+
+
+@pytest.mark.parametrize("shared", ["conv", "bn"])
+def test_a_layer_called_twice_is_refused_naming_both_calls(shared):
+    x = torch.randn(2, 2, 3, 3)
+    name = {"conv": "Conv2d", "bn": "BatchNorm2d"}[shared]
+    target = {"conv": "c", "bn": "bn"}[shared]
+    for make in (lambda: prepare_qat(_SharedConv(shared), x), lambda: calibrate(_SharedConv(shared).eval(), [x])):
+        with pytest.raises(UnsupportedOpError, match=rf"'{name}' at fx node '{target}_1'.*'{target}' is called at 2 "
+                                                    rf"places \(fx nodes '{target}', '{target}_1'\)"):
+            make()
