@@ -232,11 +232,15 @@ class _Lowering:
         self.env[node] = out
 
     def requantize(self, node: fx.Node) -> None:
-        """QRequantize (int8 concat input): QUANTIZE int8 -> int8 onto the concat's quantizer."""
-        target = self.gm.get_submodule(node.target).target
-        if target is None:
+        """QRequantize (concat input on another grid): int8, QUANTIZE int8 -> int8 onto the concat's quantizer;
+        uint8, nothing (the CONCATENATION rescales the input, in float32, as the module's eval forward does)."""
+        m = self.gm.get_submodule(node.target)
+        if m.target is None:
             raise UnsupportedOpError("QRequantize", describe(node), "not linked to a quantizer (not prepared by intq?)")
-        self.quant(node, target)
+        if m.rescaled_by_concat:
+            self.env[node] = self.src(node)
+            return
+        self.quant(node, m.target)
 
     def output(self, node: fx.Node) -> None:
         args = node.args[0]

@@ -4,8 +4,10 @@ A fake-quant model in eval is meant to predict its integer graph, but fake quant
 differently from the kernels in four places (each worth at most an output LSB or two, enough to flip
 near-tied top-1 predictions): the kernels add an int32 bias and requantize the accumulator with the
 fixed-point multiplier ``M0 * 2^-n`` (paper eq. 5-10), ADD rescales both inputs in fixed point, MEAN /
-AVERAGE_POOL_2D divide integer sums with integer rounding, and QUANTIZE int8 -> int8 (before int8
-CONCATENATION inputs) requantizes in fixed point. The functions here take tensors that lie on a
+AVERAGE_POOL_2D divide integer sums with integer rounding, QUANTIZE int8 -> int8 (before int8
+CONCATENATION inputs) requantizes in fixed point, and the uint8 CONCATENATION rescales an input on other
+parameters with LiteRT's float32 formula (which rounds near-ties differently from fake quantization of the
+float value). The functions here take tensors that lie on a
 quantizer's grid (``S * (q - Z)`` in float32, as fake_quant returns them), recover the integer codes exactly,
 do the kernel's arithmetic with intq.scheme's code (the same functions the runtime's reference kernels call),
 and return the result on the output grid. Integer sums are carried in float64 (exact below 2^53) on the
@@ -23,7 +25,8 @@ import torch.nn.functional as F
 
 from intq.scheme.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier, wrap32
 from intq.scheme.qparams import QParams, round_half_away
-from intq.scheme.requant import activation_range, add_multipliers, add_rescaled, average_round, mean_multiplier
+from intq.scheme.requant import (activation_range, add_multipliers, add_rescaled, average_round, concat_rescale,
+                                 mean_multiplier)
 
 
 def codes(x: torch.Tensor, qp: QParams) -> torch.Tensor:
@@ -92,6 +95,24 @@ def requantize(x: torch.Tensor, in_qp: QParams, out_qp: QParams) -> torch.Tensor
     m0, shift = quantize_multiplier(float(s_in / s_out))
     q_minus_z = codes(x, in_qp).cpu().numpy().astype(np.int64)
     q = np.clip(multiply_by_quantized_multiplier(q_minus_z, m0, shift).astype(np.int64) + out_qp.zero_point,
+                out_qp.qmin, out_qp.qmax)
+    return _on_grid(q - out_qp.zero_point, out_qp, x.device)
+
+
+@torch.no_grad()
+def concat_input(x: torch.Tensor, in_qp: QParams, out_qp: QParams) -> torch.Tensor:
+    """A uint8 CONCATENATION input on ``in_qp`` as the kernel moves it onto the output's ``out_qp``.
+
+    Equal parameters: copied (``x``). Otherwise LiteRT's float32 ``ConcatenationWithScaling`` of the stored
+    code (intq.scheme.requant.concat_rescale, the table intq.runtime.reference.concatenation indexes):
+    ``clamp(TfLiteRound(q * scale + bias) + Z_out, 0, 255)`` with ``scale = S_in * (1 / S_out)``, ``bias =
+    -Z_in * scale`` in float32. Fake quantization of the float value ``(q - Z_in) * S_in`` onto ``out_qp``
+    rounds near-ties the other way on some codes (at most an output LSB), so the eval forward must not use it.
+    """
+    if np.float32(in_qp.scale) == np.float32(out_qp.scale) and in_qp.zero_point == out_qp.zero_point:
+        return x
+    stored = codes(x, in_qp).cpu().numpy().astype(np.int64) + in_qp.zero_point
+    q = np.clip(concat_rescale(stored, in_qp.scale, in_qp.zero_point, out_qp.scale, out_qp.zero_point),
                 out_qp.qmin, out_qp.qmax)
     return _on_grid(q - out_qp.zero_point, out_qp, x.device)
 

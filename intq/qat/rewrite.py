@@ -5,9 +5,10 @@ Imports: torch, intq.errors, intq.qat. Quantizers go exactly where the integer g
 CONCATENATION. Max pooling / flatten / reshape / view / dropout / identity pass their input's range through;
 average pooling and MEAN re-quantize onto their input's range (shared quantizer, no observation), as the
 uint8 kernels require equal input/output parameters. Concat producers with no other user reuse the
-concat's quantizer, so CONCATENATION is a plain copy. In the int8 scheme every other concat input (pooled,
-shared, a model input, another concat) goes through a QRequantize onto the concat's grid (QUANTIZE int8 ->
-int8), since TFLite's int8 CONCATENATION needs equal input and output parameters.
+concat's quantizer, so CONCATENATION is a plain copy. Every other concat input (pooled, shared, a model
+input, another concat) goes through a QRequantize onto the concat's grid: in the int8 scheme a QUANTIZE
+int8 -> int8, since TFLite's int8 CONCATENATION needs equal input and output parameters; in uint8 no op
+(CONCATENATION rescales the input itself, in float32), the module only makes the eval forward compute that.
 """
 from __future__ import annotations
 
@@ -377,8 +378,7 @@ def place_quantizers(gm: fx.GraphModule, cfg: QatConfig) -> None:
             owner[node] = owner[end] = owner[q] = name
             if kind == "cat":
                 _share_cat_range(gm, node, name, owner)
-                if cfg.scheme == "int8":
-                    _requantize_cat_inputs(gm, node, name, owner)
+                _requantize_cat_inputs(gm, node, name, owner)
         elif kind in ("pass",):
             owner[node] = src(node)
         elif kind == "requant":
@@ -421,7 +421,9 @@ def _check_cat_inputs(gm: fx.GraphModule, cat: fx.Node, owner: dict) -> None:
 
 
 def _requantize_cat_inputs(gm: fx.GraphModule, cat: fx.Node, name: str, owner: dict) -> None:
-    """int8: inputs not on the concat's quantizer ``name`` go through a QRequantize (QUANTIZE int8 -> int8)."""
+    """Inputs not on the concat's quantizer ``name`` go through a QRequantize: QUANTIZE int8 -> int8 in the int8
+    scheme; in uint8 nothing in the graph (CONCATENATION rescales them), but the eval forward simulates the
+    kernel's float32 rescaling, which fake quantization of the concat's float output does not reproduce."""
     for a in dict.fromkeys(cat.args[0]):   # each distinct input once
         if owner[a] == name:
             continue
