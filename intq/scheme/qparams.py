@@ -31,6 +31,17 @@ def round_half_away(x):
     return whole + np.copysign(step, x)
 
 
+# Ranges no wider than this (max - min, after widening to 0) are degenerate: choose_qparams quantizes them as
+# [0, 1]. The threshold is TensorFlow's kNearZeroTolerance (tensorflow/compiler/mlir/quantization/common/
+# quantization_lib/quantization_utils.cc, ExpandVerySmallRange: "Expand the range to prevent extremely small
+# scales and large quantized integers which can cause overflow"). Every scale is then > 1e-6 / 255 = 3.92e-9 at
+# <= 8 bits, above 6 / 2^31 = 2.79e-9, the smallest output scale at which LiteRT's Prepare accepts a fused RELU6.
+# TF widens such a range to [min(rmin, -5e-7), max(rmax, 5e-7)] instead; intq keeps its all-zero rule because a
+# 3.9e-9 scale feeding the next layer makes its bias scale S_in * S_w tiny: the int32 bias saturates and the
+# output multiplier can fall under 2^-31 (flushed to 0), so the graph drifts from the fake-quant simulation.
+MIN_RANGE_WIDTH = 1.0e-6
+
+
 def quant_range(num_bits: int = 8, narrow_range: bool = False, signed: bool = False) -> tuple[int, int]:
     """(qmin, qmax) of an n-bit integer; narrow range drops the lowest code ([-127, 127] for int8)."""
     if not isinstance(num_bits, (int, np.integer)) or not 2 <= num_bits <= 16:
@@ -64,8 +75,13 @@ def choose_qparams(rmin: float, rmax: float, num_bits: int = 8, narrow_range: bo
     Follows TensorFlow's ``Nudge`` (fake_quant_ops_functor.h) in float32: the range is first widened to
     contain 0 (TFLite requires it), ``scale = (rmax - rmin) / (qmax - qmin)``, the zero point is
     ``qmin - rmin / scale`` rounded half away from zero and clamped to [qmin, qmax]. ``narrow_range``
-    gives weights in [1, 255] (uint8) i.e. [-127, 127] as int8, as the paper does. A degenerate range
-    (rmin == rmax == 0) gets scale 1/(qmax - qmin), so an all-zero tensor still quantizes exactly.
+    gives weights in [1, 255] (uint8) i.e. [-127, 127] as int8, as the paper does.
+
+    A degenerate range, one no wider than :data:`MIN_RANGE_WIDTH` = 1e-6 after widening to 0 (rmin == rmax == 0,
+    or a ReLU whose inputs were all but zero in training, e.g. [0, 3.5e-8]), is quantized as [0, 1]: scale
+    1/(qmax - qmin), zero point qmin, so zeros quantize exactly and the sub-1e-6 values go to 0. Without it the
+    scale could be arbitrarily small and LiteRT's Prepare refuses a fused RELU6 / RELU_N1_TO_1 once 6 / S no
+    longer fits int32 (kernel_util.cc ``Quantize``: "no_integer_overflow_from_quantization was not true").
     """
     qmin, qmax = quant_range(num_bits, narrow_range, signed)
     try:
@@ -77,8 +93,8 @@ def choose_qparams(rmin: float, rmax: float, num_bits: int = 8, narrow_range: bo
     if lo > hi:
         raise QuantizationError(f"range min {lo} is greater than max {hi}")
     lo, hi = np.float32(min(lo, 0.0)), np.float32(max(hi, 0.0))
-    if hi == lo:
-        hi = np.float32(1.0)
+    if float(hi) - float(lo) <= MIN_RANGE_WIDTH:                  # [0, 0], or all but zero
+        lo, hi = np.float32(0.0), np.float32(1.0)
     scale = (hi - lo) / np.float32(qmax - qmin)
     if not scale > 0 or not np.isfinite(scale):
         raise QuantizationError(f"range [{lo}, {hi}] gives an unusable scale {scale}")
@@ -97,7 +113,8 @@ def symmetric_scales(absmax, num_bits: int = 8) -> np.ndarray:
     [-(2^(n-1) - 1), 2^(n-1) - 1]), one per entry of ``absmax`` (e.g. per output channel).
 
     Equal to ``choose_qparams(-m, m, num_bits, narrow_range=True, signed=True).scale`` (whose zero point is
-    then 0) for each normal float32 m, vectorised: ``(m - (-m)) / (2^n - 2)`` in float32. m == 0 gets the scale of m = 1
+    then 0) for each float32 m with 2m > MIN_RANGE_WIDTH (choose_qparams' degenerate ranges do not apply here:
+    a tiny m keeps its tiny scale), vectorised: ``(m - (-m)) / (2^n - 2)`` in float32. m == 0 gets the scale of m = 1
     (every code is 0 anyway).
     """
     qmin, qmax = quant_range(num_bits, narrow_range=True, signed=True)

@@ -5,6 +5,8 @@ runtime's reference kernels and intq.qat's eval-mode integer simulation use one 
 
 * :func:`quantize_real` -- ``zero_point + TfLiteRound(f / scale)`` in float32 (kernel_util.cc ``Quantize``).
 * :func:`activation_range` -- ``CalculateActivationRangeQuantized`` for a code range [qmin, qmax].
+* :func:`activation_bound_overflow` -- the fused-activation bound whose ``Quantize`` LiteRT's Prepare refuses
+  (``no_integer_overflow_from_quantization``: the output scale is too small), or None.
 * :func:`legacy_conv_multiplier` -- (M0, shift) of a uint8 per-tensor CONV_2D / DEPTHWISE_CONV_2D /
   FULLY_CONNECTED: ``(double)(float)(s_in * s_w) / (double)s_out`` (``GetQuantizedConvolutionMultipler``).
 * :func:`conv_multipliers` -- per output channel: that, or int8's ``(double)s_in * (double)s_w[c] / s_out``.
@@ -12,6 +14,8 @@ runtime's reference kernels and intq.qat's eval-mode integer simulation use one 
 * :func:`average_round` -- AVERAGE_POOL_2D's integer division of a window sum, rounded half away from zero.
 * :func:`quantize_bias` -- the int32 bias with scale ``S_in * S_w`` and zero point 0.
 * :func:`add_multipliers`, :func:`add_rescaled` -- ADD's common scale ``2 max(s1, s2) / 2^20`` (notes A.11).
+* :func:`concat_rescale` -- uint8 CONCATENATION's float32 requantization of an input on other parameters
+  (``ConcatenationWithScaling``, notes A.12).
 """
 from __future__ import annotations
 
@@ -31,6 +35,28 @@ def quantize_real(f: float, scale: float, zero_point: int) -> int:
     code range, the result TFLite gives whenever its cast is defined.
     """
     return int(zero_point) + int(round_half_away(np.float32(f) / np.float32(scale)))
+
+
+# The real bounds of each fused activation, in the order CalculateActivationRangeQuantized quantizes them.
+ACTIVATION_BOUNDS = {"NONE": (), "RELU": (0.0,), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}
+
+
+def activation_bound_overflow(activation: str, scale: float) -> float | None:
+    """The first real bound f of a fused activation that LiteRT's Prepare refuses at this output scale, or None.
+
+    kernel_util.cc ``Quantize`` (called by ``CalculateActivationRangeQuantized`` in the Prepare of CONV_2D,
+    DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, MUL, the pools...) computes ``tmp = TfLiteRound(f / scale)`` in
+    float32 and ``TF_LITE_ENSURE(no_integer_overflow_from_quantization)``, i.e.
+    ``(float)INT32_MIN <= tmp <= (float)INT32_MAX`` (the latter is 2^31 in float32). A RELU6 output scale below
+    about 6 / 2^31 = 2.8e-9 fails it: "no_integer_overflow_from_quantization was not true ... failed to prepare".
+    """
+    lo, hi = np.float32(-(2.0 ** 31)), np.float32((1 << 31) - 1)      # static_cast<float>: -2^31, 2^31
+    for f in ACTIVATION_BOUNDS.get(activation, ()):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            tmp = round_half_away(np.float32(f) / np.float32(scale))
+        if not (lo <= tmp <= hi):                                     # NaN fails too, as in C++
+            return f
+    return None
 
 
 def activation_range(activation: str, scale: float, zero_point: int, qmin: int, qmax: int) -> tuple[int, int]:
@@ -127,3 +153,22 @@ def add_rescaled(a: np.ndarray, b: np.ndarray, multipliers) -> np.ndarray:
     b = _mbqm_lt1(np.asarray(b, np.int64) << ADD_LEFT_SHIFT, *m2)
     raw_sum = a.astype(np.int64) + b                                            # |.| < 2^29: no overflow
     return _mbqm_lt1(raw_sum, *mo).astype(np.int64)
+
+
+def concat_rescale(q, s_in: float, z_in: int, s_out: float, z_out: int) -> np.ndarray:
+    """TFLite's uint8 ``reference_ops::ConcatenationWithScaling`` for stored input codes ``q`` (int64 out).
+
+    In float32, as LiteRT computes it (notes A.12)::
+
+        scale = s_in * (1.f / s_out);  bias = -z_in * scale
+        q_out = clamp((int32)TfLiteRound(q * scale + bias) + z_out, 0, 255)
+
+    Not ``round((q - z_in) * s_in / s_out)``: the float32 ``bias`` is rounded on its own, so a value whose
+    exact quotient is a tie (or within a float32 ulp of one) can round either way, e.g. s_in / s_out = 1.7,
+    z_in = 105, q = 110: 5 * 1.7 = 8.5, but ``110 * scale + bias`` is 8.499985f, so 8, where fake quantization
+    of the float value ``5 * s_in`` onto ``s_out`` gives 9.
+    """
+    scale = np.float32(s_in) * (np.float32(1.0) / np.float32(s_out))
+    bias = np.float32(-z_in) * scale
+    value = np.asarray(q, np.int64).astype(np.float32) * scale + bias               # float32 ops
+    return np.clip(round_half_away(value).astype(np.int64) + z_out, 0, 255)

@@ -132,3 +132,12 @@ def test_errors():
         Interpreter(_graph("TANH", "uint8", 0.1, 0, out=(1 / 256, 0)), kernels=FIXED)
     with pytest.raises(IRError, match="one dtype"):
         Interpreter(one_op("RELU", [("x", (2,), "uint8", q(0.1, 0))], [], ((2,), "int8", q(0.1, 0))))
+
+
+@pytest.mark.parametrize("kernels", ["reference", "fast"])
+def test_relu6_whose_bound_overflows_int32_is_refused(kernels):
+    # LiteRT's QuantizedReluX casts roundf(6 / s_out) = 5e10 to int32 unchecked (undefined; INT32_MIN on x86):
+    # no defined result to match, so intq refuses the graph, naming the node and tensor. RELU's bound 0 is fine.
+    with pytest.raises(IRError, match=r"relu6_under_test \(#0\).*'y'.*too small"):
+        Interpreter(_relu("RELU6", "int8", 0.1, 0, 1.2e-10, -128), kernels=kernels)
+    Interpreter(_relu("RELU", "int8", 0.1, 0, 1.2e-10, -128), kernels=kernels).run(_all_codes("int8"))

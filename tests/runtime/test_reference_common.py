@@ -36,3 +36,14 @@ def test_activation_range_int8_relu6_caps():
 ])
 def test_compute_padding(padding, in_size, k, s, d, expected):
     assert compute_padding(padding, in_size, k, s, d) == expected
+
+
+def test_activation_range_refuses_a_bound_beyond_int32():
+    # LiteRT's CalculateActivationRangeQuantized fails Prepare when round(f / scale) does not fit int32
+    from intq.errors import IRError
+    with pytest.raises(IRError, match="RELU6.*too small"):
+        activation_range("RELU6", 1e-10, -128, "int8")
+    with pytest.raises(IRError, match="RELU_N1_TO_1"):
+        activation_range("RELU_N1_TO_1", 4e-10, 0, "uint8")
+    assert activation_range("RELU", 1e-30, -128, "int8") == (-128, 127)
+    assert activation_range("RELU_N1_TO_1", 5e-10, 0, "int8") == (-128, 127)   # 1 / 5e-10 = 2e9 fits

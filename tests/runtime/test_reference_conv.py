@@ -138,3 +138,21 @@ def test_int8_weights_must_be_symmetric():
                     (1, 1, 1, 1), "int8")
     with pytest.raises(IRError, match="symmetric"):
         run(g, np.zeros((1, 1, 1, 1), np.int8))
+
+
+@pytest.mark.parametrize("kernels", ["reference", "fast"])
+@pytest.mark.parametrize("activation,scale,refused", [("RELU6", 1.2e-10, True), ("RELU_N1_TO_1", 1e-10, True),
+                                                      ("RELU", 1e-30, False), ("RELU6", 2.8e-9, False)])
+def test_fused_bound_beyond_int32_is_refused_like_litert(activation, scale, refused, kernels):
+    # LiteRT's Prepare: tmp = TfLiteRound(f / s_out) in float32 must lie in [(float)INT32_MIN, (float)INT32_MAX]
+    # ("kernel_util.cc:349 no_integer_overflow_from_quantization was not true. Node number 2 (CONV_2D) failed
+    # to prepare" for an int8 conv calibrated on zeros). 6 / 2.8e-9 = 2.14e9 still fits; RELU's bound 0 always.
+    from intq.runtime.interpreter import Interpreter
+    w = np.full((1, 1, 1, 1), 1, np.int8)
+    g = _conv_graph((1, 1, 4, 1), w, None, q(1 / 255, -128), q(0.01, 0), q(scale, -128), (1, 1, 4, 1),
+                    dtype="int8", activation=activation)
+    if refused:
+        with pytest.raises(IRError, match=r"conv_2d_under_test \(#0\).*too small.*no_integer_overflow"):
+            Interpreter(g, kernels=kernels)
+    else:
+        Interpreter(g, kernels=kernels).run(np.zeros((1, 1, 4, 1), np.int8))

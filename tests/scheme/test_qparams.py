@@ -117,7 +117,42 @@ def test_errors():
 @settings(max_examples=200, deadline=None)
 @given(st.one_of(st.just(0.0), st.floats(2.0 ** -60, 1e4, width=32)), st.integers(2, 8))
 def test_symmetric_scales_equal_choose_qparams(m, bits):
-    from intq.scheme.qparams import symmetric_scales
+    from intq.scheme.qparams import MIN_RANGE_WIDTH, symmetric_scales
+    if 0 < 2 * m <= MIN_RANGE_WIDTH:
+        # choose_qparams quantizes a range this narrow as [0, 1]; symmetric weight scales keep 2m / (2^n - 2)
+        qmax = (1 << (bits - 1)) - 1
+        want = (np.float32(m) - np.float32(-m)) / np.float32(2 * qmax)
+        assert symmetric_scales(np.array([m], np.float32), bits)[0] == want
+        return
     qp = choose_qparams(-m if m > 0 else -1.0, m if m > 0 else 1.0, bits, narrow_range=True, signed=True)
     assert qp.zero_point == 0
     assert symmetric_scales(np.array([m], np.float32), bits)[0] == np.float32(qp.scale)
+
+
+@settings(max_examples=200, deadline=None)
+@given(a=st.floats(-2 ** -19, 2 ** -19, width=32), b=st.floats(-2 ** -19, 2 ** -19, width=32), bits=st.integers(2, 8),
+       narrow=st.booleans(), signed=st.booleans())
+def test_tiny_ranges_are_degenerate_and_litert_accepts_every_scale(a, b, bits, narrow, signed):
+    # A range no wider than MIN_RANGE_WIDTH (1e-6, TF's kNearZeroTolerance) after widening to 0 quantizes as
+    # [0, 1], as [0, 0] does; wider ones keep TF's Nudge. Either way the scale is > 1e-6 / 255, so a fused
+    # RELU6 / RELU_N1_TO_1 on it passes LiteRT's Prepare (round(6 / S) fits int32). Seed 4558's ReLU6 output
+    # range [0, 3.5e-8] used to give S = 1.4e-10: "no_integer_overflow_from_quantization was not true".
+    from intq.scheme.qparams import MIN_RANGE_WIDTH
+    from intq.scheme.requant import activation_bound_overflow
+    lo, hi = min(a, b), max(a, b)
+    qp = choose_qparams(lo, hi, bits, narrow, signed)
+    qmin, qmax = quant_range(bits, narrow, signed)
+    if float(np.float32(max(hi, 0.0))) - float(np.float32(min(lo, 0.0))) <= MIN_RANGE_WIDTH:
+        assert qp == choose_qparams(0.0, 0.0, bits, narrow, signed) == choose_qparams(0.0, 1.0, bits, narrow, signed)
+        assert qp.zero_point == qmin
+    else:
+        assert (np.float32(qp.scale), qp.zero_point) == _tf_nudge(lo, hi, qmin, qmax)
+    assert qp.scale > MIN_RANGE_WIDTH / 255
+    for act in ("RELU", "RELU6", "RELU_N1_TO_1"):
+        assert activation_bound_overflow(act, qp.scale) is None
+
+
+def test_seed4558_range():
+    qp = choose_qparams(0.0, 3.513836e-08, signed=True)                     # int8 ReLU6 output, zero inputs
+    assert qp.scale == pytest.approx(1 / 255) and qp.zero_point == -128
+    assert choose_qparams(0.0, 1.01e-6).scale == pytest.approx(1.01e-6 / 255)   # just wider: TF's Nudge

@@ -45,3 +45,16 @@ def test_average_round_is_half_away_from_zero(acc, n):
     exact = Fraction(acc, n)
     expect = int(abs(exact) + Fraction(1, 2)) * (1 if exact >= 0 else -1)
     assert int(average_round(np.array([acc]), n)[0]) == expect
+
+
+def test_activation_bound_overflow_is_litert_prepare_check():
+    # kernel_util.cc Quantize: tmp = TfLiteRound(f / scale) in float32, ENSURE (float)INT32_MIN <= tmp <=
+    # (float)INT32_MAX (= 2^31 in float32). 6 / 2^31 = 2.7939677e-9f is the smallest RELU6 scale accepted.
+    from intq.scheme.requant import activation_bound_overflow
+    s = np.float32(6.0 / 2 ** 31)
+    assert activation_bound_overflow("RELU6", float(s)) is None
+    assert activation_bound_overflow("RELU6", float(np.nextafter(s, np.float32(0)))) == 6.0
+    assert activation_bound_overflow("RELU6", 1.37797e-10) == 6.0          # the fuzzer's seed 4558
+    assert activation_bound_overflow("RELU_N1_TO_1", 1e-10) == -1.0
+    assert activation_bound_overflow("RELU", 1e-38) is None and activation_bound_overflow("NONE", 1e-38) is None
+    assert activation_bound_overflow("RELU", 0.0) == 0.0                    # 0 / 0 is NaN: refused too

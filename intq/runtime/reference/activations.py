@@ -39,6 +39,7 @@ from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference.common import dtype_range, per_tensor, require
 from intq.runtime.reference.softmax import calculate_input_radius
 from intq.scheme import fixedpoint as fp
+from intq.scheme import requant
 from intq.scheme.qparams import round_half_away
 
 _QUANTIZED = ("uint8", "int8")
@@ -142,6 +143,12 @@ def _roundf_quantize(f: float, s_out: float, z_out: int) -> int:
 def prepare_relu(graph: Graph, node: Node) -> dict:
     """RELU / RELU6: requantization (M, shift) from the float32 quotient s_in / s_out and the clamp."""
     x, out, (s_in, z_in), (s_out, z_out) = _check_unary(graph, node)
+    # LiteRT's QuantizedReluX casts roundf(6 / s_out) to int32 unchecked: undefined behaviour (INT32_MIN on
+    # x86) once it does not fit, so a graph with such a scale has no defined LiteRT result; refuse it as the
+    # fused RELU6 of a CONV_2D is refused (requant.activation_bound_overflow).
+    bad = requant.activation_bound_overflow(node.op, s_out)
+    require(bad is None, f"{node.op}: output scale {s_out:.6g} is too small, the bound {bad} / scale does not fit "
+            "int32 (LiteRT's int32 cast of it is undefined)", graph, node, out.name)
     qmin, qmax = dtype_range(x.dtype)
     m0, shift = fp.quantize_multiplier(float(np.float32(s_in) / np.float32(s_out)))
     lo = max(qmin, _roundf_quantize(0.0, s_out, z_out))

@@ -31,7 +31,7 @@ def prepare(graph: Graph, node: Node) -> dict:
         multipliers = add_multipliers(s1, s2, s_out)
     except ValueError as e:
         raise IRError(str(e), node=node_where(graph, node)) from None
-    lo, hi = activation_range(node.options.activation, s_out, z_out, dtype)
+    lo, hi = activation_range(node.options.activation, s_out, z_out, dtype, graph=graph, node=node)
     return dict(z1=z1, z2=z2, z_out=z_out, multipliers=multipliers, lo=lo, hi=hi, dtype=dtype)
 
 

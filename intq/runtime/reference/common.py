@@ -49,11 +49,21 @@ def per_tensor(graph: Graph, node: Node, name: str) -> tuple[float, int]:
     return t.quant.single_scale, t.quant.single_zero_point
 
 
-def activation_range(activation: str, scale: float, zero_point: int, dtype: str) -> tuple[int, int]:
+def activation_range(activation: str, scale: float, zero_point: int, dtype: str,
+                     graph: Graph | None = None, node: Node | None = None) -> tuple[int, int]:
     """Fused activation clamp [act_min, act_max] in output codes: ``CalculateActivationRangeQuantized``.
 
-    intq.scheme.requant.activation_range over the dtype's range (NONE gives the full range).
+    intq.scheme.requant.activation_range over the dtype's range (NONE gives the full range). Like LiteRT's
+    Prepare, refuses (IRError naming ``node`` and its output) an output scale so small that a bound's code
+    round(f / scale) does not fit int32 (``no_integer_overflow_from_quantization``,
+    intq.scheme.requant.activation_bound_overflow): LiteRT will not run such a graph, so intq does not either.
     """
+    bad = requant.activation_bound_overflow(activation, scale)
+    if bad is not None:
+        raise IRError(f"fused {activation}: output scale {scale:.6g} is too small, the bound {bad:g} / scale "
+                      "does not fit int32 (LiteRT's Prepare refuses it: no_integer_overflow_from_quantization)",
+                      node=None if node is None or graph is None else node_where(graph, node),
+                      tensor=None if node is None else node.outputs[0])
     qmin, qmax = dtype_range(dtype)
     return requant.activation_range(activation, scale, zero_point, qmin, qmax)
 

@@ -26,16 +26,13 @@ from intq.ir.ops import Node
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference.common import activation_range, per_tensor, require
 from intq.runtime.reference.shape_helpers import QUANTIZED, normalize_axis
-from intq.scheme.qparams import round_half_away
+from intq.scheme.requant import concat_rescale
 
 
 def requant_table(s_in: float, z_in: int, s_out: float, z_out: int) -> np.ndarray:
-    """uint8[256]: LiteRT's float32 ConcatenationWithScaling requantization of every input code q."""
-    scale = np.float32(s_in) * (np.float32(1.0) / np.float32(s_out))
-    bias = np.float32(-z_in) * scale
-    q = np.arange(256, dtype=np.float32)
-    value = round_half_away(q * scale + bias).astype(np.int64) + z_out     # float32 ops, ties away from 0
-    return np.clip(value, 0, 255).astype(np.uint8)
+    """uint8[256]: LiteRT's float32 ConcatenationWithScaling requantization of every input code q
+    (intq.scheme.requant.concat_rescale, which intq.qat's eval-mode simulation calls too)."""
+    return concat_rescale(np.arange(256), s_in, z_in, s_out, z_out).astype(np.uint8)
 
 
 def prepare(graph: Graph, node: Node) -> dict:
@@ -69,7 +66,7 @@ def prepare(graph: Graph, node: Node) -> dict:
             require(out.dtype == "uint8", f"int8 CONCATENATION needs every input's scale and zero point equal "
                     f"to the output's (TFLite), got ({s_in}, {z_in}) vs ({s_out}, {z_out})", graph, node, x.name)
             tables[i] = requant_table(s_in, z_in, s_out, z_out)
-        lo, hi = activation_range(node.options.activation, s_out, z_out, out.dtype)
+        lo, hi = activation_range(node.options.activation, s_out, z_out, out.dtype, graph=graph, node=node)
     else:
         require(node.options.activation == "NONE", "a fused activation needs a quantized output", graph, node)
     return dict(axis=axis, tables=tables, lo=lo, hi=hi)

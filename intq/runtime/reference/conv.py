@@ -76,7 +76,7 @@ def prepare(graph: Graph, node: Node) -> dict:
     # packed[g]: [kh*kw*cg, og], rows ordered (ky, kx, ic) like the patch columns below
     wq = (w.data.astype(np.int32) - z_w).reshape(groups, og, kh * kw, cg)
     packed = [wq[g].reshape(og, kh * kw * cg).T.copy() for g in range(groups)]
-    lo, hi = activation_range(o.activation, s_out, z_out, out.dtype)
+    lo, hi = activation_range(o.activation, s_out, z_out, out.dtype, graph=graph, node=node)
     return dict(kernel=(kh, kw), stride=(o.stride_h, o.stride_w), dilation=(o.dilation_h, o.dilation_w),
                 out_hw=(oh, ow), pad=(ph, pw), groups=groups, cg=cg, packed=packed, z_in=z_in, z_out=z_out,
                 bias=bias_vector(graph, node, c_out), m0=m0, shift=shift, lo=lo, hi=hi, dtype=out.dtype)

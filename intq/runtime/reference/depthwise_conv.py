@@ -38,7 +38,7 @@ def prepare(graph: Graph, node: Node) -> dict:
     s_out, z_out = per_tensor(graph, node, out.name)
     z_w = int(w.quant.zero_point[0]) if w.dtype == "uint8" else 0
     m0, shift = conv_output_multipliers(graph, node, weight_axis=3)
-    lo, hi = activation_range(o.activation, s_out, z_out, out.dtype)
+    lo, hi = activation_range(o.activation, s_out, z_out, out.dtype, graph=graph, node=node)
     taps = (w.data.astype(np.int32) - z_w).reshape(kh * kw, c_out)      # [kh*kw, C*M], row (ky, kx)
     return dict(kernel=(kh, kw), stride=(o.stride_h, o.stride_w), dilation=(o.dilation_h, o.dilation_w),
                 out_hw=(oh, ow), pad=(ph, pw), mult=mult, taps=taps, z_in=z_in, z_out=z_out,

@@ -64,7 +64,7 @@ def prepare(graph: Graph, node: Node) -> dict:
     _, z_in = per_tensor(graph, node, x.name)
     s_out, z_out = per_tensor(graph, node, out.name)
     m0, shift = conv_output_multipliers(graph, node, weight_axis=0, float32_product=not per_channel)
-    lo, hi = activation_range(node.options.activation, s_out, z_out, out.dtype)
+    lo, hi = activation_range(node.options.activation, s_out, z_out, out.dtype, graph=graph, node=node)
     packed = (w.data.astype(np.int32) - z_w).T.copy()                     # [accum_depth, out_units]
     return dict(packed=packed, depth=depth, z_in=z_in, z_out=z_out, bias=bias_vector(graph, node, out_units),
                 m0=m0, shift=shift, lo=lo, hi=hi, dtype=out.dtype, keep_num_dims=node.options.keep_num_dims)

@@ -23,7 +23,7 @@ def prepare(graph: Graph, node: Node) -> dict:
     dtype, (s1, z1), (s2, z2), (s_out, z_out) = binary_operands(graph, node)
     real = float(np.float32(s1) * np.float32(s2) / np.float32(s_out))         # float32 arithmetic (mul.cc)
     m0, shift = quantize_multiplier(real)
-    lo, hi = activation_range(node.options.activation, s_out, z_out, dtype)
+    lo, hi = activation_range(node.options.activation, s_out, z_out, dtype, graph=graph, node=node)
     return dict(z1=z1, z2=z2, z_out=z_out, m0=m0, shift=shift, lo=lo, hi=hi, dtype=dtype)
 
 

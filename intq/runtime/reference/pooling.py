@@ -48,7 +48,7 @@ def _prepare(graph: Graph, node: Node) -> dict:
     # number of valid taps per output position, [1, oh, ow, 1] (depends on geometry only)
     ones = np.ones((1, h, w, 1), np.int32)
     count = sum(padded_windows(ones, **geometry))
-    lo, hi = activation_range(o.activation, s_out, z_out, out.dtype)
+    lo, hi = activation_range(o.activation, s_out, z_out, out.dtype, graph=graph, node=node)
     return dict(geometry=geometry, count=count, lo=lo, hi=hi, dtype=out.dtype)
 
 
