@@ -142,11 +142,12 @@ def test_int8_weights_must_be_symmetric():
 
 @pytest.mark.parametrize("kernels", ["reference", "fast"])
 @pytest.mark.parametrize("activation,scale,refused", [("RELU6", 1.2e-10, True), ("RELU_N1_TO_1", 1e-10, True),
-                                                      ("RELU", 1e-30, False), ("RELU6", 2.8e-9, False)])
+                                                      ("RELU", 1e-12, False), ("RELU6", 2.8e-9, False)])
 def test_fused_bound_beyond_int32_is_refused_like_litert(activation, scale, refused, kernels):
     # LiteRT's Prepare: tmp = TfLiteRound(f / s_out) in float32 must lie in [(float)INT32_MIN, (float)INT32_MAX]
     # ("kernel_util.cc:349 no_integer_overflow_from_quantization was not true. Node number 2 (CONV_2D) failed
-    # to prepare" for an int8 conv calibrated on zeros). 6 / 2.8e-9 = 2.14e9 still fits; RELU's bound 0 always.
+    # to prepare" for an int8 conv calibrated on zeros). 6 / 2.8e-9 = 2.14e9 still fits; RELU's bound 0 always (at
+    # 1e-12 the multiplier's left shift is 26: a smaller scale would be refused for that instead).
     from intq.runtime.interpreter import Interpreter
     w = np.full((1, 1, 1, 1), 1, np.int8)
     g = _conv_graph((1, 1, 4, 1), w, None, q(1 / 255, -128), q(0.01, 0), q(scale, -128), (1, 1, 4, 1),
@@ -156,3 +157,21 @@ def test_fused_bound_beyond_int32_is_refused_like_litert(activation, scale, refu
             Interpreter(g, kernels=kernels)
     else:
         Interpreter(g, kernels=kernels).run(np.zeros((1, 1, 4, 1), np.int8))
+
+
+@pytest.mark.parametrize("kernels", ["reference", "fast"])
+@pytest.mark.parametrize("s_w,refused", [(2.0 ** 31, True), (2.0 ** 20, False)])
+def test_left_shift_beyond_int32_is_refused(s_w, refused, kernels):
+    """S_in * S_w / S_out = 2^31 needs a left shift of 32: no defined result in TFLite, and the fast kernels'
+    portable requantization (a C shift by 32) and the reference (a wrap) gave different bytes on a fuzzed
+    model whose depthwise weights had a scale of 1e8. 2^20 (shift 21) still runs, equal on both sets."""
+    from intq.runtime.interpreter import Interpreter
+    w = np.full((1, 1, 1, 1), 1, np.int8)
+    g = _conv_graph((1, 1, 4, 1), w, None, q(1.0, -128), q(s_w, 0), q(1.0, -128), (1, 1, 4, 1), dtype="int8")
+    if refused:
+        with pytest.raises(IRError, match=r"conv_2d_under_test \(#0\).*left shift of 32 bits, beyond int32"):
+            Interpreter(g, kernels=kernels)
+    else:
+        x = np.arange(-2, 2, dtype=np.int8).reshape(1, 1, 4, 1) - 126
+        assert np.array_equal(Interpreter(g, kernels=kernels).run(x)[0],
+                              Interpreter(g, kernels="reference").run(x)[0])

@@ -36,6 +36,20 @@ def require(ok: bool, message: str, graph: Graph, node: Node, tensor: str | None
         raise IRError(message, node=node_where(graph, node), tensor=tensor)
 
 
+#: the largest left shift of a requantization multiplier above one: x * 2^shift wraps in int32 as TFLite's
+#: ``x * (1 << left_shift)`` does in practice; from 32 on, C (and TFLite) have no defined result at all
+MAX_LEFT_SHIFT = 31
+
+
+def require_left_shift(shift, real: str, graph: Graph, node: Node, tensor: str | None = None) -> None:
+    """IRError naming ``node`` when a multiplier's left ``shift`` (one or per channel) exceeds MAX_LEFT_SHIFT:
+    ``real`` describes the multiplier (S_in * S_w / S_out ...), whose scales are then absurdly far apart."""
+    worst = int(np.max(shift))
+    require(worst <= MAX_LEFT_SHIFT, f"the requantization multiplier {real} needs a left shift of {worst} bits, "
+            f"beyond int32 (no defined result in TFLite's MultiplyByQuantizedMultiplier): the scales are far "
+            f"too large for the output's", graph, node, tensor)
+
+
 def dtype_range(dtype: str) -> tuple[int, int]:
     """(qmin, qmax) of an integer dtype name ('uint8', 'int8', 'int16', 'int32')."""
     return _RANGES[str(dtype)]
@@ -130,7 +144,10 @@ def conv_output_multipliers(graph: Graph, node: Node, weight_axis: int,
                 f"per-channel weight scales must lie along axis {weight_axis}", graph, node, w.name)
     if float32_product is None:
         float32_product = x.dtype == "uint8"
-    return requant.conv_multipliers(s_in, scales, s_out, channels, float32_product)
+    m0, shift = requant.conv_multipliers(s_in, scales, s_out, channels, float32_product)
+    require_left_shift(shift, f"S_in * S_w / S_out = {s_in:.6g} * {float(np.max(scales)):.6g} / {s_out:.6g}",
+                       graph, node, w.name)
+    return m0, shift
 
 
 def padded_windows(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int],

@@ -14,7 +14,7 @@ import numpy as np
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
 from intq.runtime.kernels import ExecContext, Kernel
-from intq.runtime.reference.common import activation_range, binary_operands, clamp_cast
+from intq.runtime.reference.common import activation_range, binary_operands, clamp_cast, require_left_shift
 from intq.scheme.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
 
 
@@ -23,6 +23,7 @@ def prepare(graph: Graph, node: Node) -> dict:
     dtype, (s1, z1), (s2, z2), (s_out, z_out) = binary_operands(graph, node)
     real = float(np.float32(s1) * np.float32(s2) / np.float32(s_out))         # float32 arithmetic (mul.cc)
     m0, shift = quantize_multiplier(real)
+    require_left_shift(shift, f"S1 * S2 / S_out = {real:.6g}", graph, node, node.outputs[0])
     lo, hi = activation_range(node.options.activation, s_out, z_out, dtype, graph=graph, node=node)
     return dict(z1=z1, z2=z2, z_out=z_out, m0=m0, shift=shift, lo=lo, hi=hi, dtype=dtype)
 
