@@ -110,3 +110,18 @@ def test_split_add_gives_the_reference_bytes(dtype):
         it = Interpreter(g, num_threads=n)
         assert it._plan is not None and it._plan.records[0][6] == n
         assert np.array_equal(it.run(a, b)[0], want)
+
+
+def test_more_threads_than_the_pool_runs_give_the_reference_bytes():
+    """num_threads up to Interpreter.MAX_THREADS (1024) is accepted; the compiled kernels run at most
+    POOL_THREADS (64), and MEAN's per-thread sums and the conv workspace are sized for those, not for 1024."""
+    from intq.runtime.fast._lib import POOL_THREADS, threads_for
+    assert threads_for(1 << 40, 1024) == POOL_THREADS
+    r = np.random.default_rng(3)
+    x = r.integers(0, 256, (1, 28, 28, 512)).astype(np.uint8)
+    g = one_op("MEAN", [("x", x.shape, "uint8", q(0.05, 100))], [("axes", np.array([1, 2], np.int32), None)],
+               ((1, 1, 1, 512), "uint8", q(0.04, 90)), OP_OPTIONS["MEAN"](keep_dims=True))
+    want = Interpreter(g, kernels="reference").run(x)[0]
+    it = Interpreter(g, num_threads=1024)
+    for _ in range(2):
+        assert np.array_equal(it.run(x)[0], want)

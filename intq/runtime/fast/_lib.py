@@ -122,9 +122,14 @@ except ImportError:
 MIN_MACS_PER_THREAD = 1 << 15
 
 
+#: the most threads a compiled kernel uses (csrc/intq_threads.c POOL_MAX + 1): more are clamped to it
+POOL_THREADS = 64
+
+
 def threads_for(macs: int, num_threads: int) -> int:
-    """``num_threads``, or fewer so that each thread gets at least MIN_MACS_PER_THREAD of work (>= 1)."""
-    return max(1, min(int(num_threads), int(macs) // MIN_MACS_PER_THREAD))
+    """``num_threads``, or fewer so that each thread gets at least MIN_MACS_PER_THREAD of work (>= 1), and at
+    most POOL_THREADS (the per-thread scratch a plan sizes by it is never larger than the pool can use)."""
+    return max(1, min(int(num_threads), POOL_THREADS, int(macs) // MIN_MACS_PER_THREAD))
 
 
 #: byte alignment of the buffers and constants the kernels read: a cache line (no vector load straddles two

@@ -25,7 +25,8 @@ import numpy as np
 
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
-from intq.runtime.fast._lib import ISA_LEVEL, LIB, OP_AVG_POOL, OP_GLOBAL_AVG, OP_MAX_POOL, OP_MEAN_TABLE, ptr
+from intq.runtime.fast._lib import (ISA_LEVEL, LIB, OP_AVG_POOL, OP_GLOBAL_AVG, OP_MAX_POOL, OP_MEAN_TABLE,
+                                   POOL_THREADS, ptr)
 from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import mean as ref_mean
 from intq.runtime.reference import pooling as ref_pool
@@ -96,8 +97,9 @@ def run_mean_level(p: dict, x: np.ndarray, level: int, num_threads: int) -> np.n
     shape = [1 if i in p["axes"] else d for i, d in enumerate(x.shape)] if p["keep"] else \
         [d for i, d in enumerate(x.shape) if i not in p["axes"]]
     out = np.empty(shape, p["dtype"])
-    meta, acc = _mean_meta(p, x, p["offset"]), np.empty(max(out.size, 1) * num_threads, np.int32)
-    LIB.intq_mean_table(ptr(x), ptr(out), ptr(meta), ptr(p["table"]), ptr(acc), num_threads, min(int(level), ISA_LEVEL))
+    nt = min(num_threads, POOL_THREADS)                 # a copy of the sums a thread, as many as the C pool runs
+    meta, acc = _mean_meta(p, x, p["offset"]), np.empty(max(out.size, 1) * nt, np.int32)
+    LIB.intq_mean_table(ptr(x), ptr(out), ptr(meta), ptr(p["table"]), ptr(acc), nt, min(int(level), ISA_LEVEL))
     return out
 
 
@@ -124,8 +126,9 @@ def _plan_mean(p: dict, ins: list, outs: list, num_threads: int):
     table, offset = (p["table"], p["offset"]) if p["table"] is not None else _mean_table(p, x.shape) or (None, 0)
     if table is None:
         return None
-    meta, acc = _mean_meta(p, x, offset), np.empty(max(out.size, 1) * num_threads, np.int32)   # a copy a thread
-    return [OP_MEAN_TABLE, ptr(x), ptr(out), ptr(meta), ptr(table), ptr(acc), num_threads, ISA_LEVEL], \
+    nt = min(num_threads, POOL_THREADS)                 # a copy of the sums a thread, as many as the C pool runs
+    meta, acc = _mean_meta(p, x, offset), np.empty(max(out.size, 1) * nt, np.int32)
+    return [OP_MEAN_TABLE, ptr(x), ptr(out), ptr(meta), ptr(table), ptr(acc), nt, ISA_LEVEL], \
         [meta, acc, table]
 
 
