@@ -9,6 +9,7 @@ import numpy as np
 
 from intq.errors import AllocationError, InputError, IntqError, IRError, UnsupportedOpError
 from intq.ir import Graph, verify
+from intq.runtime.batch_axis import batch_guards
 from intq.runtime.kernels import MAX_THREADS, ExecContext, Kernel, check_num_threads, compiled_plan, kernel_set
 
 
@@ -22,8 +23,10 @@ class Interpreter:
     compiled where built, the reference kernels otherwise), "reference" (the readable spec) or a mapping
     op -> Kernel. ``num_threads`` (an integer from 1 to MAX_THREADS) is passed to kernels that use it.
     Inputs must have the graph's dtype and shape; the leading (batch) dimension may differ (not be 0): each
-    sample is then computed as alone, and a node that would mix samples (a RESHAPE or SQUEEZE that does not
-    keep dimension 0 as the batch) raises InputError naming it. A tensor too large to allocate raises
+    sample is then computed as alone, and a node that would mix samples or has no meaning at another batch (a
+    RESHAPE or SQUEEZE that does not keep dimension 0 as the batch, a SPLIT or CONCATENATION along it, a
+    constant operand spanning it: intq.runtime.batch_axis) raises InputError naming it, as do inputs of
+    differing batch sizes. A tensor too large to allocate raises
     AllocationError (a MemoryError) naming it.
 
     When every node's kernel can plan it, a run is one C call over buffers planned for the graph's batch
@@ -57,6 +60,8 @@ class Interpreter:
                 raise IRError(f"cannot prepare {node.op}: {e}", node=f"{node.name} (#{i})") from e
             self._steps.append((node, kernel.run, params))
         self._constants = {n: t.data for n, t in graph.tensors.items() if t.is_constant}
+        self._batch_guards = batch_guards(graph)       # nodes that cannot run at another batch size
+        self._declared_batch = [graph.tensor(n).shape[0] for n in graph.inputs if graph.tensor(n).shape]
         self._input_dtypes = [(n, np.dtype(graph.tensor(n).dtype)) for n in graph.inputs]
         # every node compiled: one C call per run at the graph's batch size (intq.runtime.fast.plan)
         self._plan = compiled_plan(graph, self._steps, self.kernels, num_threads)
@@ -91,7 +96,24 @@ class Interpreter:
             if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
                 raise InputError(f"input {name!r} contains NaN or inf")
             checked.append(x if x.flags.c_contiguous else np.ascontiguousarray(x))
+        self._check_batch(checked)
         return checked
+
+    def _check_batch(self, checked: list) -> None:
+        """At a batch size other than the graph's: every input at one batch (the graph's inputs sharing one),
+        and no node that works across dimension 0 (intq.runtime.batch_axis)."""
+        declared, got = self._declared_batch, [x.shape[0] for x in checked if x.ndim]
+        if got == declared:
+            return
+        if len(set(got)) > 1 or len(set(declared)) > 1:
+            shown = ", ".join(f"{n!r} {list(x.shape)}" for n, x in zip(self.graph.inputs, checked))
+            raise InputError(f"inputs at another batch size than the graph's must share one batch size, and so "
+                             f"must the graph's inputs: got {shown}")
+        for node in self.graph.nodes:
+            why = self._batch_guards.get(node.name)
+            if why is not None:
+                raise InputError(f"node {node.name!r} ({node.op}) {why}, so the graph cannot run at batch {got[0]} "
+                                 f"(it has {declared[0]}): run it at its own batch size")
 
     def run(self, *inputs, intermediates: bool = False):
         """Run the graph; return the list of outputs (or, with ``intermediates``, a dict of every tensor)."""
