@@ -88,3 +88,16 @@ def test_a_constant_operand_along_the_batch_is_refused_at_another_batch(op, kern
     it.run(np.full((2, 3), 130, np.uint8))
     with pytest.raises(InputError, match=r"takes the constant 'b' of shape \[2, 3\] along dimension 0"):
         it.run(np.full((3, 3), 130, np.uint8))
+
+
+@pytest.mark.parametrize("kernels", KERNELS)
+def test_fully_connected_input_that_is_not_whole_rows_is_an_input_error(kernels):
+    """A rank-1 FULLY_CONNECTED input at another length: 8 codes are two rows of depth 4, 5 are not (a raw
+    reshape ValueError before)."""
+    w = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    g = one_op("FULLY_CONNECTED", [("x", (4,), "uint8", q(0.05, 10))], [("w", w, q(0.02, 5)), ("b", np.zeros(3, np.int32), q(0.05 * 0.02, 0))],
+               ((1, 3), "uint8", q(0.5, 0)), OP_OPTIONS["FULLY_CONNECTED"]())
+    it = Interpreter(g, kernels=kernels)
+    assert it.run(np.arange(8, dtype=np.uint8))[0].shape == (2, 3)
+    with pytest.raises(InputError, match=r"FULLY_CONNECTED input of shape \[5\] is not whole rows of its depth 4"):
+        it.run(np.arange(5, dtype=np.uint8))

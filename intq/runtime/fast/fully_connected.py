@@ -29,7 +29,7 @@ def prepare(graph: Graph, node: Node) -> dict:
     q = dict(geom=np.array(geom, np.int32), B=g["B"], B16=g["B16"], colterm=np.pad(g["colterm"], (0, padn)),
              m0=np.pad(p["m0"].astype(np.int32), (0, padn)), shift=np.pad(p["shift"].astype(np.int32), (0, padn)),
              colterm16=np.pad(g["colterm16"], (0, padn)), dtype=p["dtype"], units=units, depth=depth,
-             keep_num_dims=p["keep_num_dims"])
+             keep_num_dims=p["keep_num_dims"], where=p["where"])
     q["shift"] = shift_block(q["m0"], q["shift"])       # + the vector constants derived from it
     q["consts"] = pinned_consts(q, CONSTS)
     return q
@@ -49,6 +49,7 @@ def run_level(p: dict, x: np.ndarray, num_threads: int, level: int) -> np.ndarra
 
 def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     """Integer-only FULLY_CONNECTED, byte-identical to the reference kernel."""
+    ref.check_rows(p, inputs[0])
     macs = inputs[0].size // p["depth"] * p["depth"] * p["units"]
     return [run_level(p, inputs[0], threads_for(macs, ctx.num_threads), ISA_LEVEL)]
 

@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from intq.errors import InputError
 from intq.ir.graph import Graph
 from intq.ir.ops import Node
 from intq.runtime.kernels import ExecContext, Kernel
-from intq.runtime.reference.common import (activation_range, clamp_cast, conv_output_multipliers, per_tensor,
-                                           require)
+from intq.runtime.reference.common import (activation_range, clamp_cast, conv_output_multipliers, node_where,
+                                           per_tensor, require)
 from intq.runtime.reference.conv import bias_vector
 from intq.scheme.fixedpoint import multiply_by_quantized_multiplier
 
@@ -67,12 +68,22 @@ def prepare(graph: Graph, node: Node) -> dict:
     lo, hi = activation_range(node.options.activation, s_out, z_out, out.dtype, graph=graph, node=node)
     packed = (w.data.astype(np.int32) - z_w).T.copy()                     # [accum_depth, out_units]
     return dict(packed=packed, depth=depth, z_in=z_in, z_out=z_out, bias=bias_vector(graph, node, out_units),
-                m0=m0, shift=shift, lo=lo, hi=hi, dtype=out.dtype, keep_num_dims=node.options.keep_num_dims)
+                m0=m0, shift=shift, lo=lo, hi=hi, dtype=out.dtype, keep_num_dims=node.options.keep_num_dims,
+                where=node_where(graph, node))
+
+
+def check_rows(p: dict, x: np.ndarray) -> None:
+    """InputError naming the node when ``x`` (another batch or length than the graph's) is not whole rows of
+    the weights' depth."""
+    if x.size % p["depth"]:
+        raise InputError(f"node {p['where']!r}: FULLY_CONNECTED input of shape {list(x.shape)} is not whole rows "
+                         f"of its depth {p['depth']}")
 
 
 def run(p: dict, inputs: list, ctx: ExecContext) -> list[np.ndarray]:
     """x uint8|int8[..., ] -> [batches, out] (or x.shape[:-1] + [out] with keep_num_dims)."""
     x = inputs[0]
+    check_rows(p, x)
     rows = x.astype(np.int32).reshape(-1, p["depth"]) - np.int32(p["z_in"])   # [batches, accum_depth]
     acc = rows @ p["packed"] + p["bias"]                                        # int32 [batches, out], wraps
     acc = multiply_by_quantized_multiplier(acc, p["m0"], p["shift"]).astype(np.int64) + p["z_out"]
