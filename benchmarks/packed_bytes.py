@@ -21,7 +21,7 @@ import intq
 from intq.runtime.fast import ISA
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_runtime import MODELS, mobilenet_v1_graph  # noqa: E402
+from bench_models import MODELS, mobilenet_v1_graph  # noqa: E402
 
 
 def array_bytes(obj, seen: set) -> int:

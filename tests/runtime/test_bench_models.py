@@ -1,4 +1,4 @@
-"""The benchmark's random MobileNet v1 (benchmarks/bench_runtime.py ``mobilenet_v1_graph``), in the paper's uint8
+"""The benchmark's random MobileNet v1 (benchmarks/bench_models.py ``mobilenet_v1_graph``), in the paper's uint8
 scheme and in TFLite's int8 one (per-channel weights), smaller than the benchmark's 1.0/224 so that LiteRT's
 reference kernels run it in seconds: every tensor of intq's fast kernels, at 1 and 2 threads and at batch 2,
 equals LiteRT's on the same .tflite bytes. The benchmark's own check is fast == reference; this one ties the
@@ -19,7 +19,7 @@ import intq  # noqa: E402
 from intq.io import graph_to_tflite_bytes  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from bench_runtime import mobilenet_v1_graph, random_input  # noqa: E402
+from bench_models import mobilenet_v1_graph, random_input  # noqa: E402
 
 
 @pytest.mark.parametrize("scheme", ["uint8", "int8"])
