@@ -21,6 +21,7 @@ from intq.runtime.kernels import ExecContext, Kernel
 from intq.runtime.reference import add as ref_add
 from intq.runtime.reference import mul as ref_mul
 
+_REF = {"ADD": ref_add.KERNELS["ADD"], "MUL": ref_mul.KERNELS["MUL"]}      # the reference kernels they equal
 _CODES = {"uint8": np.arange(256, dtype=np.uint8), "int8": np.arange(-128, 128, dtype=np.int8)}
 
 
@@ -36,8 +37,7 @@ def pair_table(p: dict) -> np.ndarray:
     """The 65536-byte code-pair table of an arithmetic ADD / MUL's prepared ``p``, made on the first call and
     kept in ``p`` (one assignment: a concurrent first call keeps whichever table won, both the same bytes)."""
     if "table" not in p:
-        ref = {"ADD": ref_add, "MUL": ref_mul}[p["op"]].KERNELS[p["op"]]
-        p.setdefault("table", _code_table(ref, p["ref"], p["in_dtype"]))
+        p.setdefault("table", _code_table(_REF[p["op"]], p["ref"], p["in_dtype"]))
     return p["table"]
 
 
@@ -68,7 +68,7 @@ def _lut_kernel(ref: Kernel) -> Kernel:
 
 
 def _arith_prepare(op: str):
-    ref = {"ADD": ref_add, "MUL": ref_mul}[op].KERNELS[op]
+    ref = _REF[op]
 
     def prepare(graph: Graph, node: Node) -> dict:
         """The reference prepare once: the C kernel's int32 parameters (and the reference's, for a table)."""
@@ -108,5 +108,5 @@ def _arith_plan(p: dict, ins: list, outs: list, num_threads: int):
             ins[0].size, num_threads, ISA_LEVEL], []
 
 
-_TABLES = {op: _lut_kernel(mod.KERNELS[op]) for op, mod in (("ADD", ref_add), ("MUL", ref_mul))}
+_TABLES = {op: _lut_kernel(ref) for op, ref in _REF.items()}
 KERNELS = {op: Kernel(_arith_prepare(op), _arith_run, _arith_plan) for op in ("ADD", "MUL")}
